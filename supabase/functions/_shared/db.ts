@@ -1,0 +1,109 @@
+// The database client (postgres.js, prepare: false for the Supavisor transaction pooler)
+// and the mapping of database errors to API errors.
+import postgres from "postgres";
+import { HttpError, isErrorCode } from "./http_error.ts";
+
+export type Sql = postgres.Sql;
+
+export function createSql(url: string, options: { max?: number } = {}): Sql {
+  return postgres(url, {
+    prepare: false,
+    max: options.max ?? 10,
+    idle_timeout: 20,
+    connect_timeout: 5,
+    onnotice: () => {},
+    connection: { application_name: "agentops-functions" },
+  });
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+  "53300", // too_many_connections
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+]);
+
+interface PgError {
+  code?: string;
+  message?: string;
+  detail?: string;
+  hint?: string;
+  name?: string;
+}
+
+/** Turns a database error into an HttpError: AOERR raised by private.fail() carries the
+ * API code; a database that cannot be reached is 503 with Retry-After. */
+export function toHttpError(error: unknown): unknown {
+  if (error instanceof HttpError) return error;
+  const e = (error ?? {}) as PgError;
+  if (e.code === "AOERR" && e.message && isErrorCode(e.message)) {
+    let details: Record<string, unknown> | undefined;
+    if (e.hint) {
+      try {
+        details = JSON.parse(e.hint);
+      } catch { /* not JSON: no details */ }
+    }
+    const headers: Record<string, string> = {};
+    if (details && typeof details.retry_after === "number") {
+      headers["retry-after"] = String(details.retry_after);
+    }
+    return new HttpError(e.message, e.detail ?? e.message, { details, headers });
+  }
+  if (
+    (e.code && UNAVAILABLE_CODES.has(e.code)) ||
+    (error instanceof Error && /connect|ECONNREFUSED|terminat/i.test(error.message) &&
+      !e.code?.match(/^[0-9A-Z]{5}$/))
+  ) {
+    return new HttpError("unavailable", "Service unavailable: the database cannot be reached", {
+      headers: { "retry-after": "5" },
+    });
+  }
+  if (e.code?.startsWith("22")) {
+    return new HttpError("invalid_request", `Invalid request: ${e.message}`);
+  }
+  if (e.code === "23505") {
+    return new HttpError("conflict", "Conflict: the row already exists");
+  }
+  return error;
+}
+
+/** Calls one SQL function returning jsonb, mapping errors. `call` is a trusted constant
+ * with typed placeholders, e.g. `private.ingest_event($1::uuid, $2::jsonb)`; a jsonb
+ * argument is passed as a JSON string. */
+export async function callJson<T = Record<string, unknown>>(
+  sql: Sql,
+  call: string,
+  args: unknown[],
+): Promise<T> {
+  try {
+    const rows = await sql.unsafe(
+      `select ${call} as result`,
+      args as postgres.ParameterOrJSON<never>[],
+    );
+    return rows[0].result as T;
+  } catch (error) {
+    throw toHttpError(error);
+  }
+}
+
+/** Runs a query, mapping errors. */
+export async function query<T extends readonly object[]>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toHttpError(error);
+  }
+}

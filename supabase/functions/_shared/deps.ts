@@ -1,0 +1,75 @@
+// What a handler needs, built once per isolate: config, database, logger, clock, the
+// mobile-token verifier, the approval waiter and the push dispatcher. Tests build their
+// own with a real database and, where they need it, a fixed clock.
+import { type Config, loadConfig } from "./config.ts";
+import { createSql, type Sql } from "./db.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createMobileVerifier, type MobileVerifier } from "./mobile_auth.ts";
+import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts";
+import { createPushDispatcher, type PushDispatcher } from "./push_dispatcher.ts";
+
+export interface Deps {
+  config: Config;
+  sql: Sql;
+  log: Logger;
+  now: () => number;
+  verifyMobile: MobileVerifier;
+  waiter: ApprovalWaiter;
+  push: PushDispatcher;
+  /** keeps work alive after the response (EdgeRuntime.waitUntil on Supabase) */
+  background: (task: Promise<unknown>) => void;
+  close(): Promise<void>;
+}
+
+declare const EdgeRuntime: { waitUntil(p: Promise<unknown>): void } | undefined;
+
+export interface DepsOverrides {
+  log?: Logger;
+  now?: () => number;
+  fetch?: typeof fetch;
+}
+
+export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps {
+  const log = overrides.log ?? createLogger(config.LOG_LEVEL);
+  const sql = createSql(config.DATABASE_URL, { max: config.DB_POOL_MAX });
+  const now = overrides.now ?? (() => Date.now());
+  const background = (task: Promise<unknown>) => {
+    const guarded = task.catch((error) =>
+      log.error("background task failed", { error: String(error) })
+    );
+    if (typeof EdgeRuntime !== "undefined" && EdgeRuntime?.waitUntil) {
+      EdgeRuntime.waitUntil(guarded);
+    }
+  };
+  const deps: Deps = {
+    config,
+    sql,
+    log,
+    now,
+    verifyMobile: createMobileVerifier({
+      supabaseUrl: config.SUPABASE_URL,
+      jwtSecret: config.SUPABASE_JWT_SECRET,
+      jwks: config.SUPABASE_JWKS,
+    }),
+    background,
+    waiter: undefined as unknown as ApprovalWaiter,
+    push: undefined as unknown as PushDispatcher,
+    async close() {
+      deps.waiter.shutdown();
+      await deps.waiter.close();
+      await deps.push.close();
+      await sql.end({ timeout: 1 });
+    },
+  };
+  deps.waiter = createApprovalWaiter(deps);
+  deps.push = createPushDispatcher(deps, { fetch: overrides.fetch });
+  return deps;
+}
+
+let isolateDeps: Deps | undefined;
+
+/** The isolate's deps, from the environment, built on first use. */
+export function depsFromEnv(): Deps {
+  if (!isolateDeps) isolateDeps = createDeps(loadConfig());
+  return isolateDeps;
+}

@@ -1,0 +1,4 @@
+// bridge-approval-request: not built yet.
+import { notImplemented } from "../endpoint.ts";
+
+export const bridgeApprovalRequest = notImplemented("bridge-approval-request", "POST", "bridge");

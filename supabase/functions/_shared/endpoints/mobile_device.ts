@@ -1,0 +1,4 @@
+// mobile-device: not built yet.
+import { notImplemented } from "../endpoint.ts";
+
+export const mobileDevice = notImplemented("mobile-device", "POST", "mobile");

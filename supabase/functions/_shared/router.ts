@@ -1,0 +1,25 @@
+// Mounts every endpoint under /functions/v1/<name>[/<id>], as Supabase does: the local
+// dev server and the tests serve this.
+import { errorResponse, HttpError } from "./http_error.ts";
+import type { Deps } from "./deps.ts";
+import type { Endpoint } from "./endpoint.ts";
+
+export function createRouter(
+  endpoints: Endpoint[],
+  deps: Deps,
+): (req: Request, info?: { remoteAddr?: unknown }) => Promise<Response> {
+  const byName = new Map(endpoints.map((e) => [e.name, e]));
+  return (req, info) => {
+    const { pathname } = new URL(req.url);
+    const match = /^\/functions\/v1\/([a-z0-9-]+)(\/.*)?$/.exec(pathname);
+    const endpoint = match ? byName.get(match[1]) : undefined;
+    if (!endpoint) {
+      const response = errorResponse(
+        new HttpError("not_found", `Not found: no function at ${pathname}`),
+      );
+      response.headers.set("x-request-id", req.headers.get("x-request-id") ?? crypto.randomUUID());
+      return Promise.resolve(response);
+    }
+    return endpoint.handler(req, deps, info);
+  };
+}

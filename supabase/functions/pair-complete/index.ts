@@ -1,0 +1,4 @@
+import { serveEndpoint } from "../_shared/serve.ts";
+import { pairComplete } from "../_shared/endpoints/pair_complete.ts";
+
+serveEndpoint(pairComplete);
