@@ -485,3 +485,89 @@ begin
   end if;
 end
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Runs and the notifications they cause.
+-- ---------------------------------------------------------------------------
+
+-- The run a bridge request names, created by its first event (or approval). A run that
+-- belongs to another workspace is a conflict.
+create or replace function private.ensure_run(
+  p_workspace_id uuid, p_run_id uuid, p_provider text, p_provider_run_id text default null
+) returns public.runs
+language plpgsql as $$
+declare
+  v_run public.runs;
+begin
+  insert into public.runs (id, workspace_id, provider, provider_run_id)
+  values (p_run_id, p_workspace_id, coalesce(p_provider, 'unknown'), p_provider_run_id)
+  on conflict (id) do nothing;
+  select * into v_run from public.runs where id = p_run_id;
+  if v_run.workspace_id <> p_workspace_id then
+    perform private.fail('conflict', 'Conflict: run_id belongs to another workspace');
+  end if;
+  return v_run;
+end
+$$;
+
+-- SPEC section 6 content: "<display_name> · run completed|failed|stopped", body last_message.
+create or replace function private.enqueue_run_ended_push(p_run public.runs) returns integer
+language sql as $$
+  select private.enqueue_push(
+    p_run.workspace_id,
+    'run',
+    jsonb_build_object(
+      'title', (select w.display_name from public.workspaces w where w.id = p_run.workspace_id)
+               || ' · run ' || lower(p_run.status),
+      'body', coalesce(p_run.last_message, ''),
+      'data', jsonb_build_object('type', 'run', 'run_id', p_run.id,
+                                 'workspace_id', p_run.workspace_id, 'status', p_run.status),
+      'collapse_id', 'run-' || p_run.id::text
+    ),
+    null, p_run.id, null, null)
+$$;
+
+-- SPEC section 6 content: "Approval needed · <display_name>", body the command (≤ 200
+-- chars), time-sensitive, category AGENTOPS_APPROVAL, collapse id = approval id, expiring
+-- at expires_at.
+create or replace function private.enqueue_approval_push(p_approval public.approvals)
+returns integer
+language sql as $$
+  select private.enqueue_push(
+    p_approval.workspace_id,
+    'approval',
+    jsonb_build_object(
+      'title', 'Approval needed · ' || (select w.display_name from public.workspaces w
+                                        where w.id = p_approval.workspace_id),
+      'body', case when char_length(p_approval.command) > 200
+                   then left(p_approval.command, 199) || '…' else p_approval.command end,
+      'data', jsonb_build_object('type', 'approval', 'approval_id', p_approval.id,
+                                 'run_id', p_approval.run_id,
+                                 'workspace_id', p_approval.workspace_id,
+                                 'expires_at', p_approval.expires_at),
+      'collapse_id', p_approval.id::text,
+      'category', 'AGENTOPS_APPROVAL',
+      'time_sensitive', true,
+      'priority', 'high'
+    ),
+    p_approval.id, p_approval.run_id, p_approval.expires_at, null)
+$$;
+
+-- A silent push to the workspace's other devices that clears the approval's notification.
+create or replace function private.enqueue_approval_clear_push(
+  p_approval public.approvals, p_except_device_id uuid
+) returns integer
+language sql as $$
+  select private.enqueue_push(
+    p_approval.workspace_id,
+    'approval_clear',
+    jsonb_build_object(
+      'silent', true,
+      'data', jsonb_build_object('type', 'approval_resolved', 'approval_id', p_approval.id,
+                                 'run_id', p_approval.run_id,
+                                 'workspace_id', p_approval.workspace_id,
+                                 'status', p_approval.status),
+      'collapse_id', p_approval.id::text
+    ),
+    p_approval.id, p_approval.run_id, now() + interval '1 hour', p_except_device_id)
+$$;
