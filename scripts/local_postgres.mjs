@@ -118,3 +118,45 @@ export async function ensureDatabase(adminUrl, name) {
   u.pathname = `/${name}`;
   return u.toString();
 }
+
+/** A throwaway cluster for tests and benchmarks: embedded Postgres on a free port with a
+ * migrated template database. Returns the env the Deno helpers read, and stop(). */
+export async function startTestCluster() {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const os = await import("node:os");
+  const net = await import("node:net");
+  const port = await new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "agentops-test-db-"));
+  const pg = await startEmbeddedPostgres({ port, dataDir, persistent: true });
+  try {
+    const templateUrl = await ensureDatabase(pg.url, "agentops_template");
+    await applyBootstrap(templateUrl);
+    await applyMigrations(templateUrl);
+  } catch (error) {
+    await pg.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    port,
+    dataDir,
+    url: pg.url,
+    env: {
+      TEST_DATABASE_ADMIN_URL: pg.url,
+      TEST_DATABASE_TEMPLATE: "agentops_template",
+      TEST_PG_DATA_DIR: dataDir,
+      TEST_PG_PORT: String(port),
+    },
+    async stop() {
+      await pg.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
