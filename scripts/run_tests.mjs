@@ -27,7 +27,9 @@ if (!skipChecks) {
 const cluster = await startTestCluster();
 let code = 1;
 try {
-  console.log(`\ntest database: PostgreSQL on 127.0.0.1:${cluster.port}, template agentops_template`);
+  console.log(
+    `\ntest database: PostgreSQL on 127.0.0.1:${cluster.port}, template agentops_template`,
+  );
   code = await run(deno, ["test", "-A", "--parallel", ...(args.length ? args : ["."])], {
     ...process.env,
     DENO_JOBS: process.env.DENO_JOBS ?? "2",

@@ -12,7 +12,11 @@ const cluster = await startTestCluster();
 const code = await new Promise((resolve) => {
   const child = spawn(cmd, args, {
     cwd: repoRoot,
-    env: { ...process.env, ...cluster.env, PATH: `${repoRoot}/node_modules/.bin:${process.env.PATH}` },
+    env: {
+      ...process.env,
+      ...cluster.env,
+      PATH: `${repoRoot}/node_modules/.bin:${process.env.PATH}`,
+    },
     stdio: "inherit",
   });
   child.on("exit", (c) => resolve(c ?? 1));
