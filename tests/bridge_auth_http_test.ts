@@ -1,10 +1,10 @@
 // Bridge authentication and the bad-input contract (SPEC sections 4, 11), end to end:
 // signed requests over real HTTP to bridge-event, against a real database.
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { bridgeFetch, type Stack, startStack } from "./_helpers/stack.ts";
+import { bridgeFetch, type Stack, startStack, TEST_HMAC_SECRET } from "./_helpers/stack.ts";
 import { randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
 import { eventBody, postEvent, writtenRows } from "./_helpers/events.ts";
-import { signedHeaders } from "../shared/signing.ts";
+import { deriveBridgeSecret, signedHeaders } from "../shared/signing.ts";
 
 async function withStack(
   fn: (stack: Stack, ws: TestWorkspace) => Promise<void>,
@@ -151,6 +151,28 @@ Deno.test("a wrong secret, an unknown workspace and a rotated secret are unautho
                     where id = ${ws.workspaceId}`;
     const rotated = await postEvent(stack, ws, eventBody(ws.workspaceId));
     await assertRefused(stack, before, rotated, 401, "unauthorized", "rotated secret");
+  });
+});
+
+Deno.test("after re-pairing, the new secret works at once and the old one is refused", async () => {
+  await withStack(async (stack, ws) => {
+    // the functions have seen (and may cache) the workspace's current secret version
+    assertEquals((await postEvent(stack, ws, eventBody(ws.workspaceId))).status, 202);
+    const [{ secret_version: version }] = await stack.sql`
+      update public.workspaces set secret_version = secret_version + 1
+      where id = ${ws.workspaceId} returning secret_version`;
+    const before = await writtenRows(stack.sql);
+    const old = await postEvent(stack, ws, eventBody(ws.workspaceId));
+    await assertRefused(stack, before, old, 401, "unauthorized", "the old secret");
+    const secret = await deriveBridgeSecret(TEST_HMAC_SECRET, ws.workspaceId, version);
+    const renewed = await postEvent(
+      stack,
+      { workspaceId: ws.workspaceId, secret },
+      eventBody(ws.workspaceId),
+    );
+    assertEquals(renewed.status, 202);
+    const again = await postEvent(stack, ws, eventBody(ws.workspaceId));
+    assertEquals(again.status, 401, "the old secret stays refused");
   });
 });
 
