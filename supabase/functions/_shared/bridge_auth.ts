@@ -1,7 +1,7 @@
 // Verifies a signed bridge request (SPEC section 4, bridge authentication) over the raw
 // body bytes, before anything is parsed. The nonce is consumed later, by the request's
 // own SQL function, in the same transaction as its write.
-import { deriveBridgeSecret, verifySignature } from "../../../shared/signing.ts";
+import { deriveBridgeSecret, importHmacKey, verifySignature } from "../../../shared/signing.ts";
 import { HttpError } from "./http_error.ts";
 import { query, type Sql } from "./db.ts";
 
@@ -32,18 +32,19 @@ export interface BridgeAuthInput {
 const unauthorized = (why: string) =>
   new HttpError("unauthorized", `Cannot verify request: ${why}`);
 
-// Derived secrets are a pure function of (HMAC_SECRET, workspace, version): safe to memoise
-// (keyed by all three: one process may serve several configurations, as tests do).
-const secretCache = new Map<string, Promise<string>>();
-function bridgeSecret(hmacSecret: string, workspaceId: string, version: number): Promise<string> {
-  const key = `${hmacSecret}\n${workspaceId}:${version}`;
-  let secret = secretCache.get(key);
-  if (!secret) {
-    if (secretCache.size > 10_000) secretCache.clear();
-    secret = deriveBridgeSecret(hmacSecret, workspaceId, version);
-    secretCache.set(key, secret);
+// Derived secrets are a pure function of (HMAC_SECRET, workspace, version): safe to memoise,
+// as imported HMAC keys (keyed by all three: one process may serve several configurations,
+// as tests do).
+const keyCache = new Map<string, Promise<CryptoKey>>();
+function bridgeKey(hmacSecret: string, workspaceId: string, version: number): Promise<CryptoKey> {
+  const cacheKey = `${hmacSecret}\n${workspaceId}:${version}`;
+  let key = keyCache.get(cacheKey);
+  if (!key) {
+    if (keyCache.size > 10_000) keyCache.clear();
+    key = deriveBridgeSecret(hmacSecret, workspaceId, version).then(importHmacKey);
+    keyCache.set(cacheKey, key);
   }
-  return secret;
+  return key;
 }
 
 // Each workspace's current secret version, cached per isolate (and per database) for a
@@ -103,7 +104,7 @@ export async function verifyBridgeRequest(input: BridgeAuthInput): Promise<Bridg
   const id = workspaceId.toLowerCase();
   const verifyWith = async (secretVersion: number) =>
     await verifySignature(
-      await bridgeSecret(input.hmacSecret, id, secretVersion),
+      await bridgeKey(input.hmacSecret, id, secretVersion),
       {
         method: input.req.method,
         path: input.path,
