@@ -73,6 +73,18 @@ Deno.test("a retry with a new nonce stores nothing twice and answers duplicate: 
   });
 });
 
+Deno.test("a retry that names another run answers the stored event and creates no run", async () => {
+  await withStack(async (stack, ws) => {
+    const body = eventBody(ws.workspaceId, { event_id: crypto.randomUUID() });
+    const first = await postEvent(stack, ws, body);
+    const retry = await postEvent(stack, ws, { ...body, run_id: crypto.randomUUID() });
+    assertEquals(retry.status, 202);
+    assertEquals(retry.body, { ...first.body, duplicate: true });
+    const [{ count }] = await stack.sql`select count(*)::int from public.runs`;
+    assertEquals(count, 1);
+  });
+});
+
 Deno.test("a duplicate answers the run's current status", async () => {
   await withStack(async (stack, ws) => {
     const started = eventBody(ws.workspaceId, {

@@ -114,6 +114,11 @@ begin
 
   select * into v_old from public.runs where id = v_run_id for update;
   if not found then
+    -- a retry that names another run must not leave an empty run behind
+    select * into v_existing from public.events where id = v_event_id;
+    if found then
+      return private.duplicate_event_answer(p_workspace_id, v_existing);
+    end if;
     insert into public.runs (id, workspace_id, provider, provider_run_id)
     values (v_run_id, p_workspace_id, v_provider, p_event ->> 'provider_run_id')
     on conflict (id) do nothing;
