@@ -7,7 +7,10 @@ import { randomWorkspace } from "../tests/_helpers/fixtures.ts";
 import type { LoadRequest, LoadResult } from "./ingest_load.ts";
 
 const CONCURRENCY = [16, 64];
-const DURATION_S = Number(Deno.env.get("BENCH_SECONDS") ?? "8");
+// Each side runs ROUNDS slices of PHASE_S seconds, alternating, so that a change in the
+// machine's background load (it is shared) hits both sides alike.
+const PHASE_S = Number(Deno.env.get("BENCH_PHASE_SECONDS") ?? "3");
+const ROUNDS = 3;
 const TARGET_RATIO = 0.3;
 const OUT_DIR = ".tmp/bench";
 
@@ -135,17 +138,28 @@ for (const concurrency of CONCURRENCY) {
 
     log(`concurrency ${concurrency}: warming up`);
     await runLoad({ functionsUrl: stack.functionsUrl, clients, durationMs: 1500 });
-    log(`concurrency ${concurrency}: bridge-event for ${DURATION_S} s`);
-    const load = await runLoad({
-      functionsUrl: stack.functionsUrl,
-      clients,
-      durationMs: DURATION_S * 1000,
-    });
-    const project = summary(load.latenciesMs, load.elapsedMs / 1000);
-    if (Object.keys(load.failures).length) log(`failures: ${JSON.stringify(load.failures)}`);
-    log(`concurrency ${concurrency}: pgbench for ${DURATION_S} s`);
-    const pg = await runPgbench(stack.databaseUrl, concurrency, DURATION_S);
-    const baseline = summary(pg.latencies, DURATION_S);
+    const projectLatencies: number[] = [];
+    const baselineLatencies: number[] = [];
+    let projectSeconds = 0;
+    let baselineRows = 0;
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`concurrency ${concurrency}, round ${round}/${ROUNDS}: bridge-event for ${PHASE_S} s`);
+      const load = await runLoad({
+        functionsUrl: stack.functionsUrl,
+        clients,
+        durationMs: PHASE_S * 1000,
+      });
+      projectLatencies.push(...load.latenciesMs);
+      projectSeconds += load.elapsedMs / 1000;
+      if (Object.keys(load.failures).length) log(`failures: ${JSON.stringify(load.failures)}`);
+      log(`concurrency ${concurrency}, round ${round}/${ROUNDS}: pgbench for ${PHASE_S} s`);
+      const pg = await runPgbench(stack.databaseUrl, concurrency, PHASE_S);
+      baselineLatencies.push(...pg.latencies);
+      baselineRows += pg.tps * PHASE_S;
+    }
+    const project = summary(projectLatencies, projectSeconds);
+    const baseline = summary(baselineLatencies, ROUNDS * PHASE_S);
+    const pg = { tps: baselineRows / (ROUNDS * PHASE_S) };
     const ratio = project.perSecond / pg.tps;
     const [{ ok }] = await stack.sql`
       select bool_and((select v.ok from private.verify_event_chain(r.id) v)) as ok
