@@ -202,3 +202,48 @@ Deno.test("runs, events and approvals are in the supabase_realtime publication",
     await stack.close();
   }
 });
+
+Deno.test("the workspace broadcast trigger sends each change on workspace:<id> (stub realtime)", async () => {
+  // Hosted Supabase has realtime.broadcast_changes; here a stub with its signature records
+  // the calls, and the triggers are created as the core migration does where it exists.
+  const stack = await startStack();
+  try {
+    const sql = stack.sql;
+    await sql.unsafe(`
+      create schema realtime;
+      create table realtime.captured (topic text, event text, operation text, table_name text,
+                                      table_schema text, new jsonb, old jsonb);
+      create function realtime.broadcast_changes(
+        topic_name text, event_name text, operation text, table_name text, table_schema text,
+        new record, old record, level text default 'ROW'
+      ) returns void language plpgsql as $$
+      begin
+        insert into realtime.captured
+        values (topic_name, event_name, operation, table_name, table_schema,
+                to_jsonb(new), to_jsonb(old));
+      end $$;
+      create trigger runs_broadcast after insert or update or delete on public.runs
+        for each row execute function private.broadcast_workspace_change();
+      create trigger events_broadcast after insert or update or delete on public.events
+        for each row execute function private.broadcast_workspace_change();`);
+    const ws = await randomWorkspace(stack.sql);
+    const res = await postEvent(stack, ws, eventBody(ws.workspaceId));
+    assertEquals(res.status, 202);
+    const rows = await sql`select * from realtime.captured order by table_name, operation`;
+    assertEquals(
+      rows.map((r) => `${r.table_name} ${r.operation} ${r.topic}`),
+      [
+        `events INSERT workspace:${ws.workspaceId}`,
+        `runs INSERT workspace:${ws.workspaceId}`,
+        `runs UPDATE workspace:${ws.workspaceId}`,
+      ],
+    );
+    assertEquals(rows[0].new.id, res.body.event_id);
+    await sql`delete from public.runs where id = ${res.body.run_id}`;
+    const [deleted] = await sql`select * from realtime.captured
+                                where table_name = 'runs' and operation = 'DELETE'`;
+    assertEquals(deleted.topic, `workspace:${ws.workspaceId}`, "a delete uses the old row");
+  } finally {
+    await stack.close();
+  }
+});
