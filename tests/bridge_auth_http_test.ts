@@ -425,3 +425,45 @@ Deno.test("past RATE_LIMIT_EVENTS_PER_HOUR a workspace gets 429 for up to an hou
     assert(retryAfter >= 1 && retryAfter <= 3600, `${retryAfter}`);
   }, { RATE_LIMIT_EVENTS_PER_MINUTE: "100", RATE_LIMIT_EVENTS_PER_HOUR: "2" });
 });
+
+Deno.test("a signed event costs one database round trip, rate limits included", async () => {
+  await withStack(async (stack, ws) => {
+    const real = stack.deps.sql;
+    const calls: string[] = [];
+    // counts what the functions send: tagged-template queries and sql.unsafe calls
+    stack.deps.sql = new Proxy(real, {
+      apply(target, self, args) {
+        calls.push(String(args[0]?.raw?.join("?") ?? args[0]).trim().slice(0, 60));
+        return Reflect.apply(target, self, args);
+      },
+      get(target, prop, receiver) {
+        if (prop === "unsafe") {
+          return (text: string, ...rest: unknown[]) => {
+            // with prepare: false, bound parameters would cost a second round trip
+            const params = (rest[0] as unknown[] | undefined)?.length ?? 0;
+            calls.push(`${text.trim().slice(0, 60)} params=${params}`);
+            // deno-lint-ignore no-explicit-any
+            return (target.unsafe as any)(text, ...rest);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    try {
+      assertEquals((await postEvent(stack, ws, eventBody(ws.workspaceId))).status, 202);
+      calls.length = 0; // the first request of an isolate also reads the secret version
+      for (let i = 0; i < 3; i++) {
+        assertEquals((await postEvent(stack, ws, eventBody(ws.workspaceId))).status, 202);
+      }
+      const limited = await postEvent(stack, ws, eventBody(ws.workspaceId));
+      assertEquals(limited.status, 429);
+      assertEquals(calls.length, 4, calls.join("\n"));
+      for (const call of calls) {
+        assert(call.startsWith("select private.ingest_event("), call);
+        assert(call.endsWith(" params=0"), call);
+      }
+    } finally {
+      stack.deps.sql = real;
+    }
+  }, { RATE_LIMIT_EVENTS_PER_MINUTE: "4" });
+});
