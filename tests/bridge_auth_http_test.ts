@@ -265,6 +265,17 @@ Deno.test("bad bodies get their spec error and write nothing", async () => {
         "invalid_request",
       ],
       [
+        "a payload nested 9,000 deep",
+        {
+          rawBody: JSON.stringify(valid).replace(
+            '{"tool":"Bash"}',
+            '{"a":'.repeat(9_000) + "1" + "}".repeat(9_000),
+          ),
+        },
+        400,
+        "invalid_request",
+      ],
+      [
         "a NUL in the payload",
         {
           body: { ...valid, payload: { message: "a\u0000b" } },
