@@ -437,6 +437,20 @@ Deno.test("past RATE_LIMIT_EVENTS_PER_HOUR a workspace gets 429 for up to an hou
   }, { RATE_LIMIT_EVENTS_PER_MINUTE: "100", RATE_LIMIT_EVENTS_PER_HOUR: "2" });
 });
 
+Deno.test("over both limits, Retry-After is the wait for the hour window", async () => {
+  await withStack(async (stack, ws) => {
+    for (let i = 0; i < 2; i++) {
+      assertEquals((await postEvent(stack, ws, eventBody(ws.workspaceId))).status, 202);
+    }
+    const limited = await postEvent(stack, ws, eventBody(ws.workspaceId));
+    assertEquals(limited.status, 429);
+    const [{ until_hour: untilHour }] = await stack.sql`
+      select ceil(3600 - extract(epoch from now())::numeric % 3600)::int as until_hour`;
+    const retryAfter = Number(limited.headers.get("retry-after"));
+    assert(Math.abs(retryAfter - untilHour) <= 2, `${retryAfter} vs ${untilHour}`);
+  }, { RATE_LIMIT_EVENTS_PER_MINUTE: "2", RATE_LIMIT_EVENTS_PER_HOUR: "2" });
+});
+
 Deno.test("a signed event costs one database round trip, rate limits included", async () => {
   await withStack(async (stack, ws) => {
     const real = stack.deps.sql;

@@ -38,42 +38,6 @@ begin
 end
 $$;
 
--- A minute and an hour window counted in one statement (two rows, locked in a fixed
--- order); refuses past either limit with the seconds to wait, like private.hit_rate_limit.
-create or replace function private.hit_rate_limits(
-  p_bucket text, p_per_minute integer, p_per_hour integer
-) returns void
-language plpgsql as $$
-declare
-  v_now timestamptz := now();
-  r record;
-begin
-  for r in
-    with windows (bucket, window_start, lim, seconds) as (
-      values (p_bucket || ':60', to_timestamp(floor(extract(epoch from v_now) / 60) * 60),
-              p_per_minute, 60),
-             (p_bucket || ':3600', to_timestamp(floor(extract(epoch from v_now) / 3600) * 3600),
-              p_per_hour, 3600)
-    ), hit as (
-      insert into private.rate_limits as t (bucket, window_start, hits)
-      select bucket, window_start, 1 from windows
-      on conflict (bucket, window_start) do update set hits = t.hits + 1
-      returning t.bucket, t.window_start, t.hits
-    )
-    select h.hits, w.lim, w.seconds, w.window_start
-    from hit h join windows w using (bucket)
-    order by w.seconds desc
-  loop
-    if r.hits > r.lim then
-      perform private.fail('rate_limited',
-        format('Too many requests: limit is %s per %s s', r.lim, r.seconds),
-        jsonb_build_object('retry_after', greatest(1, ceil(extract(epoch from
-          (r.window_start + make_interval(secs => r.seconds) - v_now)))::integer)));
-    end if;
-  end loop;
-end
-$$;
-
 -- p_event is the validated request body ({workspace_id, run_id, provider, event_type,
 -- event_ts, payload, event_id?, provider_run_id?}). Returns {event_id, run_id, run_status,
 -- duplicate, pushed}; `pushed` says a run-ended notification was queued.
@@ -133,7 +97,9 @@ begin
     return private.duplicate_event_answer(p_workspace_id, v_existing);
   end if;
 
-  perform private.hit_rate_limits('events:' || p_workspace_id::text, p_per_minute, p_per_hour);
+  -- the hour first, so that a client over both limits is told the longer wait
+  perform private.hit_rate_limit('events:' || p_workspace_id::text || ':3600', p_per_hour, 3600);
+  perform private.hit_rate_limit('events:' || p_workspace_id::text || ':60', p_per_minute, 60);
 
   -- Terminal runs are never left, and keep the message they ended with.
   v_was_terminal := private.is_terminal_run_status(v_old.status);
