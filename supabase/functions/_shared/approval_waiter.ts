@@ -277,6 +277,13 @@ export function createApprovalWaiter(
     pollTimer = setTimeout(onPoll, listening ? safetyPollMs : pollMs);
   }
 
+  /** the LISTEN state changed: the poll's interval with it */
+  function reArmPoll(): void {
+    if (pollTimer !== undefined) clearTimeout(pollTimer);
+    pollTimer = undefined;
+    armPoll();
+  }
+
   function onPoll(): void {
     pollTimer = undefined;
     if (stopped || live === 0) return;
@@ -286,12 +293,17 @@ export function createApprovalWaiter(
   }
 
   // ---- LISTEN: one connection per isolate, opened on the first park --------------------
+  // A dedicated postgres.js client of one connection (to SUPABASE_DB_URL: the pooler in
+  // transaction mode cannot LISTEN) whose onnotify/onclose hooks say whether LISTEN is up,
+  // so the poll runs at APPROVAL_WAIT_POLL_MS while it is down and slowly while it is up.
   let listenSql: Sql | undefined;
   let listening = false;
   let listenStarting = false;
+  let relistenTimer: ReturnType<typeof setTimeout> | undefined;
   const recent = new Map<string, number>();
 
-  function onNotify(approvalId: string): void {
+  function onNotify(channel: string, approvalId: string): void {
+    if (channel !== APPROVAL_CHANNEL) return;
     const now = Date.now();
     recent.delete(approvalId);
     recent.set(approvalId, now);
@@ -302,31 +314,52 @@ export function createApprovalWaiter(
     if (parked.has(approvalId)) checkSoon(approvalId);
   }
 
-  // Called when LISTEN is (re-)established: postgres.js re-listens by itself after the
-  // connection drops, and whatever was decided in the gap is found by checking every
-  // parked approval once.
-  function onListen(): void {
-    const again = listening;
-    listening = true;
-    listenStarting = false;
-    if (again) log.info("approval waiter re-listening", { parked: live });
-    if (live > 0) checkSoon();
+  function onListenClosed(): void {
+    if (stopped) return;
+    if (listening) log.warn("approval waiter lost its LISTEN connection", { parked: live });
+    listening = false;
+    // Come back at once while requests are parked (else on the next park); until then
+    // the batched poll runs at its full rate.
+    if (live > 0 && !listenStarting && relistenTimer === undefined) {
+      relistenTimer = setTimeout(() => {
+        relistenTimer = undefined;
+        if (!stopped && !listening && !listenStarting && live > 0) startListen();
+      }, 0);
+    }
+    reArmPoll();
   }
 
   function startListen(): void {
     listenStarting = true;
-    listenSql ??= postgres(config.SUPABASE_DB_URL, {
+    // `onnotify` is the hook postgres.js's own sql.listen() is built on (src/index.js,
+    // 3.4.x, pinned); sql.listen() itself hides the connection's close, which we need.
+    const listenOptions = {
       max: 1,
       prepare: false,
+      max_lifetime: null,
       connect_timeout: 5,
+      fetch_types: false,
       onnotice: () => {},
+      onnotify: onNotify,
+      onclose: onListenClosed,
       connection: { application_name: "agentops-waiter" },
-    });
-    listenSql.listen(APPROVAL_CHANNEL, onNotify, onListen).catch((error) => {
+    };
+    listenSql ??= postgres(config.SUPABASE_DB_URL, listenOptions as postgres.Options<never>);
+    listenSql.unsafe(`listen ${APPROVAL_CHANNEL}`).then(() => {
+      listenStarting = false;
+      if (stopped) return;
+      const again = listenedBefore;
+      listenedBefore = listening = true;
+      if (again) log.info("approval waiter listening again", { parked: live });
+      reArmPoll();
+      // Whatever was decided while nobody listened is found by one check of everything.
+      if (live > 0) checkSoon();
+    }, (error) => {
       listenStarting = false;
       log.warn("approval waiter cannot LISTEN; polling", { error: String(error) });
     });
   }
+  let listenedBefore = false;
 
   // ---- the interface --------------------------------------------------------------------
   function wait(approvalId: string, opts: WaitOptions): Promise<ApprovalState | null> {
@@ -362,7 +395,8 @@ export function createApprovalWaiter(
     heap.items = [];
     if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
     if (pollTimer !== undefined) clearTimeout(pollTimer);
-    deadlineTimer = pollTimer = undefined;
+    if (relistenTimer !== undefined) clearTimeout(relistenTimer);
+    deadlineTimer = pollTimer = relistenTimer = undefined;
     deadlineAt = Infinity;
   }
 
