@@ -93,6 +93,22 @@ Deno.test("the waiter opens no connection until the first request parks", async 
   }
 });
 
+Deno.test("a decision whose answer is too long for a NOTIFY payload still wakes the waiter", async () => {
+  const s = await setup({ listen: true, pollMs: 60_000, safetyPollMs: HOUR });
+  try {
+    // 2,000 control characters: 12,000 bytes once JSON-escaped, over NOTIFY's 8,000.
+    const note = "\u0001".repeat(2000);
+    const id = await insertPendingApproval(s.admin, s.workspaceId);
+    const waiting = s.waiter.wait(id, { timeoutMs: HOUR, expiresAt: far() });
+    await eventually(() => s.waiter.stats().listening, "LISTEN");
+    await decide(s, id, "DENY", note);
+    const state = await waiting;
+    assertEquals([state?.status, state?.note], ["DENIED", note]);
+  } finally {
+    await s.close();
+  }
+});
+
 Deno.test("a LISTEN connection terminated from SQL is restored and still wakes the waiters parked across the gap", async () => {
   // No safety poll within the test: only NOTIFY and the check on re-listen can wake.
   const s = await setup({ listen: true, pollMs: 60_000, safetyPollMs: HOUR });

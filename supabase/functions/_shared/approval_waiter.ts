@@ -302,8 +302,17 @@ export function createApprovalWaiter(
   let relistenTimer: ReturnType<typeof setTimeout> | undefined;
   const recent = new Map<string, number>();
 
-  function onNotify(channel: string, approvalId: string): void {
+  function onNotify(channel: string, payload: string): void {
     if (channel !== APPROVAL_CHANNEL) return;
+    // The payload is the approval's new state (or, when that was too long, its id).
+    let state: ApprovalState | undefined;
+    if (payload.startsWith("{")) {
+      try {
+        state = JSON.parse(payload);
+      } catch { /* not a state: ignored */ }
+      if (typeof state?.approval_id !== "string") return;
+    }
+    const approvalId = state?.approval_id ?? payload;
     const now = Date.now();
     recent.delete(approvalId);
     recent.set(approvalId, now);
@@ -311,7 +320,9 @@ export function createApprovalWaiter(
       if (recent.size <= RECENT_NOTIFY_MAX && now - at < RECENT_NOTIFY_MS) break;
       recent.delete(id);
     }
-    if (parked.has(approvalId)) checkSoon(approvalId);
+    if (!parked.has(approvalId)) return;
+    if (state) settle(state);
+    else checkSoon(approvalId);
   }
 
   function onListenClosed(): void {
