@@ -526,3 +526,56 @@ Deno.test("shutdown answers every parked long-poll PENDING at once", async () =>
     for (const a of answers) assertMatch(a.body.expires_at, /Z$/);
   });
 });
+
+Deno.test("an approval request for another workspace's run is 409 conflict and writes nothing", async () => {
+  await withStack({}, async (stack) => {
+    const owner = await pairedWorkspace(stack.sql);
+    const runId = crypto.randomUUID();
+    assertEquals((await requestApproval(stack, owner, { run_id: runId })).status, 201);
+    const intruder = await pairedWorkspace(stack.sql);
+    const res = await requestApproval(stack, intruder, { run_id: runId });
+    assertEquals(res.status, 409);
+    assertEquals(res.body.error.code, "conflict");
+    assertEquals(await countRows(stack, "public.approvals"), 1);
+    assertEquals(
+      await countRows(stack, "private.bridge_nonces", `workspace_id = '${intruder.workspaceId}'`),
+      0,
+    );
+  });
+});
+
+Deno.test("a request_key replayed after the decision answers 200 with the decided approval", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const body = { request_key: "toolu_03", run_id: crypto.randomUUID() };
+    const first = await requestApproval(stack, ws, body);
+    await decideApproval(stack, ws.token, first.body.approval_id, { decision: "APPROVE" });
+    const again = await requestApproval(stack, ws, body);
+    assertEquals(again.status, 200);
+    assertEquals(again.body.approval_id, first.body.approval_id);
+    assertEquals(again.body.status, "APPROVED");
+  });
+});
+
+Deno.test("the seed's v1 signature works for the request and the wait", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const res = await bridgeFetch(stack, ws, "POST", "/bridge-approval-request", {
+      run_id: crypto.randomUUID(),
+      command: "ls",
+      cwd: "",
+    }, { version: 1 });
+    assertEquals(res.status, 201);
+    const { approval_id } = await res.json();
+    const wait = await bridgeFetch(
+      stack,
+      ws,
+      "GET",
+      `/bridge-approval-wait/${approval_id}?timeout=0`,
+      undefined,
+      { version: 1 },
+    );
+    assertEquals(wait.status, 200);
+    assertEquals((await wait.json()).status, "PENDING");
+  });
+});
