@@ -579,3 +579,27 @@ Deno.test("the seed's v1 signature works for the request and the wait", async ()
     assertEquals((await wait.json()).status, "PENDING");
   });
 });
+
+Deno.test("concurrent reads and decisions of a due approval expire it exactly once", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const { body: approval } = await requestApproval(stack, ws);
+    await stack.sql`update public.approvals set expires_at = now() - interval '1 second'
+                    where id = ${approval.approval_id}`;
+    const [waits, decisions] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 15 }, () => waitApproval(stack, ws, approval.approval_id, 30)),
+      ),
+      Promise.all(
+        Array.from(
+          { length: 15 },
+          () => decideApproval(stack, ws.token, approval.approval_id, { decision: "APPROVE" }),
+        ),
+      ),
+    ]);
+    for (const w of waits) assertEquals(w.body.status, "EXPIRED");
+    for (const d of decisions) assertEquals([d.status, d.body.error.code], [409, "expired"]);
+    assertEquals(await countRows(stack, "public.events", "type = 'APPROVAL_EXPIRED'"), 1);
+    assertEquals(await countRows(stack, "private.push_outbox", "kind = 'approval_clear'"), 1);
+  });
+});

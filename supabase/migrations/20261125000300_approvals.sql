@@ -49,7 +49,9 @@ $$;
 
 -- Expires the given approvals that are still PENDING past expires_at: status EXPIRED, an
 -- APPROVAL_EXPIRED event on the run, a silent clear push to every device, NOTIFY. A
--- compare-and-set, so concurrent callers expire each approval once. Returns how many.
+-- compare-and-set, so concurrent callers expire each approval once; rows another
+-- transaction holds (a decision, another isolate's expiry) are skipped, not waited for,
+-- and locked in id order, so batched callers never deadlock. Returns how many.
 create or replace function private.expire_due_approvals(p_ids uuid[]) returns integer
 language plpgsql as $$
 declare
@@ -58,11 +60,16 @@ declare
 begin
   for v_approval in
     with due as (
-      update public.approvals a set status = 'EXPIRED'
+      select a.id from public.approvals a
       where a.id = any(p_ids) and a.status = 'PENDING' and a.expires_at <= now()
+      order by a.id
+      for update skip locked
+    ), expired as (
+      update public.approvals a set status = 'EXPIRED'
+      from due where a.id = due.id
       returning a.*
     )
-    select * from due
+    select * from expired
   loop
     perform private.append_event(v_approval.workspace_id, v_approval.run_id, 'APPROVAL_EXPIRED',
       jsonb_build_object('approval_id', v_approval.id,
