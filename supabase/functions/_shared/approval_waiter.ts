@@ -169,7 +169,11 @@ export function createApprovalWaiter(
     remove(p);
     if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
     p.resolve(state);
-    if (heap.items.length > 1024 && heap.items.length > 2 * live) heap.compact();
+    if (live === 0) {
+      // Nothing parked: no timer left behind (an idle isolate keeps none running).
+      heap.items = [];
+      clearTimers();
+    } else if (heap.items.length > 1024 && heap.items.length > 2 * live) heap.compact();
   }
 
   function entries(approvalId: string): Parked[] {
@@ -326,8 +330,8 @@ export function createApprovalWaiter(
   }
 
   function onListenClosed(): void {
-    if (stopped) return;
-    if (listening) log.warn("approval waiter lost its LISTEN connection", { parked: live });
+    if (stopped || !listening) return; // a failed attempt: the next poll tries again
+    log.warn("approval waiter lost its LISTEN connection", { parked: live });
     listening = false;
     // Come back at once while requests are parked (else on the next park); until then
     // the batched poll runs at its full rate.
@@ -404,6 +408,10 @@ export function createApprovalWaiter(
       for (const p of entries(key)) finish(p, null);
     }
     heap.items = [];
+    clearTimers();
+  }
+
+  function clearTimers(): void {
     if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
     if (pollTimer !== undefined) clearTimeout(pollTimer);
     if (relistenTimer !== undefined) clearTimeout(relistenTimer);
