@@ -384,6 +384,12 @@ Deno.test("a decision drops the approval's unsent pushes and clears it on the ot
       select ok from private.verify_event_chain(
         (select run_id from public.approvals where id = ${approval.approval_id}))`;
     assertEquals(chain.ok, true);
+    // The run counts as active when its approval is decided (recent runs, retention).
+    const [run] = await stack.sql`
+      select r.last_event_at >= a.decided_at as touched, r.status
+      from public.approvals a join public.runs r on r.id = a.run_id
+      where a.id = ${approval.approval_id}`;
+    assertEquals([run.touched, run.status], [true, "RUNNING"]);
   });
 });
 

@@ -26,6 +26,21 @@ language sql immutable as $$
     'decided_by_device_id', p_approval.decided_by_device_id)
 $$;
 
+-- An approval's timeline event on its run; the run counts as active then (its
+-- last_event_at orders the phone's recent runs and drives retention). Its status is left
+-- alone: approval events are not run events.
+create or replace function private.append_approval_event(
+  p_approval public.approvals, p_type text, p_payload jsonb
+) returns void
+language plpgsql as $$
+begin
+  perform private.append_event(p_approval.workspace_id, p_approval.run_id, p_type, p_payload,
+                               null, p_approval.provider);
+  update public.runs set last_event_at = greatest(last_event_at, now())
+  where id = p_approval.run_id;
+end
+$$;
+
 -- What follows an approval leaving PENDING: its unsent approval pushes are dropped and the
 -- parked long-polls are told. (The timeline event and the clear push differ by cause.)
 -- The NOTIFY payload is the wait's answer itself, so a waiter answers without a query; a
@@ -71,7 +86,7 @@ begin
     )
     select * from expired
   loop
-    perform private.append_event(v_approval.workspace_id, v_approval.run_id, 'APPROVAL_EXPIRED',
+    perform private.append_approval_event(v_approval, 'APPROVAL_EXPIRED',
       jsonb_build_object('approval_id', v_approval.id,
                          'expires_at', private.ts_text(v_approval.expires_at)));
     perform private.approval_settled(v_approval);
@@ -138,14 +153,13 @@ begin
       'expires_at', private.ts_text(v_approval.expires_at), 'created', false);
   end if;
 
-  perform private.append_event(p_workspace_id, v_run.id, 'APPROVAL_REQUESTED',
+  perform private.append_approval_event(v_approval, 'APPROVAL_REQUESTED',
     jsonb_strip_nulls(jsonb_build_object(
       'approval_id', v_approval.id,
       'command', v_approval.command,
       'kind', v_approval.kind,
       'request_key', v_approval.request_key,
-      'expires_at', private.ts_text(v_approval.expires_at))),
-    null, v_approval.provider);
+      'expires_at', private.ts_text(v_approval.expires_at))));
   perform private.enqueue_approval_push(v_approval);
 
   return jsonb_build_object('approval_id', v_approval.id, 'status', v_approval.status,
@@ -261,7 +275,7 @@ begin
   where id = p_approval_id
   returning * into v_approval;
 
-  perform private.append_event(v_approval.workspace_id, v_approval.run_id, 'APPROVAL_DECIDED',
+  perform private.append_approval_event(v_approval, 'APPROVAL_DECIDED',
     jsonb_build_object('approval_id', v_approval.id, 'status', v_approval.status,
                        'note', v_approval.note, 'decided_by_device_id', v_device,
                        'decided_by_user_id', p_user_id));
@@ -271,7 +285,8 @@ begin
 end
 $$;
 
-revoke all on function private.approval_state(public.approvals),
+revoke all on function private.append_approval_event(public.approvals, text, jsonb),
+  private.approval_state(public.approvals),
   private.approval_decision(public.approvals), private.approval_settled(public.approvals),
   private.expire_due_approvals(uuid[]),
   private.request_approval(uuid, integer, text, jsonb, integer),
