@@ -609,3 +609,33 @@ Deno.test("concurrent reads and decisions of a due approval expire it exactly on
     assertEquals(await countRows(stack, "private.push_outbox", "kind = 'approval_clear'"), 1);
   });
 });
+
+Deno.test("clients cannot call the approval functions directly", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const { body: approval } = await requestApproval(stack, ws);
+    for (const role of ["authenticated", "anon"]) {
+      for (
+        const call of [
+          `private.decide_approval('${ws.userId}', '${approval.approval_id}', 'APPROVE', null, null)`,
+          `private.settle_approvals(array['${approval.approval_id}'::uuid])`,
+          `private.expire_due_approvals(array['${approval.approval_id}'::uuid])`,
+        ]
+      ) {
+        let code = "";
+        try {
+          await stack.sql.begin(async (tx) => {
+            await tx.unsafe(`set local role ${role}`);
+            await tx.unsafe(`select ${call}`);
+          });
+        } catch (error) {
+          code = (error as { code?: string }).code ?? String(error);
+        }
+        assertEquals(code, "42501", `${role}: ${call}`);
+      }
+    }
+    const [row] = await stack.sql`select status from public.approvals
+                                  where id = ${approval.approval_id}`;
+    assertEquals(row.status, "PENDING");
+  });
+});

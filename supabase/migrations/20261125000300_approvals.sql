@@ -285,6 +285,7 @@ begin
 end
 $$;
 
+-- Server-only, like every function in private (see 20261125000200_events.sql).
 revoke all on function private.append_approval_event(public.approvals, text, jsonb),
   private.approval_state(public.approvals),
   private.approval_decision(public.approvals), private.approval_settled(public.approvals),
@@ -292,4 +293,4 @@ revoke all on function private.append_approval_event(public.approvals, text, jso
   private.request_approval(uuid, integer, text, jsonb, integer),
   private.read_approval_for_wait(uuid, integer, text, uuid), private.settle_approvals(uuid[]),
   private.decide_approval(uuid, uuid, text, text, uuid)
-from public;
+from public, anon, authenticated;
