@@ -93,6 +93,9 @@ interface SideResult {
   latencies: number[];
   /** decision's SQL call sent → long-poll answer read (includes the decision's own work) */
   endToEnd: number[];
+  /** commit → the waiter handed the answer to the endpoint, and from there to the client */
+  toWoken: number[];
+  wokenToRead: number[];
   idleQueriesPerSecond: number;
   answered: number;
 }
@@ -118,15 +121,29 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     baseline = createPollingWaiter(stack.deps.sql);
     stack.deps.waiter = baseline;
   }
+  // Where the time goes: when the waiter hands each answer to the endpoint.
+  const wokeAt = new Map<string, number>();
+  const inner = stack.deps.waiter;
+  stack.deps.waiter = {
+    ...inner,
+    stats: () => inner.stats(),
+    wait: (id, options) =>
+      inner.wait(id, options).then((state) => {
+        wokeAt.set(id, performance.now());
+        return state;
+      }),
+  };
   const ws: PairedWorkspace = await pairedWorkspace(stack.sql);
   try {
-    const runId = crypto.randomUUID();
-    await stack.sql`insert into public.runs (id, workspace_id, provider)
-                    values (${runId}, ${ws.workspaceId}, 'bench')`;
+    // One run per parked request, as in life: an agent blocks on one approval at a time.
     const rows = await stack.sql`
+      with runs as (
+        insert into public.runs (id, workspace_id, provider)
+        select gen_random_uuid(), ${ws.workspaceId}, 'bench' from generate_series(1, ${WAITERS})
+        returning id
+      )
       insert into public.approvals (run_id, workspace_id, command, expires_at)
-      select ${runId}, ${ws.workspaceId}, 'make deploy ' || i, now() + interval '1 hour'
-      from generate_series(1, ${WAITERS}) i
+      select runs.id, ${ws.workspaceId}, 'make deploy', now() + interval '1 hour' from runs
       returning id`;
     const ids = rows.map((r) => r.id as string);
 
@@ -182,6 +199,15 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     await Promise.all(waits);
     const latencies = ids.map((_, i) => answeredAt[i] - committedAt[i]);
     const endToEnd = ids.map((_, i) => answeredAt[i] - decidedAt[i]);
+    const toWoken = ids.map((id, i) => (wokeAt.get(id) ?? NaN) - committedAt[i]);
+    const wokenToRead = ids.map((id, i) => answeredAt[i] - (wokeAt.get(id) ?? NaN));
+    progress(
+      `${label}: commit → waiter woke p50 ${percentile(toWoken, 50).toFixed(1)} p99 ${
+        percentile(toWoken, 99).toFixed(1)
+      } ms; waiter woke → client read p50 ${percentile(wokenToRead, 50).toFixed(1)} p99 ${
+        percentile(wokenToRead, 99).toFixed(1)
+      } ms`,
+    );
     const answered = statuses.filter((s) => s === "APPROVED").length;
     progress(
       `${label}: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${
@@ -190,7 +216,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
         percentile(endToEnd, 99).toFixed(1)
       } ms from sending the decision), ${answered}/${ids.length} answered APPROVED`,
     );
-    return { latencies, endToEnd, idleQueriesPerSecond, answered };
+    return { latencies, endToEnd, toWoken, wokenToRead, idleQueriesPerSecond, answered };
   } finally {
     await stack.close();
   }
@@ -395,6 +421,11 @@ const result = {
     } at the start and ${
       Deno.loadavg()[0].toFixed(1)
     } at the end on ${navigator.hardwareConcurrency} cores: tail latencies move with it.`,
+    `Where the project's time goes (p50/p99): commit → waiter woke ${
+      percentile(project.toWoken, 50).toFixed(1)
+    }/${percentile(project.toWoken, 99).toFixed(1)} ms, waiter woke → HTTP answer read ${
+      percentile(project.wokenToRead, 50).toFixed(1)
+    }/${percentile(project.wokenToRead, 99).toFixed(1)} ms.`,
     `Queries per second are the database's committed + rolled-back transactions (pg_stat_database) over ${
       IDLE_WINDOW_MS / 1000
     } s while every request waits; the LISTEN-off row counts the queries sent by the waiter's pool.`,
