@@ -66,6 +66,8 @@ const RECENT_NOTIFY_MS = 30_000;
 const RECENT_NOTIFY_MAX = 4096;
 /** retry of an expiry the database did not see yet (clock skew) or could not write */
 const EXPIRY_RETRY_MS = 250;
+/** pause between attempts to LISTEN after one failed (the poll runs meanwhile) */
+const LISTEN_RETRY_MS = 5_000;
 
 // One parked request. A class so 10,000 of them share one hidden class.
 class Parked {
@@ -291,7 +293,7 @@ export function createApprovalWaiter(
   function onPoll(): void {
     pollTimer = undefined;
     if (stopped || live === 0) return;
-    if (config.APPROVAL_WAIT_LISTEN && !listening && !listenStarting) startListen();
+    if (canStartListen()) startListen();
     checkSoon();
     armPoll();
   }
@@ -335,13 +337,16 @@ export function createApprovalWaiter(
     listening = false;
     // Come back at once while requests are parked (else on the next park); until then
     // the batched poll runs at its full rate.
-    if (live > 0 && !listenStarting && relistenTimer === undefined) {
-      relistenTimer = setTimeout(() => {
-        relistenTimer = undefined;
-        if (!stopped && !listening && !listenStarting && live > 0) startListen();
-      }, 0);
-    }
+    scheduleListen(0);
     reArmPoll();
+  }
+
+  function scheduleListen(delayMs: number): void {
+    if (stopped || live === 0 || relistenTimer !== undefined) return;
+    relistenTimer = setTimeout(() => {
+      relistenTimer = undefined;
+      if (live > 0 && canStartListen()) startListen();
+    }, delayMs);
   }
 
   function startListen(): void {
@@ -371,10 +376,22 @@ export function createApprovalWaiter(
       if (live > 0) checkSoon();
     }, (error) => {
       listenStarting = false;
-      log.warn("approval waiter cannot LISTEN; polling", { error: String(error) });
+      // Polling meanwhile; try again after a pause (and say so once per pause, not per poll).
+      const now = Date.now();
+      if (nextListenAttempt <= now) {
+        log.warn("approval waiter cannot LISTEN; polling", { error: String(error) });
+      }
+      nextListenAttempt = now + LISTEN_RETRY_MS;
+      scheduleListen(LISTEN_RETRY_MS);
     });
   }
   let listenedBefore = false;
+  let nextListenAttempt = 0;
+
+  function canStartListen(): boolean {
+    return config.APPROVAL_WAIT_LISTEN && !listening && !listenStarting && !stopped &&
+      Date.now() >= nextListenAttempt;
+  }
 
   // ---- the interface --------------------------------------------------------------------
   function wait(approvalId: string, opts: WaitOptions): Promise<ApprovalState | null> {
@@ -396,7 +413,7 @@ export function createApprovalWaiter(
         opts.signal.addEventListener("abort", p.onAbort, { once: true });
       }
       add(p);
-      if (config.APPROVAL_WAIT_LISTEN && !listening && !listenStarting) startListen();
+      if (canStartListen()) startListen();
       // A NOTIFY that arrived between the first read and this park would be lost.
       if (recent.has(approvalId)) checkSoon(approvalId);
     });
