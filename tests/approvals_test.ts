@@ -2,6 +2,7 @@
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { bridgeFetch, mintUserToken, type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
+import { signedHeaders } from "../shared/signing.ts";
 import {
   decideApproval,
   eventually,
@@ -637,5 +638,29 @@ Deno.test("clients cannot call the approval functions directly", async () => {
     const [row] = await stack.sql`select status from public.approvals
                                   where id = ${approval.approval_id}`;
     assertEquals(row.status, "PENDING");
+  });
+});
+
+Deno.test("a long-poll whose client hangs up is released from the waiter", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const { body: approval } = await requestApproval(stack, ws);
+    const path = `/bridge-approval-wait/${approval.approval_id}`;
+    const headers = await signedHeaders({
+      workspaceId: ws.workspaceId,
+      secret: ws.secret,
+      method: "GET",
+      path,
+      query: "timeout=120",
+    });
+    const controller = new AbortController();
+    const waiting = fetch(`${stack.functionsUrl}${path}?timeout=120`, {
+      headers,
+      signal: controller.signal,
+    }).catch((error) => error);
+    await eventually(() => stack.deps.waiter.stats().parked === 1, "the wait to park");
+    controller.abort();
+    await waiting;
+    await eventually(() => stack.deps.waiter.stats().parked === 0, "the waiter to let go");
   });
 });
