@@ -1,8 +1,8 @@
 -- Approvals (SPEC section 4 endpoints 5-7, section 7): request, wait, decide, expire.
 -- Every state change is one function call in one transaction; a decision or an expiry
 -- sends NOTIFY approval_decided (payload: the wait's answer, or the approval id when that
--- is too long) in that transaction, which
--- wakes the long-polls parked in any isolate (supabase/functions/_shared/approval_waiter.ts).
+-- is too long) in that transaction, which wakes the long-polls parked in any isolate
+-- (supabase/functions/_shared/approval_waiter.ts).
 
 -- The answer of bridge-approval-wait (and the waiter): what the hook runner needs.
 create or replace function private.approval_state(p_approval public.approvals) returns jsonb
