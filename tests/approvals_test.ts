@@ -2,6 +2,7 @@
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { bridgeFetch, mintUserToken, type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
+import { signedHeaders } from "../shared/signing.ts";
 import {
   decideApproval,
   eventually,
@@ -384,6 +385,12 @@ Deno.test("a decision drops the approval's unsent pushes and clears it on the ot
       select ok from private.verify_event_chain(
         (select run_id from public.approvals where id = ${approval.approval_id}))`;
     assertEquals(chain.ok, true);
+    // The run counts as active when its approval is decided (recent runs, retention).
+    const [run] = await stack.sql`
+      select r.last_event_at >= a.decided_at as touched, r.status
+      from public.approvals a join public.runs r on r.id = a.run_id
+      where a.id = ${approval.approval_id}`;
+    assertEquals([run.touched, run.status], [true, "RUNNING"]);
   });
 });
 
@@ -524,5 +531,136 @@ Deno.test("shutdown answers every parked long-poll PENDING at once", async () =>
       [200, "PENDING"],
     ]);
     for (const a of answers) assertMatch(a.body.expires_at, /Z$/);
+  });
+});
+
+Deno.test("an approval request for another workspace's run is 409 conflict and writes nothing", async () => {
+  await withStack({}, async (stack) => {
+    const owner = await pairedWorkspace(stack.sql);
+    const runId = crypto.randomUUID();
+    assertEquals((await requestApproval(stack, owner, { run_id: runId })).status, 201);
+    const intruder = await pairedWorkspace(stack.sql);
+    const res = await requestApproval(stack, intruder, { run_id: runId });
+    assertEquals(res.status, 409);
+    assertEquals(res.body.error.code, "conflict");
+    assertEquals(await countRows(stack, "public.approvals"), 1);
+    assertEquals(
+      await countRows(stack, "private.bridge_nonces", `workspace_id = '${intruder.workspaceId}'`),
+      0,
+    );
+  });
+});
+
+Deno.test("a request_key replayed after the decision answers 200 with the decided approval", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const body = { request_key: "toolu_03", run_id: crypto.randomUUID() };
+    const first = await requestApproval(stack, ws, body);
+    await decideApproval(stack, ws.token, first.body.approval_id, { decision: "APPROVE" });
+    const again = await requestApproval(stack, ws, body);
+    assertEquals(again.status, 200);
+    assertEquals(again.body.approval_id, first.body.approval_id);
+    assertEquals(again.body.status, "APPROVED");
+  });
+});
+
+Deno.test("the seed's v1 signature works for the request and the wait", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const res = await bridgeFetch(stack, ws, "POST", "/bridge-approval-request", {
+      run_id: crypto.randomUUID(),
+      command: "ls",
+      cwd: "",
+    }, { version: 1 });
+    assertEquals(res.status, 201);
+    const { approval_id } = await res.json();
+    const wait = await bridgeFetch(
+      stack,
+      ws,
+      "GET",
+      `/bridge-approval-wait/${approval_id}?timeout=0`,
+      undefined,
+      { version: 1 },
+    );
+    assertEquals(wait.status, 200);
+    assertEquals((await wait.json()).status, "PENDING");
+  });
+});
+
+Deno.test("concurrent reads and decisions of a due approval expire it exactly once", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const { body: approval } = await requestApproval(stack, ws);
+    await stack.sql`update public.approvals set expires_at = now() - interval '1 second'
+                    where id = ${approval.approval_id}`;
+    const [waits, decisions] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 15 }, () => waitApproval(stack, ws, approval.approval_id, 30)),
+      ),
+      Promise.all(
+        Array.from(
+          { length: 15 },
+          () => decideApproval(stack, ws.token, approval.approval_id, { decision: "APPROVE" }),
+        ),
+      ),
+    ]);
+    for (const w of waits) assertEquals(w.body.status, "EXPIRED");
+    for (const d of decisions) assertEquals([d.status, d.body.error.code], [409, "expired"]);
+    assertEquals(await countRows(stack, "public.events", "type = 'APPROVAL_EXPIRED'"), 1);
+    assertEquals(await countRows(stack, "private.push_outbox", "kind = 'approval_clear'"), 1);
+  });
+});
+
+Deno.test("clients cannot call the approval functions directly", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const { body: approval } = await requestApproval(stack, ws);
+    for (const role of ["authenticated", "anon"]) {
+      for (
+        const call of [
+          `private.decide_approval('${ws.userId}', '${approval.approval_id}', 'APPROVE', null, null)`,
+          `private.settle_approvals(array['${approval.approval_id}'::uuid])`,
+          `private.expire_due_approvals(array['${approval.approval_id}'::uuid])`,
+        ]
+      ) {
+        let code = "";
+        try {
+          await stack.sql.begin(async (tx) => {
+            await tx.unsafe(`set local role ${role}`);
+            await tx.unsafe(`select ${call}`);
+          });
+        } catch (error) {
+          code = (error as { code?: string }).code ?? String(error);
+        }
+        assertEquals(code, "42501", `${role}: ${call}`);
+      }
+    }
+    const [row] = await stack.sql`select status from public.approvals
+                                  where id = ${approval.approval_id}`;
+    assertEquals(row.status, "PENDING");
+  });
+});
+
+Deno.test("a long-poll whose client hangs up is released from the waiter", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await pairedWorkspace(stack.sql);
+    const { body: approval } = await requestApproval(stack, ws);
+    const path = `/bridge-approval-wait/${approval.approval_id}`;
+    const headers = await signedHeaders({
+      workspaceId: ws.workspaceId,
+      secret: ws.secret,
+      method: "GET",
+      path,
+      query: "timeout=120",
+    });
+    const controller = new AbortController();
+    const waiting = fetch(`${stack.functionsUrl}${path}?timeout=120`, {
+      headers,
+      signal: controller.signal,
+    }).catch((error) => error);
+    await eventually(() => stack.deps.waiter.stats().parked === 1, "the wait to park");
+    controller.abort();
+    await waiting;
+    await eventually(() => stack.deps.waiter.stats().parked === 0, "the waiter to let go");
   });
 });

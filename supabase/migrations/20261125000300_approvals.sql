@@ -1,7 +1,8 @@
 -- Approvals (SPEC section 4 endpoints 5-7, section 7): request, wait, decide, expire.
 -- Every state change is one function call in one transaction; a decision or an expiry
--- sends NOTIFY approval_decided (payload: the approval id) in that transaction, which
--- wakes the long-polls parked in any isolate (supabase/functions/_shared/approval_waiter.ts).
+-- sends NOTIFY approval_decided (payload: the wait's answer, or the approval id when that
+-- is too long) in that transaction, which wakes the long-polls parked in any isolate
+-- (supabase/functions/_shared/approval_waiter.ts).
 
 -- The answer of bridge-approval-wait (and the waiter): what the hook runner needs.
 create or replace function private.approval_state(p_approval public.approvals) returns jsonb
@@ -25,22 +26,47 @@ language sql immutable as $$
     'decided_by_device_id', p_approval.decided_by_device_id)
 $$;
 
+-- An approval's timeline event on its run; the run counts as active then (its
+-- last_event_at orders the phone's recent runs and drives retention). Its status is left
+-- alone: approval events are not run events.
+create or replace function private.append_approval_event(
+  p_approval public.approvals, p_type text, p_payload jsonb
+) returns void
+language plpgsql as $$
+begin
+  perform private.append_event(p_approval.workspace_id, p_approval.run_id, p_type, p_payload,
+                               null, p_approval.provider);
+  update public.runs set last_event_at = greatest(last_event_at, now())
+  where id = p_approval.run_id;
+end
+$$;
+
 -- What follows an approval leaving PENDING: its unsent approval pushes are dropped and the
 -- parked long-polls are told. (The timeline event and the clear push differ by cause.)
+-- The NOTIFY payload is the wait's answer itself, so a waiter answers without a query; a
+-- state too long for NOTIFY (a long multi-byte note; the limit is 8000 bytes) sends the
+-- approval id alone and the waiter reads the state.
 create or replace function private.approval_settled(p_approval public.approvals) returns void
 language plpgsql as $$
+declare
+  v_payload text := private.approval_state(p_approval)::text;
 begin
   update private.push_outbox
   set status = 'dropped', updated_at = now(),
       last_outcome = 'dropped: approval ' || lower(p_approval.status)
   where approval_id = p_approval.id and kind = 'approval' and status = 'pending';
-  perform pg_notify('approval_decided', p_approval.id::text);
+  if octet_length(v_payload) > 7900 then
+    v_payload := p_approval.id::text;
+  end if;
+  perform pg_notify('approval_decided', v_payload);
 end
 $$;
 
 -- Expires the given approvals that are still PENDING past expires_at: status EXPIRED, an
 -- APPROVAL_EXPIRED event on the run, a silent clear push to every device, NOTIFY. A
--- compare-and-set, so concurrent callers expire each approval once. Returns how many.
+-- compare-and-set, so concurrent callers expire each approval once; rows another
+-- transaction holds (a decision, another isolate's expiry) are skipped, not waited for,
+-- and locked in id order, so batched callers never deadlock. Returns how many.
 create or replace function private.expire_due_approvals(p_ids uuid[]) returns integer
 language plpgsql as $$
 declare
@@ -49,13 +75,18 @@ declare
 begin
   for v_approval in
     with due as (
-      update public.approvals a set status = 'EXPIRED'
+      select a.id from public.approvals a
       where a.id = any(p_ids) and a.status = 'PENDING' and a.expires_at <= now()
+      order by a.id
+      for update skip locked
+    ), expired as (
+      update public.approvals a set status = 'EXPIRED'
+      from due where a.id = due.id
       returning a.*
     )
-    select * from due
+    select * from expired
   loop
-    perform private.append_event(v_approval.workspace_id, v_approval.run_id, 'APPROVAL_EXPIRED',
+    perform private.append_approval_event(v_approval, 'APPROVAL_EXPIRED',
       jsonb_build_object('approval_id', v_approval.id,
                          'expires_at', private.ts_text(v_approval.expires_at)));
     perform private.approval_settled(v_approval);
@@ -122,14 +153,13 @@ begin
       'expires_at', private.ts_text(v_approval.expires_at), 'created', false);
   end if;
 
-  perform private.append_event(p_workspace_id, v_run.id, 'APPROVAL_REQUESTED',
+  perform private.append_approval_event(v_approval, 'APPROVAL_REQUESTED',
     jsonb_strip_nulls(jsonb_build_object(
       'approval_id', v_approval.id,
       'command', v_approval.command,
       'kind', v_approval.kind,
       'request_key', v_approval.request_key,
-      'expires_at', private.ts_text(v_approval.expires_at))),
-    null, v_approval.provider);
+      'expires_at', private.ts_text(v_approval.expires_at))));
   perform private.enqueue_approval_push(v_approval);
 
   return jsonb_build_object('approval_id', v_approval.id, 'status', v_approval.status,
@@ -245,7 +275,7 @@ begin
   where id = p_approval_id
   returning * into v_approval;
 
-  perform private.append_event(v_approval.workspace_id, v_approval.run_id, 'APPROVAL_DECIDED',
+  perform private.append_approval_event(v_approval, 'APPROVAL_DECIDED',
     jsonb_build_object('approval_id', v_approval.id, 'status', v_approval.status,
                        'note', v_approval.note, 'decided_by_device_id', v_device,
                        'decided_by_user_id', p_user_id));
@@ -255,10 +285,12 @@ begin
 end
 $$;
 
-revoke all on function private.approval_state(public.approvals),
+-- Server-only, like every function in private (see 20261125000200_events.sql).
+revoke all on function private.append_approval_event(public.approvals, text, jsonb),
+  private.approval_state(public.approvals),
   private.approval_decision(public.approvals), private.approval_settled(public.approvals),
   private.expire_due_approvals(uuid[]),
   private.request_approval(uuid, integer, text, jsonb, integer),
   private.read_approval_for_wait(uuid, integer, text, uuid), private.settle_approvals(uuid[]),
   private.decide_approval(uuid, uuid, text, text, uuid)
-from public;
+from public, anon, authenticated;

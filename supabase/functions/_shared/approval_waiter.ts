@@ -66,6 +66,8 @@ const RECENT_NOTIFY_MS = 30_000;
 const RECENT_NOTIFY_MAX = 4096;
 /** retry of an expiry the database did not see yet (clock skew) or could not write */
 const EXPIRY_RETRY_MS = 250;
+/** pause between attempts to LISTEN after one failed (the poll runs meanwhile) */
+const LISTEN_RETRY_MS = 5_000;
 
 // One parked request. A class so 10,000 of them share one hidden class.
 class Parked {
@@ -169,7 +171,11 @@ export function createApprovalWaiter(
     remove(p);
     if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
     p.resolve(state);
-    if (heap.items.length > 1024 && heap.items.length > 2 * live) heap.compact();
+    if (live === 0) {
+      // Nothing parked: no timer left behind (an idle isolate keeps none running).
+      heap.items = [];
+      clearTimers();
+    } else if (heap.items.length > 1024 && heap.items.length > 2 * live) heap.compact();
   }
 
   function entries(approvalId: string): Parked[] {
@@ -277,21 +283,42 @@ export function createApprovalWaiter(
     pollTimer = setTimeout(onPoll, listening ? safetyPollMs : pollMs);
   }
 
+  /** the LISTEN state changed: the poll's interval with it */
+  function reArmPoll(): void {
+    if (pollTimer !== undefined) clearTimeout(pollTimer);
+    pollTimer = undefined;
+    armPoll();
+  }
+
   function onPoll(): void {
     pollTimer = undefined;
     if (stopped || live === 0) return;
-    if (config.APPROVAL_WAIT_LISTEN && !listening && !listenStarting) startListen();
+    if (canStartListen()) startListen();
     checkSoon();
     armPoll();
   }
 
   // ---- LISTEN: one connection per isolate, opened on the first park --------------------
+  // A dedicated postgres.js client of one connection (to SUPABASE_DB_URL: the pooler in
+  // transaction mode cannot LISTEN) whose onnotify/onclose hooks say whether LISTEN is up,
+  // so the poll runs at APPROVAL_WAIT_POLL_MS while it is down and slowly while it is up.
   let listenSql: Sql | undefined;
   let listening = false;
   let listenStarting = false;
+  let relistenTimer: ReturnType<typeof setTimeout> | undefined;
   const recent = new Map<string, number>();
 
-  function onNotify(approvalId: string): void {
+  function onNotify(channel: string, payload: string): void {
+    if (channel !== APPROVAL_CHANNEL) return;
+    // The payload is the approval's new state (or, when that was too long, its id).
+    let state: ApprovalState | undefined;
+    if (payload.startsWith("{")) {
+      try {
+        state = JSON.parse(payload);
+      } catch { /* not a state: ignored */ }
+      if (typeof state?.approval_id !== "string") return;
+    }
+    const approvalId = state?.approval_id ?? payload;
     const now = Date.now();
     recent.delete(approvalId);
     recent.set(approvalId, now);
@@ -299,33 +326,71 @@ export function createApprovalWaiter(
       if (recent.size <= RECENT_NOTIFY_MAX && now - at < RECENT_NOTIFY_MS) break;
       recent.delete(id);
     }
-    if (parked.has(approvalId)) checkSoon(approvalId);
+    if (!parked.has(approvalId)) return;
+    if (state) settle(state);
+    else checkSoon(approvalId);
   }
 
-  // Called when LISTEN is (re-)established: postgres.js re-listens by itself after the
-  // connection drops, and whatever was decided in the gap is found by checking every
-  // parked approval once.
-  function onListen(): void {
-    const again = listening;
-    listening = true;
-    listenStarting = false;
-    if (again) log.info("approval waiter re-listening", { parked: live });
-    if (live > 0) checkSoon();
+  function onListenClosed(): void {
+    if (stopped || !listening) return; // a failed attempt: the next poll tries again
+    log.warn("approval waiter lost its LISTEN connection", { parked: live });
+    listening = false;
+    // Come back at once while requests are parked (else on the next park); until then
+    // the batched poll runs at its full rate.
+    scheduleListen(0);
+    reArmPoll();
+  }
+
+  function scheduleListen(delayMs: number): void {
+    if (stopped || live === 0 || relistenTimer !== undefined) return;
+    relistenTimer = setTimeout(() => {
+      relistenTimer = undefined;
+      if (live > 0 && canStartListen()) startListen();
+    }, delayMs);
   }
 
   function startListen(): void {
     listenStarting = true;
-    listenSql ??= postgres(config.SUPABASE_DB_URL, {
+    // `onnotify` is the hook postgres.js's own sql.listen() is built on (src/index.js,
+    // 3.4.x, pinned); sql.listen() itself hides the connection's close, which we need.
+    const listenOptions = {
       max: 1,
       prepare: false,
+      max_lifetime: null,
       connect_timeout: 5,
+      fetch_types: false,
       onnotice: () => {},
+      onnotify: onNotify,
+      onclose: onListenClosed,
       connection: { application_name: "agentops-waiter" },
-    });
-    listenSql.listen(APPROVAL_CHANNEL, onNotify, onListen).catch((error) => {
+    };
+    listenSql ??= postgres(config.SUPABASE_DB_URL, listenOptions as postgres.Options<never>);
+    listenSql.unsafe(`listen ${APPROVAL_CHANNEL}`).then(() => {
       listenStarting = false;
-      log.warn("approval waiter cannot LISTEN; polling", { error: String(error) });
+      if (stopped) return;
+      const again = listenedBefore;
+      listenedBefore = listening = true;
+      if (again) log.info("approval waiter listening again", { parked: live });
+      reArmPoll();
+      // Whatever was decided while nobody listened is found by one check of everything.
+      if (live > 0) checkSoon();
+    }, (error) => {
+      listenStarting = false;
+      // Polling meanwhile; try again after a pause (and say so once per pause, not per poll).
+      const now = Date.now();
+      if (nextListenAttempt <= now) {
+        log.warn("approval waiter cannot LISTEN; polling", { error: String(error) });
+      }
+      nextListenAttempt = now + LISTEN_RETRY_MS;
+      scheduleListen(LISTEN_RETRY_MS);
     });
+  }
+  let listenedBefore = false;
+  let nextListenAttempt = 0;
+
+  function canStartListen(): boolean {
+    return config.APPROVAL_WAIT_LISTEN && !listening && !listenStarting && !stopped &&
+      Date.now() >= nextListenAttempt;
   }
 
   // ---- the interface --------------------------------------------------------------------
@@ -348,7 +413,7 @@ export function createApprovalWaiter(
         opts.signal.addEventListener("abort", p.onAbort, { once: true });
       }
       add(p);
-      if (config.APPROVAL_WAIT_LISTEN && !listening && !listenStarting) startListen();
+      if (canStartListen()) startListen();
       // A NOTIFY that arrived between the first read and this park would be lost.
       if (recent.has(approvalId)) checkSoon(approvalId);
     });
@@ -360,9 +425,14 @@ export function createApprovalWaiter(
       for (const p of entries(key)) finish(p, null);
     }
     heap.items = [];
+    clearTimers();
+  }
+
+  function clearTimers(): void {
     if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
     if (pollTimer !== undefined) clearTimeout(pollTimer);
-    deadlineTimer = pollTimer = undefined;
+    if (relistenTimer !== undefined) clearTimeout(relistenTimer);
+    deadlineTimer = pollTimer = relistenTimer = undefined;
     deadlineAt = Infinity;
   }
 

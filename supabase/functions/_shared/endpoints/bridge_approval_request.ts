@@ -27,12 +27,12 @@ export const bridgeApprovalRequest = defineEndpoint({
       created: boolean;
     }>(
       deps.sql,
-      "private.request_approval($1::uuid, $2::integer, $3::text, $4::text::jsonb, $5::integer)",
+      "private.request_approval($1::uuid, $2::integer, $3::text, $4::jsonb, $5::integer)",
       [
         ctx.bridge.workspaceId,
         ctx.bridge.secretVersion,
         ctx.bridge.nonce,
-        JSON.stringify(body),
+        body,
         deps.config.RATE_LIMIT_APPROVALS_PER_MINUTE,
       ],
     );

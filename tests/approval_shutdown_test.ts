@@ -1,0 +1,85 @@
+// SIGTERM on the local functions server answers every parked long-poll PENDING before the
+// process exits (SPEC section 7), so hook runners ask again instead of seeing a reset.
+import { assertEquals } from "./_helpers/assert.ts";
+import {
+  dropDatabase,
+  freshDatabase,
+  TEST_HMAC_SECRET,
+  TEST_JWT_SECRET,
+} from "./_helpers/stack.ts";
+import postgres from "postgres";
+import {
+  eventually,
+  pairedWorkspace,
+  requestApproval,
+  waitApproval,
+} from "./_helpers/approvals.ts";
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+Deno.test("SIGTERM answers the parked long-polls PENDING, then the server exits", async () => {
+  const databaseUrl = await freshDatabase();
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  const port = freePort();
+  const server = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "scripts/serve_functions.ts"],
+    env: {
+      DATABASE_URL: databaseUrl,
+      HMAC_SECRET: TEST_HMAC_SECRET,
+      SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
+      PORT: String(port),
+      LOG_LEVEL: "error",
+    },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const stack = { functionsUrl: `http://127.0.0.1:${port}/functions/v1` };
+    await eventually(
+      async () => {
+        try {
+          const res = await fetch(`${stack.functionsUrl}/bridge-approval-wait`);
+          await res.body?.cancel();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      "the functions server to listen",
+      60_000,
+    );
+    const ws = await pairedWorkspace(sql);
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push((await requestApproval(stack, ws)).body.approval_id);
+    const waits = ids.map((id) => waitApproval(stack, ws, id, 120));
+    // Both first reads done (their nonces are stored) and LISTEN up (it opens on the first
+    // park): the waits are parked.
+    await eventually(async () => {
+      const [row] = await sql`
+        select (select count(*) from private.bridge_nonces)::int as nonces,
+               (select count(*) from pg_stat_activity
+                where application_name = 'agentops-waiter')::int as listeners`;
+      return row.nonces === 4 && row.listeners === 1;
+    }, "the waits to park");
+    await new Promise((r) => setTimeout(r, 100));
+    server.kill("SIGTERM");
+    const answers = await Promise.all(waits);
+    assertEquals(answers.map((a) => [a.status, a.body.status]), [
+      [200, "PENDING"],
+      [200, "PENDING"],
+    ]);
+    assertEquals((await server.status).code, 0);
+  } finally {
+    try {
+      server.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await server.status;
+    await sql.end({ timeout: 1 });
+    await dropDatabase(databaseUrl);
+  }
+});
