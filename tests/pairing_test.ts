@@ -1,17 +1,20 @@
 // End-to-end pairing (SPEC section 4, endpoints 1-3): the extension signs with the project's
 // own signer, the phone is the real supabase-js client (functions.invoke).
 import { assert, assertEquals, assertMatch, assertNotEquals } from "./_helpers/assert.ts";
-import {
-  type BridgeCredentials,
-  bridgeFetch,
-  fetchJson,
-  type Json,
-  mintUserToken,
-  type Stack,
-  startStack,
-} from "./_helpers/stack.ts";
+import { fetchJson, type Json, mintUserToken, startStack } from "./_helpers/stack.ts";
 import { randomDevice } from "./_helpers/fixtures.ts";
 import { invoke, phoneClient } from "./_helpers/phone.ts";
+import {
+  completeBody,
+  count,
+  credentialsOf as creds,
+  machine,
+  pairStart,
+  pairStatus,
+  phoneOf,
+  type Started,
+  startPairing as started,
+} from "./_helpers/pairing.ts";
 import { FunctionsHttpError } from "@supabase/supabase-js";
 import {
   PairCompleteResponse,
@@ -19,73 +22,6 @@ import {
   PairStatusResponse,
 } from "../shared/api_schemas.ts";
 import { sha256Hex } from "../shared/signing.ts";
-
-interface Started {
-  pair_token: string;
-  expires_at: string;
-  workspace_id: string;
-  bridge_secret: string;
-  pairing_uri: string;
-}
-
-function machine() {
-  return {
-    machine_id: crypto.randomUUID(),
-    workspace_fingerprint: `fp-${crypto.randomUUID()}`,
-    display_name: "agentops-backend",
-  };
-}
-
-async function pairStart(
-  stack: Stack,
-  body: Json = machine(),
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: Json; headers: Headers }> {
-  return await fetchJson(`${stack.functionsUrl}/pair-start`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-}
-
-async function started(stack: Stack, body: Json = machine()): Promise<Started> {
-  const res = await pairStart(stack, body);
-  assertEquals(res.status, 201, JSON.stringify(res.body));
-  return res.body;
-}
-
-function creds(s: Started): BridgeCredentials {
-  return { workspaceId: s.workspace_id, secret: s.bridge_secret };
-}
-
-async function pairStatus(
-  stack: Stack,
-  credentials: BridgeCredentials,
-  wait = 0,
-): Promise<{ status: number; body: Json }> {
-  const res = await bridgeFetch(stack, credentials, "GET", `/pair-status?wait=${wait}`);
-  return { status: res.status, body: await res.json() };
-}
-
-function completeBody(token: string, extra: Json = {}): Json {
-  return {
-    pair_token: token,
-    platform: "ios",
-    push_token: `apns-${crypto.randomUUID()}`,
-    push_provider: "apns",
-    device_name: "Ada's iPhone",
-    ...extra,
-  };
-}
-
-async function phoneOf(stack: Stack, userId = crypto.randomUUID()) {
-  return { userId, client: phoneClient(stack, await mintUserToken(userId)) };
-}
-
-async function count(stack: Stack, table: string): Promise<number> {
-  const [row] = await stack.sql.unsafe(`select count(*)::int as n from ${table}`);
-  return row.n;
-}
 
 Deno.test("pairing: pair-start, the phone's pair-complete and a waiting pair-status make one dance", async () => {
   const stack = await startStack();
