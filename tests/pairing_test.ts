@@ -22,6 +22,7 @@ import {
   PairStatusResponse,
 } from "../shared/api_schemas.ts";
 import { sha256Hex } from "../shared/signing.ts";
+import * as jose from "jose";
 
 Deno.test("pairing: pair-start, the phone's pair-complete and a waiting pair-status make one dance", async () => {
   const stack = await startStack();
@@ -401,6 +402,82 @@ Deno.test("pair-complete refuses malformed bodies with 400 and writes nothing", 
     assertEquals(await count(stack, "public.devices"), 0);
     const [token] = await stack.sql`select used_at from private.pair_tokens`;
     assertEquals(token.used_at, null);
+  } finally {
+    await stack.close();
+  }
+});
+
+Deno.test("the phone pairs with a token signed by the project's JWKS (served on loopback), beside HS256", async () => {
+  const signing = await jose.generateKeyPair("ES256", { extractable: true });
+  const stranger = await jose.generateKeyPair("ES256", { extractable: true });
+  const kid = crypto.randomUUID();
+  const jwk = { ...(await jose.exportJWK(signing.publicKey)), kid, alg: "ES256", use: "sig" };
+  let fetches = 0;
+  const auth = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    if (new URL(req.url).pathname !== "/auth/v1/.well-known/jwks.json") {
+      return new Response("not found", { status: 404 });
+    }
+    fetches++;
+    return Response.json({ keys: [jwk] });
+  });
+  const supabaseUrl = `http://127.0.0.1:${auth.addr.port}`;
+  const stack = await startStack({ env: { SUPABASE_URL: supabaseUrl } });
+  try {
+    const es256 = (userId: string, key: CryptoKey) =>
+      new jose.SignJWT({ role: "authenticated", is_anonymous: true })
+        .setProtectedHeader({ alg: "ES256", kid, typ: "JWT" })
+        .setSubject(userId)
+        .setAudience("authenticated")
+        .setIssuer(`${supabaseUrl}/auth/v1`)
+        .setIssuedAt()
+        .setExpirationTime("1h")
+        .sign(key);
+    const userId = crypto.randomUUID();
+    const phone = phoneClient(stack, await es256(userId, signing.privateKey));
+    const s = await started(stack);
+    const res = await invoke(phone, "pair-complete", completeBody(s.pair_token));
+    assertEquals(res.status, 200, JSON.stringify(res.body));
+    const [device] = await stack.sql`select user_id from public.devices`;
+    assertEquals(device.user_id, userId);
+    const again = await invoke(phone, "mobile-device", {
+      device_id: res.body.device_id,
+      device_name: "via JWKS",
+    });
+    assertEquals(again.status, 200);
+    assertEquals(fetches, 1, "the key set was fetched once and cached");
+
+    const forged = phoneClient(stack, await es256(userId, stranger.privateKey));
+    const refused = await invoke(forged, "mobile-device", { device_id: res.body.device_id });
+    assertEquals(refused.status, 401);
+
+    const legacy = phoneClient(
+      stack,
+      await mintUserToken(userId, { issuer: `${supabaseUrl}/auth/v1` }),
+    );
+    assertEquals(
+      (await invoke(legacy, "mobile-device", { device_id: res.body.device_id })).status,
+      200,
+    );
+  } finally {
+    await stack.close();
+    await auth.shutdown();
+  }
+});
+
+Deno.test("20 phones racing for one pair token: exactly one pairs, the others get not_found", async () => {
+  const stack = await startStack();
+  try {
+    const s = await started(stack);
+    const phones = await Promise.all(Array.from({ length: 20 }, () => phoneOf(stack)));
+    const results = await Promise.all(
+      phones.map((p) => invoke(p.client, "pair-complete", completeBody(s.pair_token))),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    assertEquals(statuses, [200, ...Array(19).fill(404)]);
+    assertEquals(await count(stack, "public.workspace_devices"), 1);
+    assertEquals(await count(stack, "public.devices"), 1);
+    const events = await stack.sql`select seq from public.events order by seq`;
+    assertEquals(events.map((e) => e.seq), [1]);
   } finally {
     await stack.close();
   }
