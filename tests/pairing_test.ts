@@ -233,7 +233,14 @@ Deno.test("pair-complete refuses another user's device_id as not_found and keeps
       completeBody(s.pair_token, { device_id: crypto.randomUUID() }),
     );
     assertEquals(missing.status, 404);
-    assertEquals(missing.body.error.message, theft.body.error.message);
+    assertEquals(missing.body, theft.body);
+    // the device is checked first: the answer says nothing about the token
+    const probe = await invoke(
+      phone.client,
+      "pair-complete",
+      completeBody("ZZZZZZZZ", { device_id: stranger.deviceId }),
+    );
+    assertEquals(probe.body, theft.body);
     assertEquals(await count(stack, "public.workspace_devices"), 0);
     const [stored] = await stack.sql`select push_token from public.devices
                                      where id = ${stranger.deviceId}`;

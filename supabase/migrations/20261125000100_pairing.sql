@@ -76,9 +76,9 @@ begin
 end
 $$;
 
--- pair-complete: per-user rate limit, then the token (unknown, used and expired are one
--- answer), then the device (the user's own, or a new one), the link, DEVICE_PAIRED on the
--- workspace's timeline and a NOTIFY that wakes pair-status. A wrong token or device is
+-- pair-complete: per-user rate limit, then the named device (it must be the user's), then
+-- the token (unknown, used and expired are one answer); then the device updated or created,
+-- the link, DEVICE_PAIRED on the workspace's timeline and a NOTIFY that wakes pair-status. A wrong token or device is
 -- returned as {"error": …} rather than raised, so that the rate-limit hit commits:
 -- otherwise guessing tokens would cost nothing.
 create or replace function private.pair_complete(
@@ -94,6 +94,17 @@ declare
     'message', 'Not found: the pair token is unknown, used or expired'));
 begin
   perform private.hit_rate_limit('pair_complete:user:' || p_user_id, p_limit, 60);
+
+  -- the device first, so that its answer says nothing about the token
+  if p_request ? 'device_id' then
+    perform 1 from public.devices
+    where id = (p_request ->> 'device_id')::uuid and user_id = p_user_id
+    for update;
+    if not found then
+      return jsonb_build_object('error', jsonb_build_object(
+        'code', 'not_found', 'message', 'Not found: no such device'));
+    end if;
+  end if;
 
   select * into v_token from private.pair_tokens
   where token_hash = p_request ->> 'token_hash' and used_at is null and expires_at > now()
@@ -111,12 +122,8 @@ begin
                                      then now() else d.push_token_updated_at end,
         device_name = coalesce(p_request ->> 'device_name', d.device_name),
         updated_at = now()
-    where d.id = (p_request ->> 'device_id')::uuid and d.user_id = p_user_id
+    where d.id = (p_request ->> 'device_id')::uuid
     returning * into v_device;
-    if not found then
-      return jsonb_build_object('error', jsonb_build_object(
-        'code', 'not_found', 'message', 'Not found: no such device'));
-    end if;
   else
     insert into public.devices (user_id, platform, push_provider, push_token,
                                 push_token_updated_at, device_name)
