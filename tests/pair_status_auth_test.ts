@@ -1,6 +1,7 @@
 // The bridge-auth contract (SPEC section 4) on pair-status, a GET: what is signed, what is
 // refused and with which code, and when the nonce is spent.
-import { assertEquals } from "./_helpers/assert.ts";
+import { assert, assertEquals } from "./_helpers/assert.ts";
+import { eventually } from "./_helpers/approvals.ts";
 import { type BridgeCredentials, bridgeFetch, type Stack, startStack } from "./_helpers/stack.ts";
 import { credentialsOf, machine, startPairing } from "./_helpers/pairing.ts";
 import { newNonce, signedHeaders } from "../shared/signing.ts";
@@ -175,5 +176,36 @@ Deno.test("a waiting pair-status spends its nonce once, however often it re-read
     const res = await status(stack, creds, { nonce }, "/pair-status?wait=3");
     assertEquals(res, { status: 200, code: undefined });
     assertEquals(await status(stack, creds, { nonce }), { status: 401, code: "replayed_nonce" });
+  });
+});
+
+Deno.test("shutdown answers a parked pair-status at once, unpaired", async () => {
+  await withWorkspace(async (stack, creds) => {
+    const waiting = status(stack, creds, {}, "/pair-status?wait=60");
+    await eventually(() => stack.deps.pairing.parked() === 1, "the wait to park");
+    stack.deps.pairing.shutdown();
+    assertEquals(await waiting, { status: 200, code: undefined });
+    assertEquals(stack.deps.pairing.parked(), 0);
+  });
+});
+
+Deno.test("a client that goes away stops its parked pair-status", async () => {
+  await withWorkspace(async (stack, creds) => {
+    const aborter = new AbortController();
+    const headers = await signedHeaders({
+      workspaceId: creds.workspaceId,
+      secret: creds.secret,
+      method: "GET",
+      path: "/pair-status",
+      query: "wait=60",
+    });
+    const waiting = fetch(`${stack.functionsUrl}/pair-status?wait=60`, {
+      headers,
+      signal: aborter.signal,
+    }).catch((error) => error);
+    await eventually(() => stack.deps.pairing.parked() === 1, "the wait to park");
+    aborter.abort();
+    assert((await waiting) instanceof Error);
+    await eventually(() => stack.deps.pairing.parked() === 0, "the parked request to go");
   });
 });

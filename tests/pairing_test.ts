@@ -4,6 +4,7 @@ import { assert, assertEquals, assertMatch, assertNotEquals } from "./_helpers/a
 import { fetchJson, type Json, mintUserToken, startStack } from "./_helpers/stack.ts";
 import { randomDevice } from "./_helpers/fixtures.ts";
 import { invoke, phoneClient } from "./_helpers/phone.ts";
+import { eventually } from "./_helpers/approvals.ts";
 import {
   completeBody,
   count,
@@ -47,6 +48,8 @@ Deno.test("pairing: pair-start, the phone's pair-complete and a waiting pair-sta
 
     // the extension waits while the phone pairs
     const waiting = pairStatus(stack, creds(s), 30);
+    await eventually(() => stack.deps.pairing.parked() === 1, "pair-status to park");
+    await eventually(() => stack.deps.pairing.listening, "LISTEN workspace_paired");
     const phone = await phoneOf(stack);
     const done = await invoke(phone.client, "pair-complete", completeBody(s.pair_token));
     assertEquals(done.status, 200, JSON.stringify(done.body));

@@ -28,6 +28,8 @@ export interface PairingWaiter {
   readonly recheckMs: number;
   /** whether the LISTEN connection is up */
   readonly listening: boolean;
+  /** how many requests are watching (parked or about to be) */
+  parked(): number;
   /** wakes every watcher for good (runtime shutdown) */
   shutdown(): void;
   close(): Promise<void>;
@@ -112,6 +114,11 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
     recheckMs,
     get listening() {
       return listening;
+    },
+    parked() {
+      let n = 0;
+      for (const set of watchers.values()) n += set.size;
+      return n;
     },
     async watch(workspaceId) {
       const key = workspaceId.toLowerCase();
