@@ -492,3 +492,22 @@ Deno.test("20 phones racing for one pair token: exactly one pairs, the others ge
     await stack.close();
   }
 });
+
+Deno.test("a re-pair racing a redemption of the same workspace's token never ends in a 5xx", async () => {
+  const stack = await startStack({ env: { RATE_LIMIT_PAIR_START_PER_MINUTE: "100" } });
+  try {
+    const ids = machine();
+    const phone = await phoneOf(stack);
+    for (let i = 0; i < 8; i++) {
+      const s = await started(stack, ids);
+      const [restart, redeem] = await Promise.all([
+        pairStart(stack, ids),
+        invoke(phone.client, "pair-complete", completeBody(s.pair_token)),
+      ]);
+      assertEquals(restart.status, 201);
+      assert([200, 404].includes(redeem.status), `redeem answered ${redeem.status}`);
+    }
+  } finally {
+    await stack.close();
+  }
+});

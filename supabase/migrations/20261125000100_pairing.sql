@@ -48,6 +48,13 @@ declare
   v_expires_at timestamptz := now() + make_interval(secs => (p_request ->> 'ttl_seconds')::integer);
 begin
   perform private.hit_rate_limit('pair_start:ip:' || p_ip, p_limit, 60);
+  -- the old tokens go first: pair_complete locks a token and then the workspace, so taking
+  -- the locks in that order too leaves no deadlock between a re-pair and a redemption
+  delete from private.pair_tokens t
+  using public.workspaces w
+  where t.workspace_id = w.id and t.used_at is null
+    and w.machine_id = p_request ->> 'machine_id'
+    and w.project_fingerprint = p_request ->> 'workspace_fingerprint';
   insert into public.workspaces (machine_id, project_fingerprint, display_name)
   values (p_request ->> 'machine_id', p_request ->> 'workspace_fingerprint',
           p_request ->> 'display_name')
@@ -56,8 +63,6 @@ begin
         display_name = excluded.display_name,
         updated_at = now()
   returning * into v_workspace;
-  delete from private.pair_tokens
-  where workspace_id = v_workspace.id and used_at is null;
   -- 40 random bits: a clash with a live token is all but impossible; a stale row with the
   -- same hash is simply replaced.
   insert into private.pair_tokens (token_hash, workspace_id, expires_at)
