@@ -27,6 +27,7 @@ async function stop() {
   if (stopping) return;
   stopping = true;
   deps.waiter.shutdown();
+  deps.pairing.shutdown();
   maintenance.stop();
   await server.shutdown();
   await deps.close();

@@ -106,6 +106,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (closed) return;
       closed = true;
       deps.waiter.shutdown();
+      deps.pairing.shutdown();
       await server.shutdown();
       await deps.close();
       await sql.end({ timeout: 1 });

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { createMobileVerifier, type MobileVerifier } from "./mobile_auth.ts";
 import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts";
 import { createPushDispatcher, type PushDispatcher } from "./push_dispatcher.ts";
+import { createPairingWaiter, type PairingWaiter } from "./pairing_waiter.ts";
 
 export interface Deps {
   config: Config;
@@ -16,6 +17,8 @@ export interface Deps {
   verifyMobile: MobileVerifier;
   waiter: ApprovalWaiter;
   push: PushDispatcher;
+  /** wakes pair-status long-polls when a device pairs */
+  pairing: PairingWaiter;
   /** keeps work alive after the response (EdgeRuntime.waitUntil on Supabase) */
   background: (task: Promise<unknown>) => void;
   close(): Promise<void>;
@@ -50,12 +53,15 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       supabaseUrl: config.SUPABASE_URL,
       jwtSecret: config.SUPABASE_JWT_SECRET,
       jwks: config.SUPABASE_JWKS,
+      log,
     }),
     background,
     waiter: undefined as unknown as ApprovalWaiter,
     push: undefined as unknown as PushDispatcher,
+    pairing: createPairingWaiter({ listenUrl: config.SUPABASE_DB_URL, log }),
     async close() {
       deps.waiter.shutdown();
+      await deps.pairing.close();
       await deps.waiter.close();
       await deps.push.close();
       await sql.end({ timeout: 1 });

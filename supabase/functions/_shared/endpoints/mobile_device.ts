@@ -1,4 +1,19 @@
-// mobile-device: not built yet.
-import { notImplemented } from "../endpoint.ts";
+// mobile-device (SPEC section 4, endpoint 8): the phone updates one of its devices (a
+// rotated push token, the provider, the name). Another user's device is not_found.
+import { defineEndpoint, jsonResponse } from "../endpoint.ts";
+import { callJson } from "../db.ts";
+import { MobileDeviceRequest } from "../../../../shared/api_schemas.ts";
 
-export const mobileDevice = notImplemented("mobile-device", "POST", "mobile");
+export const mobileDevice = defineEndpoint({
+  name: "mobile-device",
+  method: "POST",
+  auth: "mobile",
+  body: MobileDeviceRequest,
+  async handle(ctx, deps) {
+    const device = await callJson(deps.sql, "private.update_device($1::uuid, $2::jsonb)", [
+      ctx.user.id,
+      ctx.body,
+    ]);
+    return jsonResponse(device);
+  },
+});

@@ -1,4 +1,44 @@
-// pair-complete: not built yet.
-import { notImplemented } from "../endpoint.ts";
+// pair-complete (SPEC section 4, endpoint 2): the phone redeems a pair token. Mobile auth;
+// rate-limited per user, and the limit counts wrong tokens too (the SQL returns those as a
+// value, not an exception, so the hit commits).
+import { defineEndpoint, jsonResponse } from "../endpoint.ts";
+import { callJson } from "../db.ts";
+import { type ErrorCode, HttpError } from "../http_error.ts";
+import { PairCompleteRequest } from "../../../../shared/api_schemas.ts";
+import { hashPairToken } from "../pair_token.ts";
 
-export const pairComplete = notImplemented("pair-complete", "POST", "mobile");
+interface PairCompleteResult {
+  device_id?: string;
+  workspace_id?: string;
+  display_name?: string;
+  error?: { code: ErrorCode; message: string };
+}
+
+export const pairComplete = defineEndpoint({
+  name: "pair-complete",
+  method: "POST",
+  auth: "mobile",
+  body: PairCompleteRequest,
+  async handle(ctx, deps) {
+    const { pair_token, ...device } = ctx.body;
+    const result = await callJson<PairCompleteResult>(
+      deps.sql,
+      "private.pair_complete($1::uuid, $2::integer, $3::jsonb)",
+      [
+        ctx.user.id,
+        deps.config.RATE_LIMIT_PAIR_COMPLETE_PER_MINUTE,
+        { ...device, token_hash: await hashPairToken(pair_token) },
+      ],
+    );
+    if (result.error) throw new HttpError(result.error.code, result.error.message);
+    ctx.log.info("device paired", {
+      workspace_id: result.workspace_id,
+      device_id: result.device_id,
+    });
+    return jsonResponse({
+      device_id: result.device_id,
+      workspace_id: result.workspace_id,
+      display_name: result.display_name,
+    });
+  },
+});

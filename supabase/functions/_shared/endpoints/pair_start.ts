@@ -1,4 +1,44 @@
-// pair-start: not built yet.
-import { notImplemented } from "../endpoint.ts";
+// pair-start (SPEC section 4, endpoint 1): the hook runner asks for a pair token. No auth;
+// rate-limited per client IP. Returns the token (shown once, stored hashed) and the
+// workspace's bridge secret, derived from the secret_version the upsert left.
+import { defineEndpoint, jsonResponse } from "../endpoint.ts";
+import { callJson } from "../db.ts";
+import { PairStartRequest } from "../../../../shared/api_schemas.ts";
+import { deriveBridgeSecret } from "../../../../shared/signing.ts";
+import { hashPairToken, newPairToken, PAIR_TOKEN_TTL_SECONDS, pairingUri } from "../pair_token.ts";
 
-export const pairStart = notImplemented("pair-start", "POST", "none");
+export const pairStart = defineEndpoint({
+  name: "pair-start",
+  method: "POST",
+  auth: "none",
+  body: PairStartRequest,
+  async handle(ctx, deps) {
+    const token = newPairToken();
+    const started = await callJson<
+      { workspace_id: string; secret_version: number; expires_at: string }
+    >(deps.sql, "private.pair_start($1::text, $2::integer, $3::jsonb)", [
+      ctx.ip,
+      deps.config.RATE_LIMIT_PAIR_START_PER_MINUTE,
+      {
+        machine_id: ctx.body.machine_id,
+        workspace_fingerprint: ctx.body.workspace_fingerprint,
+        display_name: ctx.body.display_name,
+        token_hash: await hashPairToken(token),
+        ttl_seconds: PAIR_TOKEN_TTL_SECONDS,
+      },
+    ]);
+    const bridgeSecret = await deriveBridgeSecret(
+      deps.config.HMAC_SECRET,
+      started.workspace_id,
+      started.secret_version,
+    );
+    ctx.log.info("pair started", { workspace_id: started.workspace_id });
+    return jsonResponse({
+      pair_token: token,
+      expires_at: started.expires_at,
+      workspace_id: started.workspace_id,
+      bridge_secret: bridgeSecret,
+      pairing_uri: pairingUri(token),
+    }, 201);
+  },
+});
