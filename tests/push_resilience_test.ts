@@ -193,3 +193,21 @@ Deno.test("push-dispatch refuses every call when no secret is configured", async
     await stack.close();
   }
 });
+
+Deno.test("the pg_cron schedule is skipped where pg_cron and pg_net are absent", async () => {
+  const stack = await startStack();
+  try {
+    const [{ result }] = await stack.sql`select private.schedule_push_dispatch() as result`;
+    assertEquals(result, "skipped: pg_cron and pg_net are not both installed");
+    const ws = await randomWorkspace(stack.sql);
+    await randomDevice(stack.sql, { workspaceId: ws.workspaceId });
+    const runId = await randomRun(stack.sql, ws.workspaceId);
+    await enqueueApprovalPush(stack.sql, await randomApproval(stack.sql, ws.workspaceId, runId));
+    // a row is due, but there is no pg_net to call push-dispatch with: nothing happens
+    const [{ id }] = await stack.sql`select private.request_push_dispatch() as id`;
+    assertEquals(id, null);
+    assertEquals((await outboxRows(stack.sql, ws.workspaceId))[0].status, "pending");
+  } finally {
+    await stack.close();
+  }
+});

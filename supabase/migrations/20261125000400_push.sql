@@ -249,6 +249,11 @@ begin
                    and (o.locked_until is null or o.locked_until < now())) then
     return null;
   end if;
+  if not exists (select 1 from pg_namespace where nspname = 'vault')
+     or not exists (select 1 from pg_namespace where nspname = 'net') then
+    raise warning 'push-dispatch not called: Supabase Vault and pg_net are not installed';
+    return null;
+  end if;
   execute $q$select
       (select decrypted_secret from vault.decrypted_secrets where name = 'agentops_functions_url'),
       (select decrypted_secret from vault.decrypted_secrets where name = 'agentops_push_dispatch_secret')$q$

@@ -19,6 +19,8 @@ export interface ReceivedPush {
   /** FCM: the `message`; APNs: the payload */
   body: Record<string, unknown>;
   headers: Record<string, string>;
+  /** performance.now() when it arrived */
+  at: number;
 }
 
 export interface FakePushProviders {
@@ -295,6 +297,7 @@ export async function startFakePushProviders(): Promise<FakePushProviders> {
         token,
         body: message,
         headers: Object.fromEntries(req.headers),
+        at: performance.now(),
       });
       return json(200, { name: `projects/${projectId}/messages/0:${crypto.randomUUID()}` });
     });
@@ -373,7 +376,13 @@ export async function startFakePushProviders(): Promise<FakePushProviders> {
       return refuse("apns: alert push without aps.alert", json(400, { reason: "PayloadEmpty" }));
     }
     return await answer(token, () => {
-      delivered({ provider: "apns", token, body: payload, headers: Object.fromEntries(h) });
+      delivered({
+        provider: "apns",
+        token,
+        body: payload,
+        headers: Object.fromEntries(h),
+        at: performance.now(),
+      });
       return new Response(null, { status: 200, headers: { "apns-id": crypto.randomUUID() } });
     });
   }
