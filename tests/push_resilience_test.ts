@@ -5,9 +5,9 @@ import { assert, assertEquals } from "./_helpers/assert.ts";
 import { dropDatabase, fetchJson, freshDatabase, startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
 import { apnsToken, startFakePushProviders } from "./_helpers/push_providers.ts";
+import { eventually } from "./_helpers/approvals.ts";
 import {
   enqueueApprovalPush,
-  eventually,
   makeDue,
   outboxRows,
   randomApproval,
@@ -34,7 +34,7 @@ Deno.test("a provider that hangs delays no request, and its push is retried afte
     stack.deps.push.deliverSoon();
     returned = true;
     assert(returned);
-    await eventually(() => Promise.resolve(fake.requests >= 1), "the push to reach FCM");
+    await eventually(() => fake.requests >= 1, "the push to reach FCM");
 
     // while FCM holds the push, requests are answered (push-dispatch finds nothing due)
     const res = await fetchJson(`${stack.functionsUrl}/push-dispatch`, {
@@ -46,10 +46,11 @@ Deno.test("a provider that hangs delays no request, and its push is retried afte
     assertEquals(fake.received.length, 0);
 
     // the timeout gives up on the call; the row waits for its retry
-    const [row] = await eventually(async () => {
-      const rows = await outboxRows(stack.sql, ws.workspaceId);
-      return rows[0].status === "pending" ? rows : undefined;
-    }, "the timed-out attempt to be recorded");
+    await eventually(
+      async () => (await outboxRows(stack.sql, ws.workspaceId))[0].status === "pending",
+      "the timed-out attempt to be recorded",
+    );
+    const [row] = await outboxRows(stack.sql, ws.workspaceId);
     assertEquals(row.last_outcome, "retry");
     assert(/no answer within 300 ms/.test(row.last_error), row.last_error);
 
@@ -98,7 +99,7 @@ Deno.test("the outbox survives a restart of the functions: nothing is lost", asy
       })`;
       fake.hangAll(true);
       stack.deps.push.deliverSoon();
-      await eventually(() => Promise.resolve(fake.requests >= 2), "the pushes to reach FCM");
+      await eventually(() => fake.requests >= 2, "the pushes to reach FCM");
       await stack.close();
     }
     fake.hangAll(false);

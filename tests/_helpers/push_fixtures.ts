@@ -64,17 +64,3 @@ export async function makeDue(sql: postgres.Sql, workspaceId: string): Promise<v
   await sql`update private.push_outbox set next_attempt_at = now()
             where workspace_id = ${workspaceId} and status = 'pending'`;
 }
-
-/** Polls until `check` holds (tests wait for background work this way, never on a clock). */
-export async function eventually<T>(
-  check: () => Promise<T | undefined | false>,
-  what: string,
-  attempts = 200,
-): Promise<T> {
-  for (let i = 0; i < attempts; i++) {
-    const value = await check();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
