@@ -4,9 +4,8 @@
 //   project       the request writes the outbox in its transaction and calls deliverSoon()
 //   baseline (1)  delivery by the periodic sweep only (a 1 s timer; pg_cron is ≥ 10 s)
 //   baseline (2)  the same request with no push at all (for the request's own latency)
-// The request is bridge-approval-request when that endpoint is built; until then an
-// equivalent handler (one SQL statement: insert the approval + private.enqueue_approval_push,
-// then deliverSoon) mounted beside the stack.
+// The request is a signed bridge-approval-request (over real HTTP), its push goes to one
+// FCM and one APNs device; a push counts when the later of the two arrives.
 //
 //   node scripts/with_test_db.mjs deno run -A bench/push.ts
 import { bridgeFetch, startStack } from "../tests/_helpers/stack.ts";
@@ -41,48 +40,13 @@ await randomDevice(stack.sql, {
 const runId = await randomRun(stack.sql, ws.workspaceId);
 const DEVICES = 2;
 
-// Stand-in for bridge-approval-request: the same transaction shape (one SQL statement
-// writing the approval and its outbox rows), then deliverSoon() and the response.
-const standIn = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-  const body = await req.json();
-  const [row] = await stack.deps.sql`
-    with a as (
-      insert into public.approvals (run_id, workspace_id, command, expires_at)
-      values (${body.run_id}, ${ws.workspaceId}, ${body.command}, now() + interval '600 seconds')
-      returning *
-    )
-    select a.id, a.expires_at, private.enqueue_approval_push(a) as pushes from a`;
-  stack.deps.push.deliverSoon();
-  return Response.json(
-    { approval_id: row.id, status: "PENDING", expires_at: row.expires_at },
-    { status: 201 },
-  );
-});
-
 async function request(i: number): Promise<Response> {
-  const body = { run_id: runId, command: `npm run build #${i}`, cwd: "/work/app" };
-  return mode === "endpoint"
-    ? await bridgeFetch(stack, ws, "POST", "/bridge-approval-request", body)
-    : await fetch(`http://127.0.0.1:${standIn.addr.port}/`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-}
-
-// Is bridge-approval-request built? (201 → use it.)
-let mode: "endpoint" | "stand-in" = "stand-in";
-{
-  const probe = await bridgeFetch(stack, ws, "POST", "/bridge-approval-request", {
+  return await bridgeFetch(stack, ws, "POST", "/bridge-approval-request", {
     run_id: runId,
-    command: "echo probe",
-    cwd: "/",
+    command: `npm run build #${i}`,
+    cwd: "/work/app",
   });
-  await probe.body?.cancel();
-  if (probe.status === 201) mode = "endpoint";
-  await stack.deps.push.sweep();
 }
-log(`request path: ${mode === "endpoint" ? "bridge-approval-request" : "stand-in handler"}`);
 
 /** Waits (outside the measured window) until the dispatcher has recorded every outcome, so
  * one iteration's bookkeeping never overlaps the next request. */
@@ -163,11 +127,9 @@ log(
 const result = {
   name: "push",
   command: "node scripts/with_test_db.mjs deno run -A bench/push.ts",
-  notes: `load average ${
-    Deno.loadavg()[0].toFixed(1)
-  } on ${navigator.hardwareConcurrency} CPUs; ${DEVICES} devices (FCM + APNs) per approval, ${ITERATIONS} sequential requests via ${
-    mode === "endpoint" ? "bridge-approval-request" : "a stand-in handler (same SQL)"
-  }`,
+  notes: `load average ${Deno.loadavg()[0].toFixed(1)} on ${navigator.hardwareConcurrency} ` +
+    `CPUs; ${DEVICES} devices (FCM + APNs) per approval; ${ITERATIONS} sequential ` +
+    `bridge-approval-requests`,
   rows: [
     {
       what: "approval request → push at the loopback provider (p99, last of 2 devices)",
@@ -206,6 +168,5 @@ await Deno.mkdir(".tmp/bench", { recursive: true });
 await Deno.writeTextFile(".tmp/bench/push.json", JSON.stringify(result, null, 2) + "\n");
 log("wrote .tmp/bench/push.json");
 
-await standIn.shutdown();
 await stack.close();
 await fake.close();
