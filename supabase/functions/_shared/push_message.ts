@@ -64,13 +64,9 @@ export function fcmMessage(job: PushJob, nowMs = Date.now()): Record<string, unk
   };
   if (ttl !== undefined) android.ttl = `${ttl}s`;
   if (m.collapse_id) android.collapse_key = m.collapse_id;
-  if (!m.silent) {
-    const notification: Record<string, unknown> = {};
-    // the same tag replaces, and lets the app cancel, the approval's notification
-    if (m.collapse_id) notification.tag = m.collapse_id;
-    if (m.category) notification.click_action = m.category;
-    if (Object.keys(notification).length) android.notification = notification;
-  }
+  // the same tag replaces, and lets the app cancel, the approval's notification. (No
+  // click_action: on Android it names an intent filter the app would have to declare.)
+  if (!m.silent && m.collapse_id) android.notification = { tag: m.collapse_id };
   const message: Record<string, unknown> = {
     token: job.token,
     data: stringData(m.data),

@@ -37,7 +37,7 @@ Deno.test("fcmMessage() maps an approval to high priority, a TTL to expires_at a
     priority: "high",
     ttl: "600s",
     collapse_key: "a",
-    notification: { tag: "a", click_action: "AGENTOPS_APPROVAL" },
+    notification: { tag: "a" },
   });
   assertEquals(m.data, { type: "approval", approval_id: "a", n: "3" });
   assertEquals(m.notification, { title: "Approval needed · web", body: "rm -rf build" });
