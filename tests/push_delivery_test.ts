@@ -468,3 +468,79 @@ Deno.test("APNs ExpiredProviderToken makes the sender sign a new provider token 
     assert(logs.some((l) => /provider-token cache is wrong/.test(String(l.msg))));
   });
 });
+
+Deno.test("the FCM access token is exchanged again within 5 minutes of its expiry", async () => {
+  await withProviders(async ({ stack, fake }) => {
+    const ws = await randomWorkspace(stack.sql);
+    await randomDevice(stack.sql, { workspaceId: ws.workspaceId });
+    const runId = await randomRun(stack.sql, ws.workspaceId);
+    // a token that lives 5 minutes is never reused; one that lives 6 minutes is
+    fake.tokenLifetimeSeconds = 300;
+    for (let i = 0; i < 2; i++) {
+      await enqueueApprovalPush(stack.sql, await randomApproval(stack.sql, ws.workspaceId, runId));
+      await stack.deps.push.sweep();
+    }
+    assertEquals(fake.tokenExchanges, 2);
+    fake.tokenLifetimeSeconds = 360;
+    for (let i = 0; i < 2; i++) {
+      await enqueueApprovalPush(stack.sql, await randomApproval(stack.sql, ws.workspaceId, runId));
+      await stack.deps.push.sweep();
+    }
+    assertEquals(fake.tokenExchanges, 3);
+    assertEquals(fake.received.length, 4);
+  });
+});
+
+Deno.test("the APNs provider token is reused for 50 minutes, then signed anew", async () => {
+  let offsetMs = 0;
+  const fake = await startFakePushProviders();
+  const stack = await startStack({
+    env: fake.env,
+    overrides: { now: () => Date.now() + offsetMs },
+  });
+  try {
+    const ws = await randomWorkspace(stack.sql);
+    await randomDevice(stack.sql, {
+      workspaceId: ws.workspaceId,
+      platform: "ios",
+      pushProvider: "apns",
+      pushToken: apnsToken(),
+    });
+    const runId = await randomRun(stack.sql, ws.workspaceId);
+    for (const minutes of [0, 49, 51]) {
+      offsetMs = minutes * 60_000;
+      await enqueueApprovalPush(stack.sql, await randomApproval(stack.sql, ws.workspaceId, runId));
+      await stack.deps.push.sweep();
+    }
+    assertEquals(fake.received.length, 3);
+    assertEquals(fake.apnsJwts.size, 2);
+  } finally {
+    await stack.close();
+    await fake.close();
+  }
+});
+
+Deno.test("retries stop 24 h after the row was written, and when the row expires first", async () => {
+  await withProviders(async ({ stack }) => {
+    const ws = await randomWorkspace(stack.sql);
+    await randomDevice(stack.sql, { workspaceId: ws.workspaceId });
+    const runId = await randomRun(stack.sql, ws.workspaceId);
+    await enqueueRunEndedPush(stack.sql, runId);
+    await enqueueApprovalPush(stack.sql, await randomApproval(stack.sql, ws.workspaceId, runId));
+    await stack
+      .sql`update private.push_outbox set created_at = now() - interval '23 hours 59 minutes 58 seconds'
+                    where kind = 'run' and workspace_id = ${ws.workspaceId}`;
+    const [{ jobs }] = await stack.sql`select private.claim_push_batch(10) as jobs`;
+    const outcome = { result: "retry", provider: "fcm", http_status: 503, retry_after: 600 };
+    const results = [];
+    for (const job of jobs) {
+      const [{ r }] = await stack.sql`
+        select private.record_push_result(${job.id}, ${stack.sql.json(outcome)}) as r`;
+      results.push([job.kind, r.status]);
+    }
+    // the run push would be retried past its 24 h; the approval's retry after its expiry
+    assertEquals(results.sort(), [["approval", "dropped"], ["run", "failed"]]);
+    const rows = await outboxRows(stack.sql, ws.workspaceId);
+    assert(rows.every((r) => r.last_outcome === "retry" && r.last_http_status === 503));
+  });
+});

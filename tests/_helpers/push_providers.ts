@@ -41,6 +41,8 @@ export interface FakePushProviders {
   requests: number;
   /** answers for the next requests to a device token, in order; then 200 */
   script(token: string, ...answers: ScriptedAnswer[]): void;
+  /** expires_in of the access tokens the token endpoint issues (default 3599) */
+  tokenLifetimeSeconds: number;
   /** every request hangs until released */
   hangAll(on: boolean): void;
   /** waits until `n` pushes have arrived */
@@ -138,6 +140,7 @@ export async function startFakePushProviders(): Promise<FakePushProviders> {
   const accessTokens = new Map<string, number>(); // token → expiry (ms)
   const scripts = new Map<string, ScriptedAnswer[]>();
   let hangAll = false;
+  let tokenLifetime = 3599;
   const hangRelease: Array<() => void> = [];
   const waiters: Array<() => void> = [];
 
@@ -210,8 +213,12 @@ export async function startFakePushProviders(): Promise<FakePushProviders> {
     }
     state.tokenExchanges++;
     const accessToken = `ya29.${crypto.randomUUID()}`;
-    accessTokens.set(accessToken, Date.now() + 3600_000);
-    return json(200, { access_token: accessToken, expires_in: 3599, token_type: "Bearer" });
+    accessTokens.set(accessToken, Date.now() + tokenLifetime * 1000);
+    return json(200, {
+      access_token: accessToken,
+      expires_in: tokenLifetime,
+      token_type: "Bearer",
+    });
   }
 
   function checkFcmMessage(body: unknown): string | undefined {
@@ -444,6 +451,12 @@ export async function startFakePushProviders(): Promise<FakePushProviders> {
     },
     get requests() {
       return state.requests;
+    },
+    get tokenLifetimeSeconds() {
+      return tokenLifetime;
+    },
+    set tokenLifetimeSeconds(seconds: number) {
+      tokenLifetime = seconds;
     },
     script(token, ...answers) {
       scripts.set(token, [...(scripts.get(token) ?? []), ...answers]);
