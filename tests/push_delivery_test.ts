@@ -544,3 +544,42 @@ Deno.test("retries stop 24 h after the row was written, and when the row expires
     assert(rows.every((r) => r.last_outcome === "retry" && r.last_http_status === 503));
   });
 });
+
+Deno.test("unreadable private keys are configuration errors that keep the row for a retry", async () => {
+  const fake = await startFakePushProviders();
+  const badKey = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
+  const serviceAccount = JSON.parse(fake.env.FCM_SERVICE_ACCOUNT_JSON);
+  const stack = await startStack({
+    env: {
+      ...fake.env,
+      APNS_PRIVATE_KEY: badKey,
+      FCM_SERVICE_ACCOUNT_JSON: JSON.stringify({ ...serviceAccount, private_key: badKey }),
+    },
+    overrides: { log: createLogger("error", {}, () => {}) },
+  });
+  try {
+    const ws = await randomWorkspace(stack.sql);
+    await randomDevice(stack.sql, { workspaceId: ws.workspaceId });
+    await randomDevice(stack.sql, {
+      workspaceId: ws.workspaceId,
+      platform: "ios",
+      pushProvider: "apns",
+      pushToken: apnsToken(),
+    });
+    const runId = await randomRun(stack.sql, ws.workspaceId);
+    await enqueueApprovalPush(stack.sql, await randomApproval(stack.sql, ws.workspaceId, runId));
+    assertEquals(await stack.deps.push.sweep(), 2);
+    assertEquals(fake.requests, 0);
+    assertEquals(fake.tokenExchanges, 0);
+    const rows = await outboxRows(stack.sql, ws.workspaceId);
+    assertEquals(rows.map((r) => [r.status, r.last_outcome]), [
+      ["pending", "config_error"],
+      ["pending", "config_error"],
+    ]);
+    assert(rows.some((r) => /APNS_PRIVATE_KEY/.test(r.last_error)));
+    assert(rows.some((r) => /FCM_SERVICE_ACCOUNT_JSON/.test(r.last_error)));
+  } finally {
+    await stack.close();
+    await fake.close();
+  }
+});

@@ -114,6 +114,12 @@ export function classifyApnsResponse(
   return { ...base, result: "rejected" };
 }
 
+class ApnsKeyError extends Error {
+  constructor() {
+    super("APNS_PRIVATE_KEY cannot be read as a PKCS#8 EC P-256 key (the .p8 file)");
+  }
+}
+
 export function createApnsSender(options: ApnsSenderOptions): ApnsSender {
   const { fetch: doFetch, log } = options;
   const now = options.now ?? (() => Date.now());
@@ -122,12 +128,18 @@ export function createApnsSender(options: ApnsSenderOptions): ApnsSender {
   let cached: { jwt: string; issuedAt: number } | undefined;
   let inflight: Promise<string> | undefined;
 
+  function loadKey(): Promise<CryptoKey> {
+    keyPromise ??= (jose.importPKCS8(options.privateKey, "ES256") as Promise<CryptoKey>).catch(
+      () => {
+        keyPromise = undefined;
+        throw new ApnsKeyError();
+      },
+    );
+    return keyPromise;
+  }
+
   async function sign(): Promise<string> {
-    keyPromise ??= jose.importPKCS8(options.privateKey, "ES256") as Promise<CryptoKey>;
-    const key = await keyPromise.catch((error) => {
-      keyPromise = undefined;
-      throw error;
-    });
+    const key = await loadKey();
     const issuedAt = now();
     const jwt = await new jose.SignJWT({ iss: options.teamId, iat: Math.floor(issuedAt / 1000) })
       .setProtectedHeader({ alg: "ES256", kid: options.keyId })
@@ -163,22 +175,20 @@ export function createApnsSender(options: ApnsSenderOptions): ApnsSender {
   }
 
   async function send(job: PushJob, signal: AbortSignal): Promise<PushOutcome> {
-    let key: CryptoKey | undefined;
     try {
-      key = await (keyPromise ??= jose.importPKCS8(options.privateKey, "ES256") as Promise<
-        CryptoKey
-      >);
-    } catch {
-      keyPromise = undefined;
-    }
-    if (!key) {
+      return await sendOnce(job, signal);
+    } catch (error) {
+      if (!(error instanceof ApnsKeyError)) throw error;
       return {
         result: "config_error",
         retryable: true,
         provider: "apns",
-        error: "APNS_PRIVATE_KEY cannot be read as a PKCS#8 EC P-256 key (the .p8 file)",
+        error: error.message,
       };
     }
+  }
+
+  async function sendOnce(job: PushJob, signal: AbortSignal): Promise<PushOutcome> {
     let { res, body, jwt } = await post(job, signal);
     if (res.status === 403 && (body as { reason?: string })?.reason === "ExpiredProviderToken") {
       const ageMin = cached ? Math.round((now() - cached.issuedAt) / 60_000) : 0;
