@@ -257,6 +257,8 @@ Deno.test("the wait's timeout is capped by APPROVAL_WAIT_MAX_SECONDS and then an
 
 Deno.test("an approval's expires_at wakes its long-poll with EXPIRED, recorded once", async () => {
   await withStack({ APPROVAL_WAIT_POLL_MS: "60000" }, async (stack) => {
+    // keep the outbox unsent (the push tests deliver it): this checks what settling does to it
+    stack.deps.push.deliverSoon = () => {};
     const ws = await pairedWorkspace(stack.sql);
     const { body: approval } = await requestApproval(stack, ws);
     // Two long-polls on the same approval, then the approval's expiry is brought near.
@@ -349,6 +351,8 @@ Deno.test("a repeated decision answers the stored result; a different one is 409
 
 Deno.test("a decision drops the approval's unsent pushes and clears it on the other devices", async () => {
   await withStack({}, async (stack) => {
+    // keep the outbox unsent (the push tests deliver it): this checks what settling does to it
+    stack.deps.push.deliverSoon = () => {};
     const ws = await pairedWorkspace(stack.sql);
     const tablet = await randomDevice(stack.sql, {
       userId: ws.userId,

@@ -1,0 +1,172 @@
+// SPEC section 10: approval request → push at the (loopback) provider, p99 ≤ 30 ms, with
+// the request's own latency unaffected. Runs the real stack against the loopback FCM +
+// Google token endpoint + APNs of the tests, one request at a time:
+//   project       the request writes the outbox in its transaction and calls deliverSoon()
+//   baseline (1)  delivery by the periodic sweep only (a 1 s timer; pg_cron is ≥ 10 s)
+//   baseline (2)  the same request with no push at all (for the request's own latency)
+// The request is a signed bridge-approval-request (over real HTTP), its push goes to one
+// FCM and one APNs device; a push counts when the later of the two arrives.
+//
+//   node scripts/with_test_db.mjs deno run -A bench/push.ts
+import { bridgeFetch, startStack } from "../tests/_helpers/stack.ts";
+import { randomDevice, randomWorkspace } from "../tests/_helpers/fixtures.ts";
+import { apnsToken, startFakePushProviders } from "../tests/_helpers/push_providers.ts";
+import { randomRun } from "../tests/_helpers/push_fixtures.ts";
+
+const ITERATIONS = Number(Deno.env.get("BENCH_PUSH_ITERATIONS") ?? 300);
+const SWEEP_ITERATIONS = Number(Deno.env.get("BENCH_PUSH_SWEEP_ITERATIONS") ?? 30);
+const WARMUP = 20;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+const round = (n: number) => Math.round(n * 100) / 100;
+const log = (msg: string) => console.error(`[bench push] ${msg}`);
+
+const fake = await startFakePushProviders();
+// the endpoint's own rate limit would refuse a benchmark's worth of requests
+const stack = await startStack({
+  env: { ...fake.env, LOG_LEVEL: "error", RATE_LIMIT_APPROVALS_PER_MINUTE: "1000000" },
+});
+const ws = await randomWorkspace(stack.sql, { displayName: "bench" });
+await randomDevice(stack.sql, { workspaceId: ws.workspaceId, platform: "android" });
+await randomDevice(stack.sql, {
+  workspaceId: ws.workspaceId,
+  platform: "ios",
+  pushProvider: "apns",
+  pushToken: apnsToken(),
+});
+const runId = await randomRun(stack.sql, ws.workspaceId);
+const DEVICES = 2;
+
+async function request(i: number): Promise<Response> {
+  return await bridgeFetch(stack, ws, "POST", "/bridge-approval-request", {
+    run_id: runId,
+    command: `npm run build #${i}`,
+    cwd: "/work/app",
+  });
+}
+
+/** Waits (outside the measured window) until the dispatcher has recorded every outcome, so
+ * one iteration's bookkeeping never overlaps the next request. */
+async function settle(): Promise<void> {
+  for (;;) {
+    const [{ n }] = await stack.sql`
+      select count(*)::int as n from private.push_outbox where status = 'sending'`;
+    if (n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+interface Sample {
+  request: number;
+  push: number;
+}
+
+async function measure(n: number, label: string): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < n; i++) {
+    const before = fake.received.length;
+    const t0 = performance.now();
+    const res = await request(i);
+    const t1 = performance.now();
+    await res.body?.cancel();
+    if (res.status !== 201) throw new Error(`request ${i}: HTTP ${res.status}`);
+    await fake.waitForReceived(before + DEVICES);
+    const arrived = fake.received.slice(before).map((r) => r.at);
+    samples.push({ request: t1 - t0, push: Math.max(...arrived) - t0 });
+    await settle();
+    if ((i + 1) % 50 === 0) log(`${label}: ${i + 1}/${n}`);
+  }
+  return samples;
+}
+
+async function measureRequestsOnly(n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await request(i);
+    out.push(performance.now() - t0);
+    await res.body?.cancel();
+  }
+  return out;
+}
+
+// project: outbox + deliverSoon
+await measure(WARMUP, "warm-up");
+const project = await measure(ITERATIONS, "project");
+
+// baseline 2: same requests, no push work after the response
+const deliverSoon = stack.deps.push.deliverSoon;
+stack.deps.push.deliverSoon = () => {};
+await measureRequestsOnly(WARMUP);
+const noPush = await measureRequestsOnly(ITERATIONS);
+await stack.sql`update private.push_outbox set status = 'dropped' where status = 'pending'`;
+
+// baseline 1: delivery by a 1 s sweep only
+const timer = setInterval(() => stack.deps.push.sweep().catch(() => {}), 1000);
+const sweepOnly = await measure(SWEEP_ITERATIONS, "sweep-only baseline");
+clearInterval(timer);
+stack.deps.push.deliverSoon = deliverSoon;
+
+const pushP99 = percentile(project.map((s) => s.push), 99);
+const sweepP99 = percentile(sweepOnly.map((s) => s.push), 99);
+const reqP99 = percentile(project.map((s) => s.request), 99);
+const reqP50 = percentile(project.map((s) => s.request), 50);
+const noPushP99 = percentile(noPush, 99);
+const noPushP50 = percentile(noPush, 50);
+log(`push p50 ${round(percentile(project.map((s) => s.push), 50))} ms, p99 ${round(pushP99)} ms`);
+log(`sweep-only push p99 ${round(sweepP99)} ms`);
+log(
+  `request p50/p99 with push ${round(reqP50)}/${round(reqP99)} ms, without ${round(noPushP50)}/${
+    round(noPushP99)
+  } ms`,
+);
+
+const result = {
+  name: "push",
+  command: "node scripts/with_test_db.mjs deno run -A bench/push.ts",
+  notes: `load average ${Deno.loadavg()[0].toFixed(1)} on ${navigator.hardwareConcurrency} ` +
+    `CPUs; ${DEVICES} devices (FCM + APNs) per approval; ${ITERATIONS} sequential ` +
+    `bridge-approval-requests`,
+  rows: [
+    {
+      what: "approval request → push at the loopback provider (p99, last of 2 devices)",
+      target: "≤ 30 ms",
+      measured: `${round(pushP99)} ms`,
+      baseline: `${round(sweepP99)} ms (delivery by a 1 s sweep only)`,
+      ratio: round(pushP99 / sweepP99),
+      pass: pushP99 <= 30,
+    },
+    {
+      what: "the request's own latency with the push path (p99)",
+      target: "unaffected (≤ 1.2 × the same request with no push)",
+      measured: `${round(reqP99)} ms`,
+      baseline: `${round(noPushP99)} ms (no push)`,
+      ratio: round(reqP99 / noPushP99),
+      pass: reqP99 <= noPushP99 * 1.2 + 1,
+    },
+  ],
+  distributions: [
+    {
+      title: "approval request → push at the provider",
+      unit: "ms",
+      series: {
+        project: project.map((s) => round(s.push)),
+        baseline: sweepOnly.map((s) => round(s.push)),
+      },
+    },
+    {
+      title: "request latency",
+      unit: "ms",
+      series: { project: project.map((s) => round(s.request)), baseline: noPush.map(round) },
+    },
+  ],
+};
+await Deno.mkdir(".tmp/bench", { recursive: true });
+await Deno.writeTextFile(".tmp/bench/push.json", JSON.stringify(result, null, 2) + "\n");
+log("wrote .tmp/bench/push.json");
+
+await stack.close();
+await fake.close();
