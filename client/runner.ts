@@ -202,7 +202,10 @@ async function handleApproval(
     return answer(fallbackVerdict(policy.fallback.unreachable, why));
   }
   try {
-    const state = await client.waitForApproval(approvalId, { deadline: ctx.deadline });
+    const state = await client.waitForApproval(approvalId, {
+      deadline: ctx.deadline,
+      maxPollSeconds: Number(Deno.env.get("AGENTOPS_WAIT_POLL_SECONDS") ?? 90),
+    });
     return answer(verdictFor(state.status, state.note, policy));
   } catch {
     return answer(
