@@ -45,7 +45,14 @@ Deno.test("an instruction from the phone reaches Claude Code's Stop hook once, a
   const w = await world();
   try {
     const session = `session-${crypto.randomUUID()}`;
-    const runId = await ensureRun(w, "claude-code", session);
+    const runId = await toRunId("claude-code", session);
+    // The run starts as in use: Claude Code's SessionStart hook → RUN_STARTED.
+    const started = await runHookCli(
+      w.project,
+      "claude-code",
+      await hookPayload("claude-code-sessionstart", { session_id: session }),
+    );
+    assertEquals(started.code, 0, started.stderr);
     const phone = await testPhone(w.stack, w.userId);
     const queued = await invoke(phone, `mobile-run-instruction/${runId}`, {
       text: "Also update CHANGELOG.md",
@@ -69,9 +76,21 @@ Deno.test("an instruction from the phone reaches Claude Code's Stop hook once, a
       select delivered_at from public.run_instructions where run_id = ${runId}`;
     assertEquals(rows.length, 1);
     assert(rows[0].delivered_at !== null);
+    // Handing the instruction over did not complete the run; the later stops did, and a
+    // finished run's later stops get nothing that was already collected.
     const types = await w.stack.sql`
-      select type from public.events where run_id = ${runId} and type like 'INSTRUCTION_%' order by seq`;
-    assertEquals(types.map((t) => t.type), ["INSTRUCTION_QUEUED", "INSTRUCTION_DELIVERED"]);
+      select type from public.events where run_id = ${runId} order by seq`;
+    assertEquals(types.map((t) => t.type), [
+      "RUN_STARTED",
+      "INSTRUCTION_QUEUED",
+      "INSTRUCTION_DELIVERED",
+      "RUN_COMPLETED",
+      "RUN_COMPLETED",
+    ]);
+    const [run] = await w.stack.sql`select status from public.runs where id = ${runId}`;
+    assertEquals(run.status, "COMPLETED");
+    const fourth = await runHookCli(w.project, "claude-code", stop);
+    assertEquals([fourth.code, fourth.stdout], [0, ""]);
   } finally {
     await close(w);
   }

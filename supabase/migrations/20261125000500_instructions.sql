@@ -113,3 +113,9 @@ begin
   return jsonb_build_object('run_id', p_run_id, 'instructions', v_items);
 end
 $$;
+
+-- As for every private function (see the events migration): the server's, not the API's.
+revoke execute on function private.queue_run_instruction(uuid, uuid, text, integer)
+  from public, anon, authenticated;
+revoke execute on function private.collect_run_instructions(uuid, integer, text, uuid)
+  from public, anon, authenticated;

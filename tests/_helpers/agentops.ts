@@ -68,6 +68,14 @@ export interface CliResult {
   json: Json | null;
 }
 
+function parseJson(text: string): Json | null {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Runs `deno run -A client/cli.ts <args>` with stdin piped in. */
 export async function runCli(
   project: TestProject,
@@ -91,7 +99,7 @@ export async function runCli(
     code: out.code,
     stdout,
     stderr: new TextDecoder().decode(out.stderr),
-    json: stdout ? JSON.parse(stdout) : null,
+    json: parseJson(stdout),
   };
 }
 
