@@ -41,7 +41,37 @@ function fallbackVerdict(decision: Fallback, why: string): Verdict {
   return { decision, reason: `AgentOps: ${why}; policy answers ${decision}` };
 }
 
-export async function runHook(agent: Agent, raw: string, options: RunHookOptions) {
+const APPROVAL_HOOKS = new Set(["PreToolUse", "PermissionRequest", "beforeShellExecution"]);
+
+/** Runs one hook. It does not throw: an unexpected failure (a full disk, a bug) answers an
+ * approval hook with "ask" (the agent asks locally) and lets any other hook pass, since a
+ * crashed hook fails open. */
+export async function runHook(
+  agent: Agent,
+  raw: string,
+  options: RunHookOptions,
+): Promise<HookResult> {
+  try {
+    return await runHookUnguarded(agent, raw, options);
+  } catch (error) {
+    const why = `the hook runner failed (${(error as Error)?.message ?? error})`;
+    let hookEvent = "";
+    try {
+      hookEvent = String(JSON.parse(raw)?.hook_event_name ?? "");
+    } catch { /* unreadable: step aside */ }
+    if (APPROVAL_HOOKS.has(hookEvent)) {
+      const verdict = fallbackVerdict("ask", why);
+      return { stdout: approvalOutput(agent, hookEvent, verdict), exitCode: 0, note: why };
+    }
+    return stepAside(agent, why);
+  }
+}
+
+async function runHookUnguarded(
+  agent: Agent,
+  raw: string,
+  options: RunHookOptions,
+): Promise<HookResult> {
   const started = Date.now();
   const hostTimeout = options.hostTimeoutSeconds ?? 330;
   const deadline = started + Math.max(5, hostTimeout - (options.marginSeconds ?? 5)) * 1000;
@@ -139,7 +169,10 @@ async function handleStop(
   if (client && !action.stopHookActive) {
     await queue.flush(client, EVENT_RETRY).catch(() => {});
     try {
-      const instructions = await client.collectInstructions(action.runId);
+      const instructions = await client.collectInstructions(action.runId, {
+        attempts: 2,
+        timeoutMs: 5_000,
+      });
       if (instructions.length > 0) {
         return {
           stdout: stopOutput(agent, instructions.map((i) => i.text)),

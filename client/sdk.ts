@@ -238,11 +238,15 @@ export class AgentOpsClient {
 
   /** GET /bridge-run-instructions/:run_id: the run's pending instructions, now marked
    * delivered. A run the backend does not know yet has none. */
-  async collectInstructions(runId: string): Promise<Instruction[]> {
+  async collectInstructions(
+    runId: string,
+    retry?: Partial<RetryOptions>,
+  ): Promise<Instruction[]> {
     try {
       const { body } = await this.request<{ run_id: string; instructions: Instruction[] }>(
         "GET",
         `/bridge-run-instructions/${runId}`,
+        { retry },
       );
       return body.instructions;
     } catch (error) {
