@@ -208,22 +208,31 @@ async function handleApproval(
   }
   // Deliver queued events first, so the run's timeline starts where it should.
   await ctx.queue.flush(client, EVENT_RETRY).catch(() => {});
-  let approvalId: string;
+  let approvalId = "";
   try {
-    const created = await client.requestApproval({
-      run_id: action.runId,
-      command: action.command,
-      cwd: action.cwd,
-      context: { ...action.context, rule },
-      expires_in_seconds: policy.approval_ttl_seconds,
-      provider: agent,
-      request_key: action.requestKey,
-    });
-    approvalId = created.approval_id;
-    if (created.status !== "PENDING") {
-      // A retried hook for an approval already decided (same request_key).
-      const state = await client.waitForApproval(approvalId, { deadline: ctx.deadline });
-      return answer(verdictFor(state.status, state.note, policy));
+    // The same request_key answers with the approval it already made (a retried hook).
+    // When that one expired undecided (a PermissionRequest key covers every identical
+    // command of the session), ask again under a key derived from the expired one.
+    let requestKey = action.requestKey;
+    for (let hop = 0; hop < 3; hop++) {
+      const created = await client.requestApproval({
+        run_id: action.runId,
+        command: action.command,
+        cwd: action.cwd,
+        context: { ...action.context, rule },
+        expires_in_seconds: policy.approval_ttl_seconds,
+        provider: agent,
+        request_key: requestKey,
+      });
+      approvalId = created.approval_id;
+      const lapsed = created.status === "EXPIRED" ||
+        (created.status === "PENDING" && Date.parse(created.expires_at) <= Date.now());
+      if (created.status === "PENDING" && !lapsed) break;
+      if (!lapsed) {
+        const state = await client.waitForApproval(approvalId, { deadline: ctx.deadline });
+        return answer(verdictFor(state.status, state.note, policy));
+      }
+      requestKey = `${action.requestKey.slice(0, 150)}:after:${created.approval_id}`;
     }
   } catch (error) {
     if (error instanceof ApiError && error.code === "no_device") {

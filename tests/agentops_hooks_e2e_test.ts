@@ -206,6 +206,41 @@ Deno.test("an approval that expires undecided → the timeout fallback, naming t
   }
 });
 
+Deno.test("the same PermissionRequest after its approval expired asks the phone again", async () => {
+  const w = await world();
+  try {
+    const payload = await hookPayload("claude-code-permissionrequest-bash", {
+      session_id: `s-${crypto.randomUUID()}`,
+    });
+    const env = { AGENTOPS_WAIT_POLL_SECONDS: "1" };
+    const first = runHookCli(w.project, "claude-code", payload, { timeout: 120, env });
+    const expiredId = await pendingApproval(w, null);
+    await w.stack.sql`update public.approvals set expires_at = now() - interval '1 second'
+                      where id = ${expiredId}`;
+    const lapsed = (await first).json?.hookSpecificOutput?.decision;
+    assertEquals(lapsed?.behavior, "deny"); // the default timeout fallback
+    assert(String(lapsed?.message).includes("expired"), lapsed?.message);
+    const second = runHookCli(w.project, "claude-code", payload, { timeout: 120, env });
+    let freshId = "";
+    await eventually(
+      async () => {
+        const rows = await w.stack.sql`select id from public.approvals
+                                     where workspace_id = ${w.ws.workspaceId}
+                                       and id <> ${expiredId}`;
+        freshId = rows[0]?.id ?? "";
+        return freshId !== "";
+      },
+      "a new approval for the repeated command",
+      60_000,
+    );
+    const phone = await testPhone(w.stack, w.userId);
+    await invoke(phone, `mobile-approval-decision/${freshId}`, { decision: "APPROVE" });
+    assertEquals((await second).json?.hookSpecificOutput?.decision, { behavior: "allow" });
+  } finally {
+    await close(w);
+  }
+});
+
 Deno.test("no phone paired → the no-device fallback at once, and nothing left pending", async () => {
   const w = await world({ paired: false, policy: { fallback: { no_device: "deny" } } });
   try {
