@@ -49,11 +49,16 @@ function compact(payload: Payload): Payload {
   return Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== undefined));
 }
 
-async function runRef(agent: Agent, input: Payload): Promise<RunRef | null> {
-  const id = agent === "cursor"
+/** The run a payload belongs to. A payload without a session id still gets one (per
+ * project folder), so a command is never let through just because the id is missing. */
+async function runRef(agent: Agent, input: Payload): Promise<RunRef> {
+  let id = agent === "cursor"
     ? input.conversation_id ?? input.session_id
     : input.session_id ?? input.conversation_id;
-  if (typeof id !== "string" || id === "") return null;
+  if (typeof id !== "string" || id === "") {
+    const folder = Array.isArray(input.workspace_roots) ? input.workspace_roots[0] : input.cwd;
+    id = `no-session:${typeof folder === "string" ? folder : ""}`;
+  }
   return { runId: await toRunId(agent, id), providerRunId: id };
 }
 
@@ -66,7 +71,6 @@ function toolCommand(input: Payload): string | null {
 export async function mapHook(agent: Agent, input: Payload): Promise<HookAction> {
   const hookEvent = String(input.hook_event_name ?? "");
   const ref = await runRef(agent, input);
-  if (!ref) return { kind: "ignore", hookEvent, reason: "the payload names no session" };
   if (agent === "cursor") return mapCursor(hookEvent, input, ref);
   return await mapClaudeLike(agent, hookEvent, input, ref);
 }

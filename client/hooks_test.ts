@@ -50,7 +50,15 @@ Deno.test("non-Bash tools and unknown hook events are ignored", async () => {
   assertEquals((await mapHook("claude-code", input)).kind, "ignore");
   const other = await fixture("claude-code-stop", { hook_event_name: "PreCompact" });
   assertEquals((await mapHook("claude-code", other)).kind, "ignore");
-  assertEquals((await mapHook("cursor", { hook_event_name: "stop" })).kind, "ignore");
+  assertEquals((await mapHook("cursor", { hook_event_name: "beforeTabFileRead" })).kind, "ignore");
+});
+
+Deno.test("a payload without a session id still asks for approval, under a per-folder run", async () => {
+  const input = { hook_event_name: "beforeShellExecution", command: "rm -rf /", cwd: "/repo" };
+  const action = await mapHook("cursor", input);
+  assert(action.kind === "approval");
+  assertEquals(action.providerRunId, "no-session:/repo");
+  assert(isUuid(action.runId));
 });
 
 Deno.test("Claude Code session hooks map to run events with their messages", async () => {
