@@ -167,6 +167,20 @@ export const MobileUnpairResponse = z.object({
 export const RunInstructionRequest = z.strictObject({
   text: z.string().trim().min(1).max(4000),
 });
+export const RunInstructionResponse = z.object({
+  instruction_id: z.uuid(),
+  run_id: z.uuid(),
+  status: z.literal("QUEUED"),
+  created_at: isoTime,
+});
+export const RunInstructionsResponse = z.object({
+  run_id: z.uuid(),
+  instructions: z.array(z.object({
+    instruction_id: z.uuid(),
+    text: z.string(),
+    created_at: isoTime,
+  })),
+});
 
 export const ErrorResponse = z.object({
   error: z.object({

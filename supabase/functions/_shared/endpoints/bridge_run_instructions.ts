@@ -1,4 +1,19 @@
-// bridge-run-instructions: not built yet.
-import { notImplemented } from "../endpoint.ts";
+// bridge-run-instructions: the hook runner collects a run's pending instructions, oldest
+// first; they are marked delivered in the same transaction (SPEC section 8a).
+import { callJson } from "../db.ts";
+import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
-export const bridgeRunInstructions = notImplemented("bridge-run-instructions", "GET", "bridge");
+export const bridgeRunInstructions = defineEndpoint({
+  name: "bridge-run-instructions",
+  method: "GET",
+  auth: "bridge",
+  param: "run_id",
+  async handle(ctx, deps) {
+    const result = await callJson(
+      deps.sql,
+      "private.collect_run_instructions($1::uuid, $2::integer, $3::text, $4::uuid)",
+      [ctx.bridge.workspaceId, ctx.bridge.secretVersion, ctx.bridge.nonce, ctx.param],
+    );
+    return jsonResponse(result, 200);
+  },
+});

@@ -1,0 +1,55 @@
+import { assertEquals } from "../tests/_helpers/assert.ts";
+import { EventQueue } from "./queue.ts";
+import { AgentOpsClient, type BridgeEvent } from "./sdk.ts";
+
+function event(type: string): BridgeEvent {
+  return {
+    run_id: crypto.randomUUID(),
+    provider: "claude-code",
+    event_type: type,
+    event_ts: new Date().toISOString(),
+    payload: {},
+    event_id: crypto.randomUUID(),
+  };
+}
+
+Deno.test("queued events are kept on disk, oldest first, with owner-only permissions", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const queue = new EventQueue(`${dir}/queue`);
+    const a = event("RUN_STARTED");
+    const b = event("RUN_COMPLETED");
+    await queue.enqueue(a);
+    await queue.enqueue(b);
+    const files = await queue.list();
+    assertEquals(files.length, 2);
+    assertEquals(JSON.parse(await Deno.readTextFile(files[0])).event_id, a.event_id);
+    assertEquals(JSON.parse(await Deno.readTextFile(files[1])).event_id, b.event_id);
+    assertEquals((await Deno.stat(files[0])).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("flush() keeps every event when the backend cannot be reached", async () => {
+  const dir = await Deno.makeTempDir();
+  // A port that was just free: nothing listens there.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  try {
+    const queue = new EventQueue(`${dir}/queue`);
+    await queue.enqueue(event("RUN_STARTED"));
+    await queue.enqueue(event("RUN_COMPLETED"));
+    const client = new AgentOpsClient({
+      baseUrl: `http://127.0.0.1:${port}/functions/v1`,
+      workspaceId: crypto.randomUUID(),
+      secret: "s",
+      retry: { attempts: 2, baseDelayMs: 1, timeoutMs: 1000 },
+    });
+    assertEquals(await queue.flush(client), { delivered: 0, rejected: 0, remaining: 2 });
+    assertEquals((await queue.list()).length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,303 @@
+// The hook runner's SDK: v2-signed bridge requests, retries with backoff (a fresh nonce
+// each attempt, the same event_id / request_key), and the approval long-poll loop.
+import { signedHeaders } from "../shared/signing.ts";
+
+export const DEFAULT_URL = "http://127.0.0.1:54321/functions/v1";
+
+/** An error answer of the API ({error: {code, message, details}}). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The backend could not be reached (network error, 5xx, or retries exhausted). */
+export class UnreachableError extends Error {
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+    this.name = "UnreachableError";
+  }
+}
+
+export interface RetryOptions {
+  /** attempts in all (1 = no retry) */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** per-attempt timeout */
+  timeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = {
+  attempts: 4,
+  baseDelayMs: 200,
+  maxDelayMs: 5_000,
+  timeoutMs: 15_000,
+};
+
+export interface ClientOptions {
+  baseUrl: string;
+  workspaceId: string;
+  secret: string;
+  retry?: Partial<RetryOptions>;
+  /** an absolute time (ms) after which no new attempt starts */
+  deadline?: number;
+}
+
+export interface BridgeEvent {
+  run_id: string;
+  provider: string;
+  event_type: string;
+  event_ts: string;
+  payload: Record<string, unknown>;
+  event_id: string;
+  provider_run_id?: string;
+}
+
+export interface ApprovalRequest {
+  run_id: string;
+  command: string;
+  cwd: string;
+  context?: Record<string, unknown>;
+  expires_in_seconds?: number;
+  provider?: string;
+  request_key?: string;
+}
+
+export interface ApprovalState {
+  approval_id: string;
+  status: "PENDING" | "APPROVED" | "DENIED" | "EXPIRED";
+  note: string | null;
+  decided_at: string | null;
+  expires_at: string;
+}
+
+export interface Instruction {
+  instruction_id: string;
+  text: string;
+  created_at: string;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/** Exponential backoff with full jitter, or the server's Retry-After when it gave one. */
+export function backoffMs(attempt: number, retry: RetryOptions, retryAfter?: string | null) {
+  const seconds = retryAfter ? Number(retryAfter) : NaN;
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 60_000);
+  const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+  return cap / 2 + Math.random() * cap / 2;
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+export class AgentOpsClient {
+  readonly baseUrl: string;
+  readonly workspaceId: string;
+  #secret: string;
+  #retry: RetryOptions;
+  deadline?: number;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.workspaceId = options.workspaceId;
+    this.#secret = options.secret;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.deadline = options.deadline;
+  }
+
+  /** Sends one signed request, retrying network errors, 429 and 5xx with a new nonce and
+   * timestamp (the body, and so any event_id / request_key in it, stays the same). */
+  async request<T>(
+    method: "GET" | "POST",
+    path: string,
+    options: { query?: string; body?: unknown; retry?: Partial<RetryOptions> } = {},
+  ): Promise<{ status: number; body: T }> {
+    const retry = { ...this.#retry, ...options.retry };
+    const raw = options.body === undefined ? "" : JSON.stringify(options.body);
+    const query = options.query ?? "";
+    let lastError: unknown;
+    for (let attempt = 0; attempt < retry.attempts; attempt++) {
+      if (attempt > 0 && this.deadline !== undefined && Date.now() >= this.deadline) break;
+      const headers = await signedHeaders({
+        workspaceId: this.workspaceId,
+        secret: this.#secret,
+        method,
+        path,
+        query,
+        body: raw,
+      });
+      if (method === "POST") headers["content-type"] = "application/json";
+      let timeoutMs = retry.timeoutMs;
+      if (this.deadline !== undefined) {
+        timeoutMs = Math.max(500, Math.min(timeoutMs, this.deadline - Date.now()));
+      }
+      let res: Response;
+      try {
+        res = await fetch(`${this.baseUrl}${path}${query ? `?${query}` : ""}`, {
+          method,
+          headers,
+          body: method === "POST" ? raw : undefined,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        lastError = error;
+        if (attempt + 1 < retry.attempts) await sleep(backoffMs(attempt, retry));
+        continue;
+      }
+      const text = await res.text();
+      let body: unknown = null;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = null;
+      }
+      if (res.ok) return { status: res.status, body: body as T };
+      const err = (body as { error?: { code?: string; message?: string; details?: unknown } })
+        ?.error;
+      const apiError = new ApiError(
+        res.status,
+        err?.code ?? "unknown",
+        err?.message ?? `HTTP ${res.status}`,
+        err?.details,
+      );
+      if (!isRetryableStatus(res.status)) throw apiError;
+      lastError = apiError;
+      if (attempt + 1 < retry.attempts) {
+        await sleep(backoffMs(attempt, retry, res.headers.get("retry-after")));
+      }
+    }
+    throw new UnreachableError(
+      `Cannot reach the AgentOps backend at ${this.baseUrl}: ${
+        lastError instanceof Error ? lastError.message : String(lastError)
+      }`,
+      lastError,
+    );
+  }
+
+  /** POST /bridge-event (idempotent on event_id). */
+  async sendEvent(event: BridgeEvent, retry?: Partial<RetryOptions>) {
+    const { body } = await this.request<
+      { event_id: string; run_id: string; run_status: string; duplicate: boolean }
+    >("POST", "/bridge-event", { body: { workspace_id: this.workspaceId, ...event }, retry });
+    return body;
+  }
+
+  /** POST /bridge-approval-request (idempotent on request_key). */
+  async requestApproval(request: ApprovalRequest) {
+    const { body } = await this.request<
+      { approval_id: string; status: ApprovalState["status"]; expires_at: string }
+    >("POST", "/bridge-approval-request", { body: { kind: "command", ...request } });
+    return body;
+  }
+
+  /** Long-polls /bridge-approval-wait until the approval is decided or expired, or until
+   * `deadline` (ms since epoch) passes: then the last PENDING state is returned. */
+  async waitForApproval(
+    approvalId: string,
+    options: { deadline: number; maxPollSeconds?: number },
+  ): Promise<ApprovalState> {
+    let last: ApprovalState | null = null;
+    let failures = 0;
+    while (true) {
+      const remaining = Math.floor((options.deadline - Date.now()) / 1000);
+      if (remaining <= 0 && last) return last;
+      const timeout = Math.max(0, Math.min(options.maxPollSeconds ?? 90, remaining - 1));
+      try {
+        const { body } = await this.request<ApprovalState>(
+          "GET",
+          `/bridge-approval-wait/${approvalId}`,
+          { query: `timeout=${timeout}`, retry: { attempts: 1, timeoutMs: (timeout + 10) * 1000 } },
+        );
+        failures = 0;
+        last = body;
+        if (body.status !== "PENDING") return body;
+        if (Date.parse(body.expires_at) <= Date.now() - 2000) {
+          return { ...body, status: "EXPIRED" };
+        }
+      } catch (error) {
+        if (!(error instanceof UnreachableError)) throw error;
+        failures++;
+        if (Date.now() >= options.deadline) {
+          if (last) return last;
+          throw error;
+        }
+        await sleep(Math.min(backoffMs(failures, this.#retry), options.deadline - Date.now()));
+      }
+    }
+  }
+
+  /** GET /bridge-run-instructions/:run_id: the run's pending instructions, now marked
+   * delivered. A run the backend does not know yet has none. */
+  async collectInstructions(
+    runId: string,
+    retry?: Partial<RetryOptions>,
+  ): Promise<Instruction[]> {
+    try {
+      const { body } = await this.request<{ run_id: string; instructions: Instruction[] }>(
+        "GET",
+        `/bridge-run-instructions/${runId}`,
+        { retry },
+      );
+      return body.instructions;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "not_found") return [];
+      throw error;
+    }
+  }
+
+  /** GET /pair-status?wait=<s>. */
+  async pairStatus(wait = 0) {
+    const { body } = await this.request<{
+      workspace_id: string;
+      paired: boolean;
+      devices: {
+        device_id: string;
+        platform: string;
+        device_name: string | null;
+        paired_at: string;
+      }[];
+    }>("GET", "/pair-status", {
+      query: `wait=${wait}`,
+      retry: { timeoutMs: (wait + 15) * 1000 },
+    });
+    return body;
+  }
+}
+
+/** POST /pair-start (no auth). */
+export async function pairStart(
+  baseUrl: string,
+  body: { machine_id: string; workspace_fingerprint: string; display_name: string },
+): Promise<{
+  pair_token: string;
+  expires_at: string;
+  workspace_id: string;
+  bridge_secret: string;
+  pairing_uri: string;
+}> {
+  const res = await fetch(`${baseUrl.replace(/\/+$/, "")}/pair-start`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => null);
+  if (!res.ok) {
+    throw new ApiError(
+      res.status,
+      json?.error?.code ?? "unknown",
+      json?.error?.message ?? `HTTP ${res.status}`,
+      json?.error?.details,
+    );
+  }
+  return json;
+}

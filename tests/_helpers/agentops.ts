@@ -1,0 +1,145 @@
+// Helpers for end-to-end tests of the `agentops` CLI: a throwaway project paired with a
+// test workspace, the CLI run as a real subprocess, and a supabase-js "phone".
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { type Json, mintUserToken, type Stack } from "./stack.ts";
+import type { TestWorkspace } from "./fixtures.ts";
+
+export const CLI = new URL("../../client/cli.ts", import.meta.url).pathname;
+const FIXTURES = new URL("../fixtures/hooks/", import.meta.url);
+
+/** A documented payload with extra unknown fields, as real agents send. */
+export async function hookPayload(
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
+  const json = JSON.parse(await Deno.readTextFile(new URL(`${name}.json`, FIXTURES)));
+  return { ...json, agent_build: "e2e", unknown_object: { a: [1, 2] }, ...extra };
+}
+
+export interface TestProject {
+  dir: string;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** A project folder with .agentops/credentials.json (0600) and an optional policy. */
+export async function testProject(
+  stack: Pick<Stack, "functionsUrl">,
+  ws: TestWorkspace | null,
+  options: { policy?: Record<string, unknown>; url?: string } = {},
+): Promise<TestProject> {
+  const dir = await Deno.makeTempDir({ prefix: "agentops-e2e-" });
+  await Deno.mkdir(`${dir}/.agentops`, { mode: 0o700 });
+  if (ws) {
+    await Deno.writeTextFile(
+      `${dir}/.agentops/credentials.json`,
+      JSON.stringify({
+        url: stack.functionsUrl,
+        workspace_id: ws.workspaceId,
+        bridge_secret: ws.secret,
+        machine_id: "e2e",
+        workspace_fingerprint: "e2e",
+        display_name: ws.displayName,
+        paired_at: new Date().toISOString(),
+      }),
+      { mode: 0o600 },
+    );
+  }
+  if (options.policy) {
+    await Deno.writeTextFile(`${dir}/.agentops/policy.json`, JSON.stringify(options.policy));
+  }
+  return {
+    dir,
+    env: {
+      AGENTOPS_URL: options.url ?? stack.functionsUrl,
+      AGENTOPS_PROJECT_DIR: dir,
+      HOME: dir,
+      XDG_CONFIG_HOME: `${dir}/.config`,
+    },
+    close: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON, or null when empty */
+  json: Json | null;
+}
+
+function parseJson(text: string): Json | null {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `deno run -A client/cli.ts <args>` with stdin piped in. */
+export async function runCli(
+  project: TestProject,
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd: project.dir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { ...project.env, ...options.env },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  if (options.stdin) await writer.write(new TextEncoder().encode(options.stdin));
+  await writer.close();
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout).trim();
+  return {
+    code: out.code,
+    stdout,
+    stderr: new TextDecoder().decode(out.stderr),
+    json: parseJson(stdout),
+  };
+}
+
+/** Pipes a hook payload into `agentops hook <agent>`. */
+export function runHookCli(
+  project: TestProject,
+  agent: string,
+  payload: unknown,
+  options: { timeout?: number; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const args = ["hook", agent];
+  if (options.timeout) args.push("--timeout", String(options.timeout));
+  return runCli(project, args, {
+    stdin: typeof payload === "string" ? payload : JSON.stringify(payload),
+    env: options.env,
+  });
+}
+
+/** The phone as the app builds it: supabase-js with the user's access token. */
+export async function testPhone(stack: Stack, userId: string): Promise<SupabaseClient> {
+  return createClient(stack.baseUrl, "anon", {
+    global: { headers: { Authorization: `Bearer ${await mintUserToken(userId)}` } },
+    auth: { persistSession: false, autoRefreshToken: false },
+  });
+}
+
+/** functions.invoke, returning the status and JSON body whether it succeeded or not. */
+export async function invoke(
+  phone: SupabaseClient,
+  name: string,
+  body: Record<string, unknown>,
+): Promise<{ status: number; body: Json }> {
+  const { data, error, response } = await phone.functions.invoke(name, { body });
+  if (!error) return { status: response?.status ?? 200, body: data };
+  const res = (error as { context?: Response }).context;
+  return { status: res?.status ?? 0, body: res ? await res.json().catch(() => null) : null };
+}
+
+/** True once the endpoint's stub has been replaced (another engineer's branch merged). */
+export async function endpointBuilt(file: string): Promise<boolean> {
+  const path = new URL(`../../supabase/functions/_shared/endpoints/${file}.ts`, import.meta.url);
+  return !(await Deno.readTextFile(path)).includes("notImplemented(");
+}
