@@ -32,10 +32,11 @@ export interface BridgeAuthInput {
 const unauthorized = (why: string) =>
   new HttpError("unauthorized", `Cannot verify request: ${why}`);
 
-// Derived secrets are a pure function of (HMAC_SECRET, workspace, version): safe to memoise.
+// Derived secrets are a pure function of (HMAC_SECRET, workspace, version): safe to memoise
+// (keyed by all three: one process may serve several configurations, as tests do).
 const secretCache = new Map<string, Promise<string>>();
 function bridgeSecret(hmacSecret: string, workspaceId: string, version: number): Promise<string> {
-  const key = `${workspaceId}:${version}`;
+  const key = `${hmacSecret}\n${workspaceId}:${version}`;
   let secret = secretCache.get(key);
   if (!secret) {
     if (secretCache.size > 10_000) secretCache.clear();

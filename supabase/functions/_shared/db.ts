@@ -82,7 +82,8 @@ export function toHttpError(error: unknown): unknown {
 
 /** Calls one SQL function returning jsonb, mapping errors. `call` is a trusted constant
  * with typed placeholders, e.g. `private.ingest_event($1::uuid, $2::jsonb)`; a jsonb
- * argument is passed as a JSON string. */
+ * argument is passed as the object itself (postgres.js serialises it; a JSON string would
+ * be stored as a jsonb string). */
 export async function callJson<T = Record<string, unknown>>(
   sql: Sql,
   call: string,

@@ -1,4 +1,43 @@
-// bridge-approval-request: not built yet.
-import { notImplemented } from "../endpoint.ts";
+// bridge-approval-request (SPEC section 4, endpoint 5): asks the phone to approve a command.
+// One SQL call consumes the nonce, refuses with no_device or rate_limited, and writes the
+// approval, its APPROVAL_REQUESTED event and its push rows; a request_key already used in
+// the workspace answers 200 with the approval it made.
+import { BridgeApprovalRequest } from "../../../../shared/api_schemas.ts";
+import { callJson } from "../db.ts";
+import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
-export const bridgeApprovalRequest = notImplemented("bridge-approval-request", "POST", "bridge");
+/** SHA-256 hex of the working directory: the path itself is never stored. */
+export async function cwdHash(cwd: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(cwd));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export const bridgeApprovalRequest = defineEndpoint({
+  name: "bridge-approval-request",
+  method: "POST",
+  auth: "bridge",
+  body: BridgeApprovalRequest,
+  async handle(ctx, deps) {
+    const { cwd, ...rest } = ctx.body;
+    const body = { ...rest, cwd_hash: await cwdHash(cwd) };
+    const out = await callJson<{
+      approval_id: string;
+      status: string;
+      expires_at: string;
+      created: boolean;
+    }>(
+      deps.sql,
+      "private.request_approval($1::uuid, $2::integer, $3::text, $4::text::jsonb, $5::integer)",
+      [
+        ctx.bridge.workspaceId,
+        ctx.bridge.secretVersion,
+        ctx.bridge.nonce,
+        JSON.stringify(body),
+        deps.config.RATE_LIMIT_APPROVALS_PER_MINUTE,
+      ],
+    );
+    if (out.created) deps.push.deliverSoon();
+    const { created, ...approval } = out;
+    return jsonResponse(approval, created ? 201 : 200);
+  },
+});

@@ -1,4 +1,31 @@
-// bridge-approval-wait: not built yet.
-import { notImplemented } from "../endpoint.ts";
+// bridge-approval-wait/:approval_id (SPEC section 4, endpoint 6; section 7): answers as soon
+// as the approval is decided or expires, or PENDING when the timeout passes. The first
+// read consumes the nonce; a pending approval is then parked in the isolate's waiter.
+import { ApprovalWaitQuery } from "../../../../shared/api_schemas.ts";
+import type { ApprovalState } from "../approval_waiter.ts";
+import { callJson } from "../db.ts";
+import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
-export const bridgeApprovalWait = notImplemented("bridge-approval-wait", "GET", "bridge");
+export const bridgeApprovalWait = defineEndpoint({
+  name: "bridge-approval-wait",
+  method: "GET",
+  auth: "bridge",
+  param: "approval_id",
+  query: ApprovalWaitQuery,
+  async handle(ctx, deps) {
+    const first = await callJson<ApprovalState>(
+      deps.sql,
+      "private.read_approval_for_wait($1::uuid, $2::integer, $3::text, $4::uuid)",
+      [ctx.bridge.workspaceId, ctx.bridge.secretVersion, ctx.bridge.nonce, ctx.param],
+    );
+    if (first.status === "EXPIRED") deps.push.deliverSoon(); // the clear push of a fresh expiry
+    if (first.status !== "PENDING") return jsonResponse(first);
+    const timeoutSeconds = Math.min(ctx.query.timeout, deps.config.APPROVAL_WAIT_MAX_SECONDS);
+    const settled = await deps.waiter.wait(first.approval_id, {
+      timeoutMs: timeoutSeconds * 1000,
+      expiresAt: first.expires_at,
+      signal: ctx.signal,
+    });
+    return jsonResponse(settled ?? first);
+  },
+});
