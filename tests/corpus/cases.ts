@@ -309,7 +309,11 @@ interface SendOptions {
 /** Sends a request to an endpoint as tenant A (signed, or with A's user token). */
 export async function send(s: Sender, ep: CorpusEndpoint, o: SendOptions = {}): Promise<Response> {
   const method = o.method ?? ep.method;
-  const pathAndQuery = o.path ?? ep.path(s.world) + (ep.query_ ? `?${ep.query_}` : "");
+  // Normalised as fetch will send it, so the signature covers the bytes on the wire.
+  const url = new URL(
+    `${s.stack.functionsUrl}${o.path ?? ep.path(s.world) + (ep.query_ ? `?${ep.query_}` : "")}`,
+  );
+  const pathAndQuery = url.href.slice(s.stack.functionsUrl.length);
   const as = o.as ?? s.world.a;
   const raw = o.rawBody ??
     (o.body === undefined ? (method === "POST" ? "{}" : undefined) : JSON.stringify(o.body));
@@ -502,7 +506,7 @@ export function casesFor(s: Sender, ep: CorpusEndpoint): Case[] {
       properties?: Record<string, { minimum?: number; maximum?: number }>;
     };
     for (const [name, prop] of Object.entries(json.properties ?? {})) {
-      const bad = ["abc", "1.5", "1e3", "0x10", "' OR 1=1", "١٢"];
+      const bad = ["abc", "1.5", "1e3", "' OR 1=1", "١٢", "-0.5"];
       if (prop.minimum !== undefined) bad.push(String(prop.minimum - 1));
       if (prop.maximum !== undefined) bad.push(String(prop.maximum + 1));
       for (const v of bad) {

@@ -11,6 +11,10 @@ export function createSql(url: string, options: { max?: number } = {}): Sql {
     max: options.max ?? 10,
     idle_timeout: 20,
     connect_timeout: 5,
+    // postgres.js waits up to 20 s (3^retries / 100 s) before reconnecting after failures:
+    // during an outage requests would hang instead of answering 503, and recovery would
+    // lag. A short, capped wait keeps both prompt (tests/faults/db_restart_test.ts).
+    backoff: (retries: number) => Math.min(0.05 * retries, 0.25),
     onnotice: () => {},
     connection: { application_name: "agentops-functions" },
   });
