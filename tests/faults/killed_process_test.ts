@@ -90,13 +90,12 @@ Deno.test({
             controller.enqueue(new TextEncoder().encode('{"workspace_id":'));
           },
         }),
-      });
+      }).then((r) => `answered ${r.status}`, () => "no answer");
       await new Promise((r) => setTimeout(r, 200));
       server.kill("SIGKILL");
       await server.status;
       server = undefined;
-      const outcome = await stalled.then((r) => `answered ${r.status}`, () => "no answer");
-      assertEquals(outcome, "no answer", "the request in flight died with the process");
+      assertEquals(await stalled, "no answer", "the request in flight died with the process");
       const [{ undelivered }] = await sql`
         select count(*)::int as undelivered from private.push_outbox where status <> 'sent'`;
       assertEquals(undelivered, 5, "nothing was delivered before the kill");
