@@ -37,6 +37,9 @@ export interface CorpusEndpoint {
   /** the path after /functions/v1 with a valid id, and a valid query */
   path: (w: World) => string;
   query_?: string;
+  /** refusals that reach the database still count against the rate limit (pair-complete
+   * counts every attempt, so pair tokens cannot be guessed): private.rate_limits may change */
+  countsAttempts?: boolean;
   /** ids of tenant B used from tenant A: each must be refused with these statuses */
   otherTenant?: (
     w: World,
@@ -61,6 +64,7 @@ export const ENDPOINTS: CorpusEndpoint[] = [
     body: api.PairCompleteRequest,
     valid: (w) => ({ pair_token: w.a.pairToken, platform: "android", push_token: "tok-1" }),
     path: () => "/pair-complete",
+    countsAttempts: true,
     otherTenant: (w) => [
       {
         label: "another user's device_id",
