@@ -22,7 +22,9 @@ const timeoutSeconds = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 900);
 // say) are not run on their own.
 const onDisk = readdirSync(path.join(repoRoot, "bench"))
   .filter((f) => f.endsWith(".ts") && !f.endsWith("_test.ts"))
-  .filter((f) => /\.tmp\/bench|writeResult\(/.test(readFileSync(path.join(repoRoot, "bench", f), "utf8")))
+  .filter((f) =>
+    /\.tmp\/bench|writeResult\(/.test(readFileSync(path.join(repoRoot, "bench", f), "utf8"))
+  )
   .map((f) => f.slice(0, -3));
 const wanted = process.argv.slice(2);
 const names = wanted.length ? wanted : [...KNOWN, ...onDisk.filter((n) => !KNOWN.includes(n))];
