@@ -161,7 +161,9 @@ export const OPERATIONS: Operation[] = [
     summary: "Deliver due push outbox rows (called by pg_cron + pg_net on Supabase)",
     status: 200,
     response: "PushDispatchResponse",
-    errors: [],
+    errors: ["unauthorized"],
+    description: "Authorization: Bearer <PUSH_DISPATCH_SECRET> (or the service role key); " +
+      "anything else is 401. Any body is ignored.",
   },
 ];
 

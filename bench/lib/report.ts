@@ -80,7 +80,7 @@ export function renderReport(
       lines.push(`| ${run.name} | – | – | not run | – | – | not run: ${cell(why)} |`);
       continue;
     }
-    for (const row of result.rows) {
+    for (const row of result.rows ?? []) {
       lines.push(
         `| ${run.name} | ${cell(row.what)} | ${cell(row.target)} | ${cell(row.measured)} | ${
           cell(row.baseline)
@@ -110,7 +110,7 @@ export function renderReport(
     );
     for (const note of result.notes ?? []) lines.push(`- ${note}`);
     if (result.notes?.length) lines.push("");
-    result.distributions.forEach((d, i) => {
+    (result.distributions ?? []).forEach((d, i) => {
       const file = `docs/bench/${run.name}-${i + 1}-${slug(d.title)}.svg`;
       svgs.set(file, distributionSvg(d));
       lines.push(`![${d.title}](${file})`, "");

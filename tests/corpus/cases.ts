@@ -44,9 +44,14 @@ export interface CorpusEndpoint {
   otherTenant?: (
     w: World,
   ) => Array<{ label: string; path?: string; body?: unknown; expect: Expect }>;
+  /** hand-written cases of this endpoint alone */
+  extra?: () => Array<{ label: string; headers?: Record<string, string>; expect: Expect }>;
 }
 
 const NOW = () => new Date().toISOString();
+const BAD_REQUEST: Expect = { status: 400, code: "invalid_request" };
+const BAD_JSON: Expect = { status: 400, code: ["invalid_json", "invalid_request"] };
+const UNAUTHORIZED: Expect = { status: 401, code: "unauthorized" };
 
 export const ENDPOINTS: CorpusEndpoint[] = [
   {
@@ -285,11 +290,36 @@ export const ENDPOINTS: CorpusEndpoint[] = [
       },
     ],
   },
+  {
+    name: "push-dispatch",
+    method: "POST",
+    auth: "none",
+    path: () => "/push-dispatch",
+    extra: () => [
+      { label: "no Authorization header", expect: UNAUTHORIZED },
+      {
+        label: "a wrong bearer secret",
+        headers: { authorization: "Bearer wrong" },
+        expect: UNAUTHORIZED,
+      },
+      {
+        label: "Basic auth",
+        headers: { authorization: "Basic dXNlcjpwYXNz" },
+        expect: UNAUTHORIZED,
+      },
+      {
+        label: "a SQL-looking bearer",
+        headers: { authorization: "Bearer ' OR 1=1 --" },
+        expect: UNAUTHORIZED,
+      },
+      {
+        label: "a user's access token",
+        headers: { authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x" },
+        expect: UNAUTHORIZED,
+      },
+    ],
+  },
 ];
-
-const BAD_REQUEST: Expect = { status: 400, code: "invalid_request" };
-const BAD_JSON: Expect = { status: 400, code: ["invalid_json", "invalid_request"] };
-const UNAUTHORIZED: Expect = { status: 401, code: "unauthorized" };
 
 export interface Sender {
   stack: Stack;
@@ -661,6 +691,9 @@ export function casesFor(s: Sender, ep: CorpusEndpoint): Case[] {
 
   for (const t of ep.otherTenant?.(w) ?? []) {
     add(`other tenant: ${t.label}`, t.expect, () => send(s, ep, { path: t.path, body: t.body }));
+  }
+  for (const x of ep.extra?.() ?? []) {
+    add(x.label, x.expect, () => send(s, ep, { headers: x.headers }));
   }
   return cases;
 }
