@@ -46,6 +46,19 @@ function machine(pgVersion) {
     denoVersion = execFileSync(deno, ["--version"], { encoding: "utf8" }).split("\n")[0];
   } catch { /* no deno */ }
   cpu = cpu.replace(/\s+/g, " ").trim();
+  let code = process.env.BENCH_CODE_NOTE ?? "";
+  if (!code) {
+    try {
+      const git = (args) => execFileSync("git", args, { cwd: repoRoot, encoding: "utf8" }).trim();
+      code =
+        `${git(["rev-parse", "--abbrev-ref", "HEAD"])} @ ${git(["rev-parse", "--short", "HEAD"])}` +
+        (git(["status", "--porcelain", "--untracked-files=no"])
+          ? " (with uncommitted changes)"
+          : "");
+    } catch {
+      code = "not a git checkout";
+    }
+  }
   return {
     cpu,
     cores: os.cpus().length,
@@ -55,6 +68,7 @@ function machine(pgVersion) {
     postgres: pgVersion,
     node: process.version,
     date: new Date().toISOString(),
+    code,
   };
 }
 

@@ -21,6 +21,8 @@ export interface Machine {
   postgres: string;
   node: string;
   date: string;
+  /** which code ran: branch @ commit */
+  code?: string;
 }
 
 export const REPRODUCE = "npm install && npm run bench";
@@ -66,6 +68,7 @@ export function renderReport(
     `- Deno: ${machine.deno}; Node: ${machine.node}`,
     `- PostgreSQL: ${machine.postgres}`,
     `- Date: ${machine.date}`,
+    ...(machine.code ? [`- Code: ${machine.code}`] : []),
     "",
     "## Results",
     "",
