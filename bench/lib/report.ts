@@ -83,13 +83,27 @@ export function renderReport(
       lines.push(`| ${run.name} | – | – | not run | – | – | not run: ${cell(why)} |`);
       continue;
     }
-    for (const row of result.rows ?? []) {
+    const rows = result.rows ?? [];
+    for (const row of rows) {
       lines.push(
         `| ${run.name} | ${cell(row.what)} | ${cell(row.target)} | ${cell(row.measured)} | ${
           cell(row.baseline)
         } | ${ratio(row.ratio)} | ${verdict(row.pass)} |`,
       );
-      if (row.pass === false) {
+    }
+    const failed = rows.filter((row) => row.pass === false);
+    if (failed.length > 3) {
+      // Many rows of one kind (e.g. one per function): one line with the range.
+      const ratios = failed.map((r) => r.ratio).filter((r): r is number => r !== null);
+      const range = ratios.length
+        ? ` (${ratio(Math.min(...ratios))}–${ratio(Math.max(...ratios))})`
+        : "";
+      missed.push(
+        `- **${run.name}**: ${failed.length} of ${rows.length} rows missed${range}, target ` +
+          `${failed[0].target}` + (failed[0].note ? `. ${failed[0].note}` : ""),
+      );
+    } else {
+      for (const row of failed) {
         missed.push(
           `- **${run.name}: ${row.what}** — target ${row.target}, measured ${row.measured}` +
             (row.note ? `. ${row.note}` : ""),
