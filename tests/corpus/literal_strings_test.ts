@@ -70,6 +70,26 @@ Deno.test("SQL-looking and unicode strings in events, approvals and notes are st
                                     where id = ${approval_id}`;
       assertEquals(row, { command: text, note: text, request_key: text.slice(0, 200) });
     }
+    const pairProbe = await fetch(`${stack.functionsUrl}/pair-start`, { method: "POST" });
+    await pairProbe.body?.cancel();
+    if (pairProbe.status !== 501) {
+      for (const text of STRINGS.slice(0, 5)) {
+        const res = await fetch(`${stack.functionsUrl}/pair-start`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-forwarded-for": crypto.randomUUID() },
+          body: JSON.stringify({
+            machine_id: text,
+            workspace_fingerprint: crypto.randomUUID(),
+            display_name: text.slice(0, 100),
+          }),
+        });
+        assertEquals(res.status, 201, `pair-start with ${JSON.stringify(text)}`);
+        const { workspace_id } = (await res.json()) as Json;
+        const [w] = await stack.sql`select machine_id, display_name from public.workspaces
+                                    where id = ${workspace_id}`;
+        assertEquals(w, { machine_id: text, display_name: text.slice(0, 100).trim() });
+      }
+    }
     const tablesAfter = await stack.sql`select count(*)::int as n from pg_tables
                                         where schemaname in ('public', 'private')`;
     assertEquals(tablesAfter, tablesBefore, "no table was dropped");
