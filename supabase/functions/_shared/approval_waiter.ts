@@ -4,7 +4,7 @@
 // query for every check, so the database sees no query per waiter per interval.
 import postgres from "postgres";
 import type { Config } from "./config.ts";
-import type { Sql } from "./db.ts";
+import { reconnectBackoff, type Sql } from "./db.ts";
 import type { Logger } from "./logger.ts";
 
 /** The answer of bridge-approval-wait. */
@@ -359,6 +359,7 @@ export function createApprovalWaiter(
       max_lifetime: null,
       connect_timeout: 5,
       fetch_types: false,
+      backoff: reconnectBackoff,
       onnotice: () => {},
       onnotify: onNotify,
       onclose: onListenClosed,

@@ -5,12 +5,21 @@ import { HttpError, isErrorCode } from "./http_error.ts";
 
 export type Sql = postgres.Sql;
 
+/** Seconds before postgres.js reconnects after `retries` failures. Its default waits up to
+ * 20 s (3^retries / 100 s): during an outage requests would hang instead of answering 503,
+ * and recovery (and the waiter's LISTEN) would lag as long. A short, capped wait keeps
+ * both prompt (tests/faults/db_restart_test.ts). */
+export function reconnectBackoff(retries: number): number {
+  return Math.min(0.05 * retries, 0.25);
+}
+
 export function createSql(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {
     prepare: false,
     max: options.max ?? 10,
     idle_timeout: 20,
     connect_timeout: 5,
+    backoff: reconnectBackoff,
     onnotice: () => {},
     connection: { application_name: "agentops-functions" },
   });

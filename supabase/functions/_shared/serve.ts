@@ -3,7 +3,15 @@
 import type { Endpoint } from "./endpoint.ts";
 import { depsFromEnv } from "./deps.ts";
 
+declare const EdgeRuntime: unknown;
+
 export function serveEndpoint(endpoint: Endpoint): void {
   addEventListener("beforeunload", () => depsFromEnv().waiter.shutdown());
-  Deno.serve((req, info) => endpoint.handler(req, depsFromEnv(), info));
+  const handler = (req: Request, info: Deno.ServeHandlerInfo) =>
+    endpoint.handler(req, depsFromEnv(), info);
+  // In the edge runtime, plain Deno.serve(handler). Outside it PORT lets one function run
+  // as its own process (bench/cold_start.ts starts each this way); else Deno's :8000.
+  const port = typeof EdgeRuntime === "undefined" ? Number(Deno.env.get("PORT") ?? "") : 0;
+  if (port > 0) Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, handler);
+  else Deno.serve(handler);
 }
