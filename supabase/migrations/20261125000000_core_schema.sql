@@ -448,34 +448,8 @@ $$;
 -- Retention: expired nonces, pair tokens, rate-limit windows, finished outbox rows,
 -- and events older than p_event_retention_days when given.
 -- ---------------------------------------------------------------------------
-create or replace function private.purge_expired(p_event_retention_days integer default null)
-returns jsonb
-language plpgsql as $$
-declare
-  v_nonces integer;
-  v_tokens integer;
-  v_windows integer;
-  v_outbox integer;
-  v_events integer := 0;
-begin
-  delete from private.bridge_nonces where expires_at < now();
-  get diagnostics v_nonces = row_count;
-  delete from private.pair_tokens where expires_at < now() - interval '1 day';
-  get diagnostics v_tokens = row_count;
-  delete from private.rate_limits where window_start < now() - interval '2 hours';
-  get diagnostics v_windows = row_count;
-  delete from private.push_outbox
-  where status in ('sent', 'failed', 'dropped') and updated_at < now() - interval '7 days';
-  get diagnostics v_outbox = row_count;
-  if p_event_retention_days is not null and p_event_retention_days > 0 then
-    delete from public.events
-    where created_at < now() - make_interval(days => p_event_retention_days);
-    get diagnostics v_events = row_count;
-  end if;
-  return jsonb_build_object('nonces', v_nonces, 'pair_tokens', v_tokens,
-    'rate_limit_windows', v_windows, 'push_outbox', v_outbox, 'events', v_events);
-end
-$$;
+-- private.purge_expired() is defined in 20261125000200_events.sql (it deletes whole runs,
+-- so the chains that remain still verify).
 
 do $$
 begin
