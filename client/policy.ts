@@ -1,30 +1,24 @@
 // The policy file (.agentops/policy.json): which commands need the phone's approval, and
-// what the runner answers when it cannot get one. Everything else is left to the agent.
+// what the runner answers when it cannot get one. Commands are judged by what they run
+// (shared/command_policy.ts, on a real shell parser), never by their spelling.
 import { z } from "zod";
+import { analyzeCommand, type Risk } from "../shared/command_policy.ts";
+import { normalizeCommand } from "../shared/shell_commands.ts";
 
 export const Fallback = z.enum(["ask", "allow", "deny"]);
 export type Fallback = z.infer<typeof Fallback>;
 
 export const PolicySchema = z.strictObject({
-  /** globs (`*` = anything) matched against the whole command and each part of a compound
-   * command (split on &&, ||, ;, | and newlines); `re:<regex>` for a regular expression */
-  require_approval: z.array(z.string().min(1)).default([
-    "rm *",
-    "sudo *",
-    "git push*",
-    "git reset --hard*",
-    "git clean *",
-    "npm publish*",
-    "deno publish*",
-    "docker *",
-    "kubectl *",
-    "terraform *",
-    "curl * | *sh*",
-    "chmod -R *",
-    "dd *",
-  ]),
-  /** globs never sent for approval, checked first */
+  /** globs (`*` = anything; `re:<regex>` for a regular expression) matched against each
+   * simple command the script runs, normalized (program name without its path, assignments
+   * and wrappers stripped, words joined by single spaces): a match needs approval. The
+   * built-in dangerous list (shared/command_policy.ts) applies whatever this says. */
+  require_approval: z.array(z.string().min(1)).default([]),
+  /** globs, matched the same way, for simple commands that never need approval (not even
+   * dangerous ones); checked first. A script runs unasked only if every part does. */
   allow: z.array(z.string().min(1)).default([]),
+  /** commands neither read-only nor dangerous: ask the phone, or let them run (blocklist) */
+  unknown_commands: z.enum(["ask", "allow"]).default("ask"),
   /** how long the phone has to decide (the approval's expires_in_seconds) */
   approval_ttl_seconds: z.number().int().min(30).max(3600).default(300),
   fallback: z.strictObject({
@@ -66,22 +60,54 @@ function toMatcher(pattern: string): RegExp {
   return pattern.startsWith("re:") ? new RegExp(pattern.slice(3)) : globToRegExp(pattern);
 }
 
-/** The command and the simple commands inside it, trimmed. */
-export function commandParts(command: string): string[] {
-  const whole = command.trim();
-  const parts = whole.split(/&&|\|\||;|\||\n/).map((p) => p.trim()).filter(Boolean);
-  return [whole, ...parts.filter((p) => p !== whole)];
+export interface CommandVerdict {
+  needsApproval: boolean;
+  /** dangerous if any part is, read_only only if every part is, else other */
+  risk: Risk;
+  /** the deciding simple command and why, for the terminal and the phone */
+  reason: string;
+  /** every simple command the script runs, normalized */
+  commands: string[][];
 }
 
-/** The first pattern that makes this command need approval, or null. */
-export function approvalRule(policy: Policy, command: string): string | null {
-  const parts = commandParts(command);
-  if (policy.allow.some((p) => toMatcher(p).test(parts[0]))) return null;
-  for (const pattern of policy.require_approval) {
-    const re = toMatcher(pattern);
-    if (parts.some((part) => re.test(part))) return pattern;
+/** Whether a shell command needs the phone's approval under this policy, and why. A command
+ * that cannot be parsed, or whose program is only known at run time, always does. */
+export async function evaluateCommand(
+  policy: Policy,
+  command: string,
+  options: { cwd?: string } = {},
+): Promise<CommandVerdict> {
+  const analysis = await analyzeCommand(command, options);
+  const allow = policy.allow.map(toMatcher);
+  const require = policy.require_approval.map((p) => ({ p, re: toMatcher(p) }));
+  let asking: { reason: string; rank: number } | null = null;
+  let allowedByPolicy = false;
+  for (const finding of analysis.findings) {
+    let needs = finding.risk === "dangerous" ||
+      (finding.risk === "other" && policy.unknown_commands === "ask");
+    let reason = finding.reason;
+    if (finding.kind === "command" && finding.readable) {
+      const text = normalizeCommand(finding.words);
+      const required = require.find(({ re }) => re.test(text));
+      if (allow.some((re) => re.test(text))) {
+        needs = false;
+        allowedByPolicy ||= finding.risk !== "read_only";
+      } else if (required) {
+        needs = true;
+        reason = `${text}: matches require_approval "${required.p}"`;
+      }
+    }
+    if (!needs) {
+      allowedByPolicy ||= finding.risk === "other";
+      continue;
+    }
+    const rank = finding.risk === "dangerous" ? 2 : 1;
+    if (!asking || rank > asking.rank) asking = { reason, rank };
   }
-  return null;
+  const base = { risk: analysis.risk, commands: analysis.commands };
+  if (asking) return { ...base, needsApproval: true, reason: asking.reason };
+  const reason = allowedByPolicy ? `allowed by the policy (${analysis.reason})` : analysis.reason;
+  return { ...base, needsApproval: false, reason };
 }
 
 /** Seconds the host (Claude Code, Cursor, Codex) gives the hook before killing it: above

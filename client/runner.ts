@@ -11,7 +11,7 @@ import {
   stopOutput,
   type Verdict,
 } from "./hooks.ts";
-import { approvalRule, type Fallback, loadPolicy, type Policy } from "./policy.ts";
+import { evaluateCommand, type Fallback, loadPolicy, type Policy } from "./policy.ts";
 import { AgentOpsClient, ApiError, type BridgeEvent, UnreachableError } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
 import { backendUrl, type Credentials, loadCredentials, policyPath, queueDir } from "./project.ts";
@@ -199,8 +199,9 @@ async function handleApproval(
     exitCode: 0,
     note: verdict.reason,
   });
-  const rule = approvalRule(policy, action.command);
-  if (rule === null) {
+  const judged = await evaluateCommand(policy, action.command, { cwd: action.cwd || undefined });
+  const rule = judged.reason;
+  if (!judged.needsApproval) {
     return { stdout: notRequiredOutput(agent), exitCode: 0, note: "no approval needed" };
   }
   if (!client) {
