@@ -371,7 +371,7 @@ function gitDangerous(args: string[]): string | null {
   const { sub, rest } = gitSubcommand(args);
   switch (sub) {
     case "push":
-      return "git push";
+      return "pushes to a remote";
     case "reset":
       return rest.includes("--hard") ? "git reset --hard discards changes" : null;
     case "clean":

@@ -151,7 +151,7 @@ function walkScript(out: Collector, script: string, ctx: Context): void {
     const cmd = node.Cmd;
     if (cmd && syntax.NodeType(cmd) === "CallExpr") {
       const words = (cmd.Args as Node[]).map((w) => wordValue(out, w, source));
-      command(out, words, { ...ctx, stdin, by: source(node) });
+      command(out, words, { ...ctx, stdin, by: () => source(node) });
     }
     return true;
   });
@@ -175,7 +175,7 @@ function wordValue(out: Collector, word: Node, source: (node: Node) => string): 
     if (type === "Lit") {
       const raw = String(part.Value);
       // An unquoted glob or brace expansion becomes other words at run time.
-      if (/(^|[^\\])([*?[]|\{[^{}]*(,|\.\.)[^{}]*\})/.test(raw)) literal = false;
+      if (/(^|[^\\])([*?]|\[[^\]]*\]|\{[^{}]*(,|\.\.)[^{}]*\})/.test(raw)) literal = false;
       text += raw.replace(/\\(.)/gs, "$1");
     } else if (type === "SglQuoted") {
       if (part.Dollar && String(part.Value).includes("\\")) literal = false;
@@ -194,7 +194,8 @@ function wordValue(out: Collector, word: Node, source: (node: Node) => string): 
 
 interface CommandContext extends Context {
   stdin?: WordValue | null;
-  by: string;
+  /** the statement's source text (for messages; computed only when needed) */
+  by: () => string;
   extraArgs?: boolean;
 }
 
@@ -400,7 +401,7 @@ function command(out: Collector, words: WordValue[], ctx: CommandContext): void 
     if (name === "timeout") start++; // the duration
     if (name === "time") {
       const file = opts.seen.get("o") ?? opts.seen.get("output");
-      if (file) out.writes.push({ target: file.literal ? file.text : null, by: ctx.by });
+      if (file) out.writes.push({ target: file.literal ? file.text : null, by: ctx.by() });
     }
     if (name === "ionice" && ["p", "P", "u", "pid", "pgid", "uid"].some((o) => opts.seen.has(o))) {
       return emit(out, words, ctx);
