@@ -43,7 +43,9 @@ Deno.test("parseShell() marks words only known at run time and how a command was
   assertEquals(computed.literal, [false, true, false, false, true]);
   assertEquals(removal.words, ["rm", "{}"]);
   assertEquals(removal.via, ["xargs", "sh -c"]);
-  assertEquals(removal.extraArgs, true);
+  assertEquals(removal.extraArgs, false); // xargs' words go to sh, not to rm
+  const xargs = await parseShell("xargs wc -l");
+  assert(xargs.ok && xargs.commands[0].extraArgs);
 });
 
 Deno.test("parseShell() reports redirections that write, and assignments", async () => {
