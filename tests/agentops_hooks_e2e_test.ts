@@ -276,7 +276,7 @@ Deno.test("an unpaired project answers the no-device fallback without calling th
 });
 
 Deno.test("commands outside the policy are not sent to the phone", async () => {
-  const w = await world();
+  const w = await world({ policy: { unknown_commands: "allow" } });
   try {
     const claude = await runHookCli(
       w.project,
