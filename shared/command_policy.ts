@@ -57,6 +57,15 @@ export async function analyzeCommand(
     };
   }
   const findings: Finding[] = [];
+  if (parsed.hiddenCode) {
+    findings.push({
+      kind: "script",
+      words: [],
+      risk: "dangerous",
+      reason: "arithmetic may run a command substitution hidden in a string",
+      readable: false,
+    });
+  }
   const hijack = parsed.assigns.filter(isHijackingVariable);
   for (const cmd of parsed.commands) {
     let { risk, reason } = classifySimpleCommand(cmd);
@@ -293,10 +302,10 @@ export function classifySimpleCommand(cmd: SimpleCommand): { risk: Risk; reason:
   }
   if (PUBLISH.has(name)) {
     const sub = args.filter((a) => !a.startsWith("-"));
-    if (
-      sub[0] === "publish" || sub[0] === "unpublish" || (sub[0] === "npm" && sub[1] === "publish")
-    ) {
-      return dangerous(`publishes a package`);
+    // Any word: options may take values (`npm --registry x publish`), and a script named
+    // publish (`npm run publish`) most likely publishes.
+    if (sub.includes("publish") || sub.includes("unpublish")) {
+      return dangerous("publishes a package");
     }
     if (name === "deno" && (sub[0] === "eval" || (sub[0] === "repl" && args.includes("--eval")))) {
       return dangerous("runs code given on the command line");
@@ -310,6 +319,11 @@ export function classifySimpleCommand(cmd: SimpleCommand): { risk: Risk; reason:
   if (name === "twine" && args.includes("upload")) return dangerous("publishes a package");
   const interpreter = interpreterName(name);
   const inline = INLINE_CODE[interpreter];
+  if (inline || SHELLS.has(name) || name === "source" || name === ".") {
+    // `bash <(curl …)`, `source <(…)`, `python "$F"`: the code is only known at run time.
+    const first = cmd.words.findIndex((w, i) => i > 0 && !(cmd.literal[i] && /^[-+]/.test(w)));
+    if (first > 0 && !cmd.literal[first]) return dangerous("runs code only known at run time");
+  }
   if (inline) {
     const operands = args.filter((a) => !a.startsWith("-"));
     if (args.some((a) => inline.test(a))) return dangerous("runs code given on the command line");

@@ -40,6 +40,10 @@ export type ParsedScript =
     writes: WriteTarget[];
     /** names of the variables the script assigns (prefix, `env`, `export`, plain) */
     assigns: string[];
+    /** the script evaluates arithmetic (`$(( ))`, `(( ))`, `[[ ]]`, `let`, `declare`, an
+     * array index) AND a quoted string holds `$(…)` or a backtick: bash runs command
+     * substitutions found in a variable's value during arithmetic, out of the parser's sight */
+    hiddenCode: boolean;
   }
   | { ok: false; error: string };
 
@@ -66,13 +70,26 @@ function loadSyntax(): Promise<Syntax> {
 /** Parses a script into every simple command it would run; `ok: false` when it cannot. */
 export async function parseShell(script: string): Promise<ParsedScript> {
   const syntax = await loadSyntax();
-  const out: Collector = { commands: [], writes: [], assigns: new Set(), syntax };
+  const out: Collector = {
+    commands: [],
+    writes: [],
+    assigns: new Set(),
+    arithmetic: false,
+    codeInStrings: false,
+    syntax,
+  };
   try {
     walkScript(out, script, { depth: 0, via: [] });
   } catch (error) {
     return { ok: false, error: parseErrorMessage(error) };
   }
-  return { ok: true, commands: out.commands, writes: out.writes, assigns: [...out.assigns] };
+  return {
+    ok: true,
+    commands: out.commands,
+    writes: out.writes,
+    assigns: [...out.assigns],
+    hiddenCode: out.arithmetic && out.codeInStrings,
+  };
 }
 
 /** The normalized simple commands of a script (word arrays), or null when it cannot be parsed. */
@@ -101,8 +118,14 @@ interface Collector {
   commands: SimpleCommand[];
   writes: WriteTarget[];
   assigns: Set<string>;
+  arithmetic: boolean;
+  codeInStrings: boolean;
   syntax: Syntax;
 }
+
+const ARITHMETIC = new Set(["ArithmExp", "ArithmCmd", "LetClause", "TestClause", "DeclClause"]);
+/** `$(` (not `$((`) or a backtick: a command substitution, if it were evaluated */
+const SUBSTITUTION_TEXT = /\$\((?!\()|`/;
 
 interface Context {
   depth: number;
@@ -137,6 +160,12 @@ function walkScript(out: Collector, script: string, ctx: Context): void {
     if (!node) return true;
     const type = syntax.NodeType(node);
     if (type === "Assign" && node.Name) out.assigns.add(String(node.Name.Value));
+    if (ARITHMETIC.has(type) || (type === "ParamExp" && (node.Index || node.Slice))) {
+      out.arithmetic = true;
+    }
+    if ((type === "Lit" || type === "SglQuoted") && SUBSTITUTION_TEXT.test(String(node.Value))) {
+      out.codeInStrings = true;
+    }
     if (type !== "Stmt") return true;
     let stdin: WordValue | null | undefined; // a literal script on standard input, if any
     for (const redirect of node.Redirs as Node[]) {
