@@ -380,7 +380,7 @@ const WRAPPERS: Record<string, OptionSpec> = {
 
 const PRIVILEGE: Record<string, OptionSpec> = {
   sudo: {
-    short: "ugpCDrtUTRh",
+    short: "ugpCDrtUTR",
     long: [
       "user",
       "group",
@@ -394,7 +394,7 @@ const PRIVILEGE: Record<string, OptionSpec> = {
       "chroot",
       "host",
     ],
-    flags: "AbEHikKlnPSsveBN",
+    flags: "AbEHhikKlnPSsveBN",
   },
   doas: { short: "uC", flags: "nsL" },
 };
@@ -481,7 +481,8 @@ function command(out: Collector, words: WordValue[], ctx: CommandContext): void 
 
   if (name === "xargs") {
     const opts = readOptions(words, 1, {
-      short: "EeIiLlnPsda",
+      // -i, -e and -l take their value only attached (-ifoo), so they are flags here.
+      short: "EILnPsda",
       long: [
         "eof",
         "replace",
@@ -493,7 +494,7 @@ function command(out: Collector, words: WordValue[], ctx: CommandContext): void 
         "arg-file",
         "process-slot-var",
       ],
-      flags: "0prtx",
+      flags: "0prtxiel",
       longFlags: ["null", "interactive", "no-run-if-empty", "verbose", "exit", "show-limits"],
     });
     if (opts.rest >= words.length) return emit(out, words, ctx);
@@ -525,11 +526,26 @@ function shell(out: Collector, words: WordValue[], ctx: CommandContext, name: st
     }
     if (!/^[-+]/.test(t)) break;
     if (t.startsWith("--")) {
+      // fish: --command / --init-command run their value like -c.
+      const fishCode = t.match(/^--(command|init-command)(=(.*))?$/s);
+      if (name === "fish" && fishCode) {
+        const value = fishCode[2] ? { text: fishCode[3], literal: true } : words[i + 1];
+        if (value) nested(out, value, words, ctx, `fish ${t}`);
+        i += fishCode[2] ? 1 : 2;
+        inline ||= fishCode[1] === "command";
+        if (fishCode[1] === "command") return;
+        continue;
+      }
       i += ["--rcfile", "--init-file"].includes(t) ? 2 : 1;
       continue;
     }
     const letters = t.slice(1);
     if (letters.includes("c")) inline = true;
+    if (name === "fish" && letters.includes("C")) {
+      if (words[i + 1]) nested(out, words[i + 1], words, ctx, "fish -C");
+      i += 2;
+      continue;
+    }
     if (letters.includes("s")) fromStdin = true;
     i += /[oO]$/.test(letters) ? 2 : 1;
   }
