@@ -44,9 +44,9 @@ export function worstRisk(a: Risk, b: Risk): Risk {
 /** Analyses a whole script; `cwd` (the project) tells which written paths are inside it. */
 export async function analyzeCommand(
   script: string,
-  options: { cwd?: string } = {},
+  options: { cwd?: string; fullParser?: boolean } = {},
 ): Promise<CommandAnalysis> {
-  const parsed = await parseShell(script);
+  const parsed = await parseShell(script, { fullParser: options.fullParser });
   if (!parsed.ok) {
     const reason = `cannot parse the command (${parsed.error}): it needs approval`;
     return {

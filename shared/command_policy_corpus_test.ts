@@ -309,6 +309,46 @@ Deno.test(`the corpus: ${CORPUS.length} command shapes get their expected outcom
   assertEquals(wrong, []);
 });
 
+Deno.test("plain one-line commands skip the parser and get exactly the parser's answer", async () => {
+  const plain = [...CORPUS.map(([c]) => c), ...PLAIN_EXTRA].filter((c) =>
+    /^[A-Za-z0-9_\-./=:@%+, \t]*$/.test(c)
+  );
+  assertEquals(plain.length > 60, true);
+  for (const command of plain) {
+    const fast = await analyzeCommand(command, { cwd: "/repo" });
+    const full = await analyzeCommand(command, { cwd: "/repo", fullParser: true });
+    assertEquals(fast, full, command);
+  }
+});
+
+/** More plain lines, for the fast path: wrappers, assignments, reserved words. */
+const PLAIN_EXTRA = [
+  "FOO=1",
+  "A=1 B=2 npm test",
+  "1A=2 ls",
+  "time ls",
+  "time -o out ls",
+  "if true then ls",
+  "for x in a b",
+  "env -S rm x",
+  "env FOO=1 ls",
+  "sudo -u root bash x",
+  "xargs -n 1 rm",
+  "nice -n 5 git push",
+  "git -C /tmp status",
+  "nohup node server.js",
+  "command -v rm",
+  "exec -a name rm x",
+  "timeout --foreground 5 npm test",
+  "stdbuf -i0 -oL -eL rm",
+  "ionice -c 3 -p 42",
+  "find . -name x -exec rm {} +",
+  "find . -exec grep -l x {} +",
+  "busybox sh x",
+  "/usr/local/bin/python3.12 -m venv .venv",
+  "git log --format=%h%n",
+];
+
 Deno.test("the corpus holds at least 100 shapes, bypass attempts and harmless ones", () => {
   const counts = { dangerous: 0, read_only: 0, other: 0 };
   for (const [, risk] of CORPUS) counts[risk]++;

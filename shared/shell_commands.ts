@@ -67,8 +67,14 @@ function loadSyntax(): Promise<Syntax> {
   return syntaxPromise;
 }
 
-/** Parses a script into every simple command it would run; `ok: false` when it cannot. */
-export async function parseShell(script: string): Promise<ParsedScript> {
+/** Parses a script into every simple command it would run; `ok: false` when it cannot.
+ * A one-line command of plain words skips the parser (and its load); `fullParser` forces it. */
+export async function parseShell(
+  script: string,
+  options: { fullParser?: boolean } = {},
+): Promise<ParsedScript> {
+  const plain = options.fullParser ? null : plainCommand(script);
+  if (plain) return plain;
   const syntax = await loadSyntax();
   const out: Collector = {
     commands: [],
@@ -89,6 +95,65 @@ export async function parseShell(script: string): Promise<ParsedScript> {
     writes: out.writes,
     assigns: [...out.assigns],
     hiddenCode: out.arithmetic && out.codeInStrings,
+  };
+}
+
+/** Characters with no meaning to the shell: a line of them is words split on blanks. */
+const PLAIN_LINE = /^[A-Za-z0-9_\-./=:@%+, \t]*$/;
+/** Words after which the analysis needs the parser: reserved words, and commands whose
+ * arguments are parsed as scripts (`bash -c`, `eval`, `env -S`, …). */
+const NEEDS_PARSER = new Set([
+  "if",
+  "then",
+  "else",
+  "elif",
+  "fi",
+  "do",
+  "done",
+  "case",
+  "esac",
+  "while",
+  "until",
+  "for",
+  "in",
+  "function",
+  "select",
+  "coproc",
+  "time",
+  "eval",
+  "trap",
+  "watch",
+  "su",
+  "env",
+  "busybox",
+]);
+
+/** The commands of a line of plain words, or null when it needs the real parser. */
+function plainCommand(script: string): ParsedScript | null {
+  if (!PLAIN_LINE.test(script)) return null;
+  const texts = script.split(/[ \t]+/).filter(Boolean);
+  if (texts.some((t) => NEEDS_PARSER.has(basename(t)) || SHELLS.has(basename(t)))) return null;
+  const out: Collector = {
+    commands: [],
+    writes: [],
+    assigns: new Set(),
+    arithmetic: false,
+    codeInStrings: false,
+    syntax: null as unknown as Syntax, // never reached: nothing here parses a nested script
+  };
+  let start = 0;
+  while (start < texts.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(texts[start])) {
+    out.assigns.add(texts[start].slice(0, texts[start].indexOf("=")));
+    start++;
+  }
+  const words = texts.slice(start).map((text) => ({ text, literal: true }));
+  command(out, words, { depth: 0, via: [], by: () => script });
+  return {
+    ok: true,
+    commands: out.commands,
+    writes: [],
+    assigns: [...out.assigns],
+    hiddenCode: false,
   };
 }
 
