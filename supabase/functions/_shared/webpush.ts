@@ -188,7 +188,7 @@ export function webPushHeaders(job: PushJob, nowMs: number): Record<string, stri
     urgency: m.priority === "high" || m.silent || job.kind !== "run" ? "high" : "normal",
   };
   // a Topic replaces an undelivered message with the same one: ≤ 32 base64url characters
-  const topic = m.collapse_id?.replace(/[^A-Za-z0-9_-]/g, "").slice(0, 32);
+  const topic = m.collapse_id?.replace(/[^A-Za-z0-9_]/g, "").slice(0, 32);
   if (topic) headers.topic = topic;
   return headers;
 }
