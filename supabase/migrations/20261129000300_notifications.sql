@@ -328,7 +328,8 @@ $$;
 -- ---------------------------------------------------------------------------
 -- Receipts. A provider accepting an approval push counts on the approval: push_sent for
 -- every acceptance (reminders included), devices_notified once per device. The approval's
--- row lock is taken first, so two acceptances for one device never both count it.
+-- row lock is taken first, so two acceptances for one device never both count it. The log
+-- provider (no credentials configured) notifies nobody and is not counted.
 -- ---------------------------------------------------------------------------
 create or replace function private.count_approval_push_sent() returns trigger
 language plpgsql set search_path = '' as $$
@@ -349,7 +350,7 @@ create trigger push_outbox_count_sent
   after update of status on private.push_outbox
   for each row
   when (new.status = 'sent' and old.status is distinct from 'sent' and new.kind = 'approval'
-        and new.approval_id is not null)
+        and new.approval_id is not null and new.provider is distinct from 'log')
   execute function private.count_approval_push_sent();
 
 -- The waiting hook runner got the decision: delivered_at and APPROVAL_DELIVERED, once.
