@@ -34,10 +34,15 @@ create index if not exists approvals_remind_due_idx on public.approvals (remind_
 -- Decision tokens: one per approval push attempt and device, stored only as SHA-256 hex,
 -- valid until the approval expires, single use.
 -- ---------------------------------------------------------------------------
+-- No foreign keys on purpose: the check would take a KEY SHARE lock on the approval (or the
+-- device) inside the sweep's claim (which holds the claimed outbox rows), while a decision
+-- holds the approval and waits for those rows: a deadlock. A token whose approval is gone
+-- (or device) is gone decides nothing (not_found), and expired tokens are purged by
+-- private.claim_due_reminders.
 create table if not exists private.decision_tokens (
   token_hash text primary key,
-  approval_id uuid not null references public.approvals (id) on delete cascade,
-  device_id uuid not null references public.devices (id) on delete cascade,
+  approval_id uuid not null,
+  device_id uuid not null,
   outbox_id bigint,
   expires_at timestamptz not null,
   created_at timestamptz not null default now(),
@@ -193,6 +198,13 @@ declare
   v_approval public.approvals;
   v_count integer := 0;
 begin
+  -- the retention of decision tokens rides on the sweep: a day past their expiry, a few
+  -- at a time (an index range scan that is almost always empty)
+  delete from private.decision_tokens t
+  where t.token_hash in (select d.token_hash from private.decision_tokens d
+                         where d.expires_at < now() - interval '1 day'
+                         order by d.expires_at limit 200);
+
   for v_approval in
     with due as (
       select a.id from public.approvals a
