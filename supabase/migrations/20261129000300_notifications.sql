@@ -36,8 +36,8 @@ create index if not exists approvals_remind_due_idx on public.approvals (remind_
 -- ---------------------------------------------------------------------------
 -- No foreign keys on purpose: the check would take a KEY SHARE lock on the approval (or the
 -- device) inside the sweep's claim (which holds the claimed outbox rows), while a decision
--- holds the approval and waits for those rows: a deadlock. A token whose approval is gone
--- (or device) is gone decides nothing (not_found), and expired tokens are purged by
+-- holds the approval and waits for those rows: a deadlock. A token whose approval (or
+-- device) is gone decides nothing (not_found), and expired tokens are purged by
 -- private.claim_due_reminders.
 create table if not exists private.decision_tokens (
   token_hash text primary key,
