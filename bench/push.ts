@@ -5,13 +5,16 @@
 //   baseline (1)  delivery by the periodic sweep only (a 1 s timer; pg_cron is ≥ 10 s)
 //   baseline (2)  the same request with no push at all (for the request's own latency)
 // The request is a signed bridge-approval-request (over real HTTP), its push goes to one
-// FCM and one APNs device; a push counts when the later of the two arrives.
+// FCM, one APNs and one Web Push (browser) device; a push counts when the last of the three
+// arrives, and each provider's own arrival is reported beside it (Web Push beside FCM: the
+// Web Push one includes the aes128gcm encryption and the VAPID JWT, cached per origin).
 //
 //   node scripts/with_test_db.mjs deno run -A bench/push.ts
 import { bridgeFetch, startStack } from "../tests/_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "../tests/_helpers/fixtures.ts";
 import { apnsToken, startFakePushProviders } from "../tests/_helpers/push_providers.ts";
 import { randomRun } from "../tests/_helpers/push_fixtures.ts";
+import { startFakeWebPushService } from "../tests/_helpers/webpush_service.ts";
 
 const ITERATIONS = Number(Deno.env.get("BENCH_PUSH_ITERATIONS") ?? 300);
 const SWEEP_ITERATIONS = Number(Deno.env.get("BENCH_PUSH_SWEEP_ITERATIONS") ?? 30);
@@ -25,9 +28,15 @@ const round = (n: number) => Math.round(n * 100) / 100;
 const log = (msg: string) => console.error(`[bench push] ${msg}`);
 
 const fake = await startFakePushProviders();
+const web = await startFakeWebPushService();
 // the endpoint's own rate limit would refuse a benchmark's worth of requests
 const stack = await startStack({
-  env: { ...fake.env, LOG_LEVEL: "error", RATE_LIMIT_APPROVALS_PER_MINUTE: "1000000" },
+  env: {
+    ...fake.env,
+    ...web.env,
+    LOG_LEVEL: "error",
+    RATE_LIMIT_APPROVALS_PER_MINUTE: "1000000",
+  },
 });
 const ws = await randomWorkspace(stack.sql, { displayName: "bench" });
 await randomDevice(stack.sql, { workspaceId: ws.workspaceId, platform: "android" });
@@ -37,8 +46,14 @@ await randomDevice(stack.sql, {
   pushProvider: "apns",
   pushToken: apnsToken(),
 });
+await randomDevice(stack.sql, {
+  workspaceId: ws.workspaceId,
+  platform: "web",
+  pushProvider: "webpush",
+  pushToken: (await web.subscribe()).json,
+});
 const runId = await randomRun(stack.sql, ws.workspaceId);
-const DEVICES = 2;
+const DEVICES = 3;
 
 async function request(i: number): Promise<Response> {
   return await bridgeFetch(stack, ws, "POST", "/bridge-approval-request", {
@@ -61,21 +76,31 @@ async function settle(): Promise<void> {
 
 interface Sample {
   request: number;
+  /** the last of the three devices */
   push: number;
+  fcm: number;
+  apns: number;
+  webpush: number;
 }
 
 async function measure(n: number, label: string): Promise<Sample[]> {
   const samples: Sample[] = [];
   for (let i = 0; i < n; i++) {
     const before = fake.received.length;
+    const webBefore = web.received.length;
     const t0 = performance.now();
     const res = await request(i);
     const t1 = performance.now();
     await res.body?.cancel();
     if (res.status !== 201) throw new Error(`request ${i}: HTTP ${res.status}`);
-    await fake.waitForReceived(before + DEVICES);
-    const arrived = fake.received.slice(before).map((r) => r.at);
-    samples.push({ request: t1 - t0, push: Math.max(...arrived) - t0 });
+    await fake.waitForReceived(before + DEVICES - 1);
+    await web.waitForReceived(webBefore + 1);
+    const arrived = fake.received.slice(before);
+    const at = (provider: string) => arrived.find((r) => r.provider === provider)!.at - t0;
+    const webpush = web.received[webBefore].at - t0;
+    const fcm = at("fcm");
+    const apns = at("apns");
+    samples.push({ request: t1 - t0, push: Math.max(fcm, apns, webpush), fcm, apns, webpush });
     await settle();
     if ((i + 1) % 50 === 0) log(`${label}: ${i + 1}/${n}`);
   }
@@ -111,6 +136,11 @@ clearInterval(timer);
 stack.deps.push.deliverSoon = deliverSoon;
 
 const pushP99 = percentile(project.map((s) => s.push), 99);
+const fcmP99 = percentile(project.map((s) => s.fcm), 99);
+const apnsP99 = percentile(project.map((s) => s.apns), 99);
+const webP99 = percentile(project.map((s) => s.webpush), 99);
+const webP50 = percentile(project.map((s) => s.webpush), 50);
+const fcmP50 = percentile(project.map((s) => s.fcm), 50);
 const sweepP99 = percentile(sweepOnly.map((s) => s.push), 99);
 const reqP99 = percentile(project.map((s) => s.request), 99);
 const reqP50 = percentile(project.map((s) => s.request), 50);
@@ -118,6 +148,11 @@ const noPushP99 = percentile(noPush, 99);
 const noPushP50 = percentile(noPush, 50);
 log(`push p50 ${round(percentile(project.map((s) => s.push), 50))} ms, p99 ${round(pushP99)} ms`);
 log(`sweep-only push p99 ${round(sweepP99)} ms`);
+log(
+  `per provider p50/p99: FCM ${round(fcmP50)}/${round(fcmP99)} ms, APNs ${
+    round(percentile(project.map((s) => s.apns), 50))
+  }/${round(apnsP99)} ms, Web Push ${round(webP50)}/${round(webP99)} ms`,
+);
 log(
   `request p50/p99 with push ${round(reqP50)}/${round(reqP99)} ms, without ${round(noPushP50)}/${
     round(noPushP99)
@@ -128,16 +163,32 @@ const result = {
   name: "push",
   command: "node scripts/with_test_db.mjs deno run -A bench/push.ts",
   notes: `load average ${Deno.loadavg()[0].toFixed(1)} on ${navigator.hardwareConcurrency} ` +
-    `CPUs; ${DEVICES} devices (FCM + APNs) per approval; ${ITERATIONS} sequential ` +
+    `CPUs; ${DEVICES} devices (FCM + APNs + Web Push) per approval; ${ITERATIONS} sequential ` +
     `bridge-approval-requests`,
   rows: [
     {
-      what: "approval request → push at the loopback provider (p99, last of 2 devices)",
+      what: "approval request → push at the loopback provider (p99, last of 3 devices)",
       target: "≤ 30 ms",
       measured: `${round(pushP99)} ms`,
       baseline: `${round(sweepP99)} ms (delivery by a 1 s sweep only)`,
       ratio: round(pushP99 / sweepP99),
       pass: pushP99 <= 30,
+    },
+    {
+      what: "approval request → Web Push at the loopback push service (p99)",
+      target: "≤ 30 ms",
+      measured: `${round(webP99)} ms`,
+      baseline: `${round(fcmP99)} ms (FCM, same requests)`,
+      ratio: round(webP99 / fcmP99),
+      pass: webP99 <= 30,
+    },
+    {
+      what: "approval request → FCM at the loopback provider (p99)",
+      target: "≤ 30 ms",
+      measured: `${round(fcmP99)} ms`,
+      baseline: `${round(apnsP99)} ms (APNs, same requests)`,
+      ratio: round(fcmP99 / apnsP99),
+      pass: fcmP99 <= 30,
     },
     {
       what: "the request's own latency with the push path (p99)",
@@ -158,6 +209,14 @@ const result = {
       },
     },
     {
+      title: "approval request → Web Push (project) and FCM (baseline) at the provider",
+      unit: "ms",
+      series: {
+        project: project.map((s) => round(s.webpush)),
+        baseline: project.map((s) => round(s.fcm)),
+      },
+    },
+    {
       title: "request latency",
       unit: "ms",
       series: { project: project.map((s) => round(s.request)), baseline: noPush.map(round) },
@@ -170,3 +229,4 @@ log("wrote .tmp/bench/push.json");
 
 await stack.close();
 await fake.close();
+await web.close();

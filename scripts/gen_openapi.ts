@@ -165,6 +165,32 @@ export const OPERATIONS: Operation[] = [
     description: "Authorization: Bearer <PUSH_DISPATCH_SECRET> (or the service role key); " +
       "anything else is 401. Any body is ignored.",
   },
+  {
+    name: "push-decision",
+    method: "POST",
+    auth: "none",
+    summary: "Approve or deny from the notification with its single-use decision_token",
+    request: "PushDecisionRequest",
+    status: 200,
+    response: "PushDecisionResponse",
+    errors: ["not_found", "already_decided", "expired", "rate_limited"],
+    description: "No JWT: the decision_token an approval push carried (data.decision_token) is " +
+      "the credential. Decides exactly as that device would through mobile-approval-decision. " +
+      "A used, unknown or expired token is not_found with one message. Rate-limited per " +
+      "client IP (RATE_LIMIT_PUSH_DECISION_PER_MINUTE) and per token " +
+      "(RATE_LIMIT_PUSH_DECISION_TOKEN_PER_MINUTE).",
+  },
+  {
+    name: "push-config",
+    method: "GET",
+    auth: "none",
+    summary: "The VAPID public key a web client subscribes to Web Push with",
+    status: 200,
+    response: "PushConfigResponse",
+    errors: [],
+    description: "No auth. vapid_public_key is the applicationServerKey (base64url), null " +
+      "when Web Push is not configured.",
+  },
 ];
 
 const COMMON_ERRORS: Record<Auth, ErrorCode[]> = {

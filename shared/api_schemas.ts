@@ -1,6 +1,7 @@
 // The API's request and response bodies (SPEC section 4), one zod schema each. Strict:
 // unknown fields are refused. Shared by the functions, the client and docs/openapi.json.
 import { z } from "zod";
+import { subscriptionProblem } from "./push_subscription.ts";
 
 const uuid = z.uuid({ version: undefined }).transform((s) => s.toLowerCase());
 const isoTime = z.iso.datetime({ offset: true });
@@ -39,16 +40,40 @@ export const PairStartResponse = z.object({
 });
 
 // 2. pair-complete
-export const Platform = z.enum(["ios", "android"]);
-export const PushProvider = z.enum(["fcm", "apns"]);
+export const Platform = z.enum(["ios", "android", "web"]);
+export const PushProvider = z.enum(["fcm", "apns", "webpush"]);
+
+/** A `webpush` device's push token must be its PushSubscription JSON; a web device pushes
+ * only through Web Push. */
+function checkPushToken(
+  body: { platform?: string; push_provider?: string; push_token?: string },
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (body.platform === "web" && body.push_provider && body.push_provider !== "webpush") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["push_provider"],
+      message: 'must be "webpush" for platform "web"',
+    });
+  }
+  if (body.push_provider === "webpush" && body.platform && body.platform !== "web") {
+    ctx.addIssue({ code: "custom", path: ["platform"], message: 'must be "web" for webpush' });
+  }
+  if (body.push_provider === "webpush" && body.push_token !== undefined) {
+    const problem = subscriptionProblem(body.push_token);
+    if (problem) ctx.addIssue({ code: "custom", path: ["push_token"], message: problem });
+  }
+}
+
 export const PairCompleteRequest = z.strictObject({
   pair_token: z.string().min(1).max(64),
   platform: Platform,
   push_token: z.string().min(1).max(4096),
-  push_provider: PushProvider.default("fcm"),
+  /** default "fcm", or "webpush" for platform "web" */
+  push_provider: PushProvider.optional(),
   device_id: uuid.optional(),
   device_name: z.string().trim().min(1).max(100).optional(),
-});
+}).superRefine(checkPushToken);
 export const PairCompleteResponse = z.object({
   device_id: z.uuid(),
   workspace_id: z.uuid(),
@@ -119,6 +144,8 @@ export const ApprovalWaitResponse = z.object({
   note: z.string().nullable(),
   decided_at: isoTime.nullable(),
   expires_at: isoTime,
+  /** how many devices a push provider accepted this approval's push for */
+  devices_notified: z.number().int().min(0),
 });
 
 // 7. mobile-approval-decision
@@ -141,7 +168,7 @@ export const MobileDeviceRequest = z.strictObject({
   push_token: z.string().min(1).max(4096).optional(),
   push_provider: PushProvider.optional(),
   device_name: z.string().trim().min(1).max(100).optional(),
-});
+}).superRefine(checkPushToken);
 export const DeviceResponse = z.object({
   device_id: z.uuid(),
   platform: Platform,
@@ -180,6 +207,22 @@ export const RunInstructionsResponse = z.object({
     text: z.string(),
     created_at: isoTime,
   })),
+});
+
+// push-decision: the decision token from an approval push is the credential
+export const PushDecisionRequest = z.strictObject({
+  decision_token: z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/, {
+    message: "must be the decision_token of an approval push",
+  }),
+  decision: z.enum(["APPROVE", "DENY"]),
+  note: z.string().max(2000).optional(),
+});
+export const PushDecisionResponse = ApprovalDecisionResponse;
+
+// push-config: what a web client needs to subscribe to Web Push
+export const PushConfigResponse = z.object({
+  /** base64url VAPID public key (the applicationServerKey), null when Web Push is off */
+  vapid_public_key: z.string().nullable(),
 });
 
 export const ErrorResponse = z.object({

@@ -214,6 +214,8 @@ Deno.test("a wait answers at once when decided, with timeout=0, and 404 for anot
       note: null,
       decided_at: null,
       expires_at: approval.expires_at,
+      // the log provider (no push credentials here) notifies no device
+      devices_notified: 0,
     });
     await decideApproval(stack, ws.token, approval.approval_id, { decision: "DENY" });
     const decided = await waitApproval(stack, ws, approval.approval_id, 60);

@@ -55,3 +55,24 @@ Deno.test("APNS_ENV picks Apple's endpoint unless APNS_ENDPOINT overrides it", (
   assertEquals(config.FCM_ENDPOINT, "https://fcm.googleapis.com");
   assertEquals(config.PUSH_PROVIDER_TIMEOUT_MS, 10_000);
 });
+
+Deno.test("half a VAPID configuration fails at startup naming the missing variables", () => {
+  const config = loadConfig({ ...BASE, VAPID_SUBJECT: "mailto:ops@example.com" });
+  const message = thrown(() => createPushSenders(config, quiet));
+  assert(message.includes("VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY"), message);
+});
+
+Deno.test("a malformed VAPID key fails at startup naming it; a good pair enables Web Push", () => {
+  const vapid = {
+    // RFC 8291 Appendix A's published P-256 test keys
+    VAPID_PUBLIC_KEY:
+      "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+    VAPID_PRIVATE_KEY: "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94",
+    VAPID_SUBJECT: "mailto:ops@example.com",
+  };
+  const bad = loadConfig({ ...BASE, ...vapid, VAPID_PUBLIC_KEY: "not-a-key" });
+  assert(thrown(() => createPushSenders(bad, quiet)).includes("VAPID_PUBLIC_KEY"));
+  const senders = createPushSenders(loadConfig({ ...BASE, ...vapid }), quiet);
+  assertEquals(senders.mode, "providers");
+  assertEquals(senders.webpush?.name, "webpush");
+});

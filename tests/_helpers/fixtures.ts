@@ -39,8 +39,8 @@ export async function randomDevice(
   options: {
     userId?: string;
     workspaceId?: string;
-    platform?: "ios" | "android";
-    pushProvider?: "fcm" | "apns";
+    platform?: "ios" | "android" | "web";
+    pushProvider?: "fcm" | "apns" | "webpush";
     pushToken?: string | null;
   } = {},
 ): Promise<TestDevice> {

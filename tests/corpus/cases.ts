@@ -319,6 +319,16 @@ export const ENDPOINTS: CorpusEndpoint[] = [
       },
     ],
   },
+  {
+    name: "push-decision",
+    method: "POST",
+    auth: "none",
+    body: api.PushDecisionRequest,
+    // an unknown token is not_found; the attempt counts against the IP and the token
+    valid: () => ({ decision_token: "A".repeat(43), decision: "APPROVE" }),
+    path: () => "/push-decision",
+    countsAttempts: true,
+  },
 ];
 
 export interface Sender {

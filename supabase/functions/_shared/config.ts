@@ -31,12 +31,18 @@ export const ConfigSchema = z.object({
   APNS_KEY_ID: optionalString,
   APNS_TEAM_ID: optionalString,
   APNS_BUNDLE_ID: optionalString,
+  VAPID_PUBLIC_KEY: optionalString,
+  VAPID_PRIVATE_KEY: optionalString,
+  VAPID_SUBJECT: optionalString,
   PUSH_PROVIDER_TIMEOUT_MS: intFrom(10_000, 100, 120_000),
   PUSH_DISPATCH_SECRET: optionalString,
   SUPABASE_SERVICE_ROLE_KEY: optionalString,
   APPROVAL_WAIT_POLL_MS: intFrom(1000, 50, 60_000),
   APPROVAL_WAIT_MAX_SECONDS: intFrom(90, 0, 120),
   APPROVAL_WAIT_LISTEN: boolFrom(true),
+  /** seconds after the request when a still-pending approval is pushed again (default: half
+   * its lifetime, at least 30 s) */
+  APPROVAL_REMIND_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).optional(),
   BRIDGE_SIGNATURE_MIN_VERSION: z.coerce.number().int().min(1).max(2).default(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -47,6 +53,8 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PAIR_START_PER_MINUTE: intFrom(10, 1),
   RATE_LIMIT_PAIR_COMPLETE_PER_MINUTE: intFrom(10, 1),
   RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: intFrom(30, 1),
+  RATE_LIMIT_PUSH_DECISION_PER_MINUTE: intFrom(30, 1),
+  RATE_LIMIT_PUSH_DECISION_TOKEN_PER_MINUTE: intFrom(5, 1),
   DB_POOL_MAX: intFrom(10, 1, 500),
 }).transform((c) => {
   const databaseUrl = c.DATABASE_URL ?? c.SUPABASE_DB_URL;

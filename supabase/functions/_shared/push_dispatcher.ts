@@ -155,7 +155,9 @@ export function createPushDispatcher(
     for (let round = 0; round < MAX_ROUNDS && !closing.signal.aborted; round++) {
       const jobs = await callJson<PushJob[]>(
         deps.sql,
-        "private.claim_push_batch($1::integer, $2::integer)",
+        // due reminders queued (claim_due_reminders), then claim_push_batch, plus a fresh
+        // decision token in every approval push: one round trip
+        "private.claim_push_jobs($1::integer, $2::integer)",
         [batchSize, leaseSeconds],
       );
       attempted += jobs.length;

@@ -8,15 +8,23 @@ import type { Logger } from "./logger.ts";
 import { createFcmSender, parseServiceAccount } from "./fcm.ts";
 import { APNS_PRODUCTION, APNS_SANDBOX, createApnsSender } from "./apns.ts";
 import type { PushJob, PushOutcome, PushSender } from "./push_types.ts";
+import { createWebPushSender } from "./webpush.ts";
 
 export interface PushSenders {
   /** "log" when no credentials are configured */
   mode: "providers" | "log";
   fcm?: PushSender;
   apns?: PushSender;
+  webpush?: PushSender;
   log: PushSender;
   /** the sender for a device, or an outcome saying why there is none */
   forJob(job: PushJob): PushSender | PushOutcome;
+}
+
+/** The message's data for a log line: the decision token is a credential. */
+function redactData(data: Record<string, unknown> | undefined) {
+  if (!data || typeof data.decision_token !== "string") return data;
+  return { ...data, decision_token: redact(data.decision_token) };
 }
 
 export function createLogSender(log: Logger): PushSender {
@@ -33,7 +41,7 @@ export function createLogSender(log: Logger): PushSender {
         body: job.message.body,
         silent: job.message.silent ?? false,
         collapse_id: job.message.collapse_id,
-        data: job.message.data,
+        data: redactData(job.message.data),
       });
       return Promise.resolve({ result: "sent", provider: "log" });
     },
@@ -41,6 +49,7 @@ export function createLogSender(log: Logger): PushSender {
 }
 
 const APNS_VARS = ["APNS_PRIVATE_KEY", "APNS_KEY_ID", "APNS_TEAM_ID", "APNS_BUNDLE_ID"] as const;
+const VAPID_VARS = ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT"] as const;
 
 export function createPushSenders(
   config: Config,
@@ -78,17 +87,46 @@ export function createPushSenders(
       now,
     })
     : undefined;
+  const setVapid = VAPID_VARS.filter((name) => config[name]);
+  if (setVapid.length > 0 && setVapid.length < VAPID_VARS.length) {
+    const missing = VAPID_VARS.filter((name) => !config[name]);
+    throw new Error(
+      `Invalid configuration: ${missing.join(", ")}: Web Push (VAPID) needs all of ` +
+        `${VAPID_VARS.join(", ")} (only ${setVapid.join(", ")} set)`,
+    );
+  }
+  const webpush = setVapid.length
+    ? createWebPushSender({
+      publicKey: config.VAPID_PUBLIC_KEY!,
+      privateKey: config.VAPID_PRIVATE_KEY!,
+      subject: config.VAPID_SUBJECT!,
+      fetch,
+      log,
+      now,
+    })
+    : undefined;
   const logSender = createLogSender(log);
-  const mode = fcm || apns ? "providers" : "log";
+  const mode = fcm || apns || webpush ? "providers" : "log";
   return {
     mode,
     fcm,
     apns,
+    webpush,
     log: logSender,
     forJob(job) {
       if (mode === "log") return logSender;
-      const sender = job.provider === "apns" ? apns : fcm;
+      const sender = job.provider === "apns" ? apns : job.provider === "webpush" ? webpush : fcm;
       if (sender) return sender;
+      if (job.provider === "webpush") {
+        return {
+          result: "config_error",
+          retryable: true,
+          provider: "webpush",
+          error: `Web Push is not configured (set ${
+            VAPID_VARS.join(", ")
+          }) but the device registered a PushSubscription`,
+        };
+      }
       return {
         result: "config_error",
         retryable: true,

@@ -26,13 +26,13 @@ export interface PushJob {
   expires_at: string | null;
   attempts: number;
   created_at: string;
-  platform: "ios" | "android";
-  provider: "fcm" | "apns";
+  platform: "ios" | "android" | "web";
+  provider: "fcm" | "apns" | "webpush";
   token: string;
   token_updated_at: string | null;
 }
 
-export type ProviderName = "fcm" | "apns" | "log";
+export type ProviderName = "fcm" | "apns" | "webpush" | "log";
 
 /** What one delivery attempt came to; recorded by private.record_push_result. */
 export type PushOutcome =

@@ -13,6 +13,8 @@ import { mobileUnpair } from "./endpoints/mobile_unpair.ts";
 import { mobileRunInstruction } from "./endpoints/mobile_run_instruction.ts";
 import { bridgeRunInstructions } from "./endpoints/bridge_run_instructions.ts";
 import { pushDispatch } from "./endpoints/push_dispatch.ts";
+import { pushDecision } from "./endpoints/push_decision.ts";
+import { pushConfig } from "./endpoints/push_config.ts";
 
 export const endpoints: Endpoint[] = [
   pairStart,
@@ -27,4 +29,6 @@ export const endpoints: Endpoint[] = [
   mobileRunInstruction,
   bridgeRunInstructions,
   pushDispatch,
+  pushDecision,
+  pushConfig,
 ];

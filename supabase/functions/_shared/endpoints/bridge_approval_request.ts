@@ -5,6 +5,7 @@
 import { BridgeApprovalRequest } from "../../../../shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
+import { isDangerousCommand } from "../command_risk.ts";
 
 /** SHA-256 hex of the working directory: the path itself is never stored. */
 export async function cwdHash(cwd: string): Promise<string> {
@@ -19,7 +20,13 @@ export const bridgeApprovalRequest = defineEndpoint({
   body: BridgeApprovalRequest,
   async handle(ctx, deps) {
     const { cwd, ...rest } = ctx.body;
-    const body = { ...rest, cwd_hash: await cwdHash(cwd) };
+    const body = {
+      ...rest,
+      cwd_hash: await cwdHash(cwd),
+      // a dangerous command's push asks the phone to unlock before its actions run
+      requires_unlock: await isDangerousCommand(rest.command),
+      remind_after_seconds: deps.config.APPROVAL_REMIND_AFTER_SECONDS ?? null,
+    };
     const out = await callJson<{
       approval_id: string;
       status: string;

@@ -1,6 +1,7 @@
 // bridge-approval-wait/:approval_id (SPEC section 4, endpoint 6; section 7): answers as soon
 // as the approval is decided or expires, or PENDING when the timeout passes. The first
-// read consumes the nonce; a pending approval is then parked in the isolate's waiter.
+// read consumes the nonce; a pending approval is then parked in the isolate's waiter. A
+// decided answer marks the approval delivered; every answer carries devices_notified.
 import { ApprovalWaitQuery } from "../../../../shared/api_schemas.ts";
 import type { ApprovalState } from "../approval_waiter.ts";
 import { callJson } from "../db.ts";
@@ -19,13 +20,24 @@ export const bridgeApprovalWait = defineEndpoint({
       [ctx.bridge.workspaceId, ctx.bridge.secretVersion, ctx.bridge.nonce, ctx.param],
     );
     if (first.status === "EXPIRED") deps.push.deliverSoon(); // the clear push of a fresh expiry
-    if (first.status !== "PENDING") return jsonResponse(first);
+    if (first.status !== "PENDING") return jsonResponse(await delivered(first));
     const timeoutSeconds = Math.min(ctx.query.timeout, deps.config.APPROVAL_WAIT_MAX_SECONDS);
     const settled = await deps.waiter.wait(first.approval_id, {
       timeoutMs: timeoutSeconds * 1000,
       expiresAt: first.expires_at,
       signal: ctx.signal,
     });
-    return jsonResponse(settled ?? first);
+    return jsonResponse(settled ? await delivered(settled) : first);
+
+    /** A decision reaching the hook runner is the receipt: delivered_at and
+     * APPROVAL_DELIVERED, once (private.mark_approval_delivered). */
+    async function delivered(state: ApprovalState): Promise<ApprovalState> {
+      if (state.status !== "APPROVED" && state.status !== "DENIED") return state;
+      return await callJson<ApprovalState>(
+        deps.sql,
+        "private.mark_approval_delivered($1::uuid)",
+        [state.approval_id],
+      );
+    }
   },
 });

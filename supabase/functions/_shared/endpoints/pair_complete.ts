@@ -27,7 +27,12 @@ export const pairComplete = defineEndpoint({
       [
         ctx.user.id,
         deps.config.RATE_LIMIT_PAIR_COMPLETE_PER_MINUTE,
-        { ...device, token_hash: await hashPairToken(pair_token) },
+        {
+          ...device,
+          // a browser registers a PushSubscription; phones default to FCM
+          push_provider: device.push_provider ?? (device.platform === "web" ? "webpush" : "fcm"),
+          token_hash: await hashPairToken(pair_token),
+        },
       ],
     );
     if (result.error) throw new HttpError(result.error.code, result.error.message);
