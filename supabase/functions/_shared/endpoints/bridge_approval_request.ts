@@ -5,7 +5,7 @@
 import { BridgeApprovalRequest } from "../../../../shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
-import { isDangerousCommand } from "../command_risk.ts";
+import { analyzeCommand } from "../../../../shared/command_policy.ts";
 
 /** SHA-256 hex of the working directory: the path itself is never stored. */
 export async function cwdHash(cwd: string): Promise<string> {
@@ -24,7 +24,7 @@ export const bridgeApprovalRequest = defineEndpoint({
       ...rest,
       cwd_hash: await cwdHash(cwd),
       // a dangerous command's push asks the phone to unlock before its actions run
-      requires_unlock: await isDangerousCommand(rest.command),
+      requires_unlock: (await analyzeCommand(rest.command, { cwd })).risk === "dangerous",
       remind_after_seconds: deps.config.APPROVAL_REMIND_AFTER_SECONDS ?? null,
     };
     const out = await callJson<{
