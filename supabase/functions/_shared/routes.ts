@@ -13,6 +13,9 @@ import { mobileUnpair } from "./endpoints/mobile_unpair.ts";
 import { mobileRunInstruction } from "./endpoints/mobile_run_instruction.ts";
 import { bridgeRunInstructions } from "./endpoints/bridge_run_instructions.ts";
 import { pushDispatch } from "./endpoints/push_dispatch.ts";
+import { mobileRulesCreate, mobileRulesList } from "./endpoints/mobile_rules.ts";
+import { mobileRuleRevoke } from "./endpoints/mobile_rule_revoke.ts";
+import { bridgeRules } from "./endpoints/bridge_rules.ts";
 
 export const endpoints: Endpoint[] = [
   pairStart,
@@ -27,4 +30,8 @@ export const endpoints: Endpoint[] = [
   mobileRunInstruction,
   bridgeRunInstructions,
   pushDispatch,
+  mobileRulesCreate,
+  mobileRulesList,
+  mobileRuleRevoke,
+  bridgeRules,
 ];
