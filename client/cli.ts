@@ -27,7 +27,7 @@ const USAGE = `agentops — the AgentOps hook runner
   agentops status                                     credentials, policy, queue, devices
   agentops flush                                      deliver queued run events now
   agentops audit verify <run_id> [--database-url u]   recompute a run's hash chain
-  agentops phone <pair|pending|approve|deny|instruct|runs|tail> …   a stand-in phone
+  agentops phone <pair|pending|approve|deny|instruct|runs|tail|rules|allow|revoke> …
 
 Options: --project <dir> (default: $CLAUDE_PROJECT_DIR, else the current directory).
 Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1).`;
@@ -41,6 +41,13 @@ const PHONE_USAGE = `agentops phone — a stand-in phone (supabase-js, like the 
   agentops phone instruct <run_id> <text…>    queue an instruction for the agent
   agentops phone runs                         recent runs
   agentops phone tail <run_id> [--follow]     a run's timeline
+  agentops phone rules [--workspace id]       the workspace's active rules
+  agentops phone allow <command…> [--match prefix|exact] [--effect allow|deny]
+                       [--expires s] [--note t] [--workspace id]   make a rule
+  agentops phone revoke <rule_id>             take a rule back
+  approve/deny also take --remember exact|prefix [--prefix "<words>"] [--expires s]:
+  the decision then makes a rule (allow / deny) for this command or its prefix.
+  --workspace defaults to the workspace of the project in the current directory.
 
 Against the local stack it signs in with a dev token made from the local JWT secret
 (SUPABASE_JWT_SECRET overrides); elsewhere set AGENTOPS_ACCESS_TOKEN.`;
@@ -267,7 +274,7 @@ async function cmdAudit(args: string[]): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-async function cmdPhone(args: string[]): Promise<number> {
+async function cmdPhone(args: string[], project: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -279,6 +286,12 @@ async function cmdPhone(args: string[]): Promise<number> {
       name: { type: "string" },
       follow: { type: "boolean" },
       help: { type: "boolean" },
+      remember: { type: "string" },
+      prefix: { type: "string" },
+      expires: { type: "string" },
+      match: { type: "string" },
+      effect: { type: "string" },
+      workspace: { type: "string" },
     },
     allowPositionals: true,
   });
@@ -320,6 +333,12 @@ async function cmdPhone(args: string[]): Promise<number> {
       const body: Record<string, unknown> = { decision: sub === "approve" ? "APPROVE" : "DENY" };
       if (values.note) body.note = values.note;
       if (values.device) body.device_id = values.device;
+      if (values.remember) {
+        const remember: Record<string, unknown> = { match: values.remember };
+        if (values.prefix) remember.prefix = values.prefix;
+        if (values.expires) remember.expires_in_seconds = Number(values.expires);
+        body.remember = remember;
+      }
       const out = await phoneMod.invoke(phone, `mobile-approval-decision/${rest[0]}`, body);
       console.log(JSON.stringify(out, null, 2));
       return 0;
@@ -332,6 +351,14 @@ async function cmdPhone(args: string[]): Promise<number> {
       console.log(JSON.stringify(out, null, 2));
       return 0;
     }
+    case "rules":
+    case "allow":
+    case "revoke":
+      return await phoneMod.rulesCommand(phone, sub, rest, {
+        ...values,
+        workspaceId: values.workspace ??
+          (await loadCredentials(project).catch(() => null))?.workspace_id,
+      });
     case "pending":
     case "runs":
     case "tail": {
@@ -405,7 +432,7 @@ export async function main(argv: string[]): Promise<number> {
     case "audit":
       return await cmdAudit(rest);
     case "phone":
-      return await cmdPhone(rest);
+      return await cmdPhone(rest, project);
     default:
       console.log(USAGE);
       return 2;

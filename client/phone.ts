@@ -218,3 +218,87 @@ export function formatEvent(e: EventRow): string {
     : "";
   return `${String(e.seq).padStart(4)}  ${ts}  ${e.type.padEnd(22)} ${message}`.trimEnd();
 }
+
+/** A mobile function called with GET (supabase-js invoke sends a body): `path` includes
+ * the query. */
+export async function invokeGet<T>(phone: Phone, path: string): Promise<T> {
+  const res = await fetch(`${phone.functionsUrl.replace(/\/+$/, "")}/${path}`, {
+    headers: { authorization: `Bearer ${phone.token}` },
+  });
+  const json = await res.json().catch(() => null);
+  if (!res.ok) {
+    throw new Error(
+      `${path.split("?")[0]} failed: ${json?.error?.code ?? res.status}: ${
+        json?.error?.message ?? ""
+      }`,
+    );
+  }
+  return json as T;
+}
+
+interface RuleRow {
+  rule_id: string;
+  effect: string;
+  match: string;
+  value: string;
+  expires_at: string;
+  note: string | null;
+}
+
+/** One line of `agentops phone rules`. */
+export function formatRule(r: RuleRow): string {
+  return `${r.rule_id}  ${r.effect.padEnd(5)} ${r.match.padEnd(6)} until ${
+    new Date(r.expires_at).toISOString()
+  }  ${r.value}${r.note ? `  # ${r.note}` : ""}`;
+}
+
+/** `agentops phone rules|allow|revoke`: the phone's side of rules (issue 15). */
+export async function rulesCommand(
+  phone: Phone,
+  sub: "rules" | "allow" | "revoke",
+  args: string[],
+  options: {
+    workspaceId?: string;
+    match?: string;
+    effect?: string;
+    expires?: string;
+    note?: string;
+    device?: string;
+  },
+): Promise<number> {
+  if (sub === "revoke") {
+    if (!args[0]) throw new Error("usage: agentops phone revoke <rule_id>");
+    const out = await invoke<RuleRow>(phone, `mobile-rule-revoke/${args[0]}`, {});
+    console.log(JSON.stringify(out, null, 2));
+    return 0;
+  }
+  if (!options.workspaceId) {
+    throw new Error("name the workspace with --workspace <id> (or run it in a paired project)");
+  }
+  if (sub === "rules") {
+    const out = await invokeGet<{ rules: RuleRow[] }>(
+      phone,
+      `mobile-rules?workspace_id=${encodeURIComponent(options.workspaceId)}`,
+    );
+    if (out.rules.length === 0) console.log("No active rules.");
+    for (const r of out.rules) console.log(formatRule(r));
+    return 0;
+  }
+  if (args.length === 0) {
+    throw new Error(
+      "usage: agentops phone allow <command…> [--match exact|prefix] [--effect allow|deny] [--expires s] [--note t]",
+    );
+  }
+  const body: Record<string, unknown> = {
+    workspace_id: options.workspaceId,
+    effect: options.effect ?? "allow",
+    match: options.match ?? "prefix",
+    value: args.join(" "),
+  };
+  if (options.expires) body.expires_in_seconds = Number(options.expires);
+  if (options.note) body.note = options.note;
+  if (options.device) body.device_id = options.device;
+  const out = await invoke<RuleRow>(phone, "mobile-rules", body);
+  console.log(JSON.stringify(out, null, 2));
+  return 0;
+}

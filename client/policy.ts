@@ -68,6 +68,12 @@ export interface CommandVerdict {
   reason: string;
   /** every simple command the script runs, normalized */
   commands: string[][];
+  /** the parts the read-only list lets run, normalized (rules may count them as allowed) */
+  readOnly: string[];
+  /** whether an allow rule may decide this command: every part is a command whose words
+   * are literal, and nothing else in it (a write outside the project, hidden code) is
+   * dangerous. A deny rule always may. */
+  ruleMayAllow: boolean;
 }
 
 /** Whether a shell command needs the phone's approval under this policy, and why. A command
@@ -104,7 +110,15 @@ export async function evaluateCommand(
     const rank = finding.risk === "dangerous" ? 2 : 1;
     if (!asking || rank > asking.rank) asking = { reason, rank };
   }
-  const base = { risk: analysis.risk, commands: analysis.commands };
+  const base = {
+    risk: analysis.risk,
+    commands: analysis.commands,
+    readOnly: analysis.findings
+      .filter((f) => f.kind === "command" && f.readable && f.risk === "read_only")
+      .map((f) => normalizeCommand(f.words)),
+    ruleMayAllow: analysis.commands.length > 0 &&
+      analysis.findings.every((f) => f.kind === "command" ? f.readable : f.risk !== "dangerous"),
+  };
   if (asking) return { ...base, needsApproval: true, reason: asking.reason };
   const reason = allowedByPolicy ? `allowed by the policy (${analysis.reason})` : analysis.reason;
   return { ...base, needsApproval: false, reason };

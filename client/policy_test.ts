@@ -104,3 +104,16 @@ Deno.test("loadPolicy() reads defaults for what a file leaves out and refuses un
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("evaluateCommand() lets allow rules vouch only for literal commands with no dangerous write", async () => {
+  const policy = PolicySchema.parse({});
+  const plain = await evaluateCommand(policy, "npm run test && git status", { cwd: "/work/p" });
+  assertEquals(plain.ruleMayAllow, true);
+  assertEquals(plain.readOnly, ["git status"]);
+  for (
+    const command of ["npm run test > /etc/passwd", "$TOOL run test", "echo `id` > ~/.bashrc"]
+  ) {
+    const judged = await evaluateCommand(policy, command, { cwd: "/work/p" });
+    assertEquals(judged.ruleMayAllow, false, command);
+  }
+});

@@ -14,6 +14,8 @@ import {
 import { evaluateCommand, type Fallback, loadPolicy, type Policy } from "./policy.ts";
 import { AgentOpsClient, ApiError, type BridgeEvent, UnreachableError } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
+import { applyRules, markRulesStale } from "./rules.ts";
+import { normalizeCommand } from "../shared/shell_commands.ts";
 import { backendUrl, type Credentials, loadCredentials, policyPath, queueDir } from "./project.ts";
 
 export interface HookResult {
@@ -120,7 +122,13 @@ async function runHookUnguarded(
     case "stop":
       return await handleStop(agent, action, queue, client);
     case "approval":
-      return await handleApproval(agent, action, { policy, client, queue, deadline });
+      return await handleApproval(agent, action, {
+        policy,
+        client,
+        queue,
+        deadline,
+        project: options.project,
+      });
   }
 }
 
@@ -191,7 +199,13 @@ async function handleStop(
 async function handleApproval(
   agent: Agent,
   action: Extract<HookAction, { kind: "approval" }>,
-  ctx: { policy: Policy; client: AgentOpsClient | null; queue: EventQueue; deadline: number },
+  ctx: {
+    policy: Policy;
+    client: AgentOpsClient | null;
+    queue: EventQueue;
+    deadline: number;
+    project: string;
+  },
 ): Promise<HookResult> {
   const { policy, client } = ctx;
   const answer = (verdict: Verdict): HookResult => ({
@@ -207,6 +221,16 @@ async function handleApproval(
   if (!client) {
     return answer(fallbackVerdict(policy.fallback.no_device, "this project is not paired"));
   }
+  // The phone's rules (issue 15) answer what they decide, without asking the phone.
+  const ruled = await applyRules(ctx.project, {
+    agent,
+    action,
+    client,
+    queue: ctx.queue,
+    isReadOnly: (words) => judged.readOnly.includes(normalizeCommand(words)),
+    mayAllow: judged.ruleMayAllow,
+  });
+  if (ruled) return answer(ruled);
   // Deliver queued events first, so the run's timeline starts where it should.
   await ctx.queue.flush(client, EVENT_RETRY).catch(() => {});
   let approvalId = "";
@@ -249,6 +273,7 @@ async function handleApproval(
       deadline: ctx.deadline,
       maxPollSeconds: Number(Deno.env.get("AGENTOPS_WAIT_POLL_SECONDS") ?? 90),
     });
+    if (state.status !== "PENDING") await markRulesStale(ctx.project);
     return answer(verdictFor(state.status, state.note, policy));
   } catch {
     return answer(

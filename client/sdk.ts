@@ -1,6 +1,7 @@
 // The hook runner's SDK: v2-signed bridge requests, retries with backoff (a fresh nonce
 // each attempt, the same event_id / request_key), and the approval long-poll loop.
 import { signedHeaders } from "../shared/signing.ts";
+import type { Rule } from "../shared/rule_match.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:54321/functions/v1";
 
@@ -253,6 +254,46 @@ export class AgentOpsClient {
       if (error instanceof ApiError && error.code === "not_found") return [];
       throw error;
     }
+  }
+
+  /** GET /bridge-rules with If-None-Match: the workspace's active rules, or `null` when
+   * `etag` is still current (304). One attempt within `timeoutMs`: the caller keeps its
+   * cached set when this fails. */
+  async fetchRules(
+    etag: string | null,
+    timeoutMs = 3_000,
+  ): Promise<{ etag: string | null; version: string; rules: Rule[] } | null> {
+    const headers = await signedHeaders({
+      workspaceId: this.workspaceId,
+      secret: this.#secret,
+      method: "GET",
+      path: "/bridge-rules",
+      query: "",
+      body: "",
+    });
+    if (etag) headers["if-none-match"] = etag;
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}/bridge-rules`, {
+        headers,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new UnreachableError(`Cannot fetch rules from ${this.baseUrl}`, error);
+    }
+    if (res.status === 304) {
+      await res.body?.cancel();
+      return null;
+    }
+    const body = await res.json().catch(() => null);
+    if (!res.ok) {
+      throw new ApiError(
+        res.status,
+        body?.error?.code ?? "unknown",
+        body?.error?.message ?? `HTTP ${res.status}`,
+      );
+    }
+    return { etag: res.headers.get("etag"), version: body.version, rules: body.rules };
   }
 
   /** GET /pair-status?wait=<s>. */

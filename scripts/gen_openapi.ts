@@ -27,6 +27,8 @@ export interface Operation {
   /** error codes this endpoint answers beyond the ones every endpoint of its kind does */
   errors: ErrorCode[];
   description?: string;
+  /** answers a bodiless 304 with its ETag when If-None-Match names the current version */
+  notModified?: boolean;
 }
 
 /** Every endpoint of SPEC sections 4 and 8a. */
@@ -191,6 +193,53 @@ export const OPERATIONS: Operation[] = [
     description: "No auth. vapid_public_key is the applicationServerKey (base64url), null " +
       "when Web Push is not configured.",
   },
+  {
+    name: "mobile-rules",
+    method: "POST",
+    auth: "mobile",
+    summary: "Make a rule in one of your workspaces (allow or deny, exact or prefix)",
+    request: "RuleCreateRequest",
+    status: 201,
+    response: "RuleResponse",
+    errors: ["not_found", "conflict"],
+    description: "value is parsed into simple commands with the hook runner's parser; a " +
+      "prefix rule is one simple command. At most 200 active rules per workspace (409 " +
+      "conflict beyond). Writes RULE_CREATED on the workspace timeline.",
+  },
+  {
+    name: "mobile-rules",
+    method: "GET",
+    auth: "mobile",
+    summary: "A workspace's active rules, newest first",
+    query: "RulesQuery",
+    status: 200,
+    response: "RulesListResponse",
+    errors: ["not_found"],
+  },
+  {
+    name: "mobile-rule-revoke",
+    method: "POST",
+    auth: "mobile",
+    summary: "Revoke a rule (the hook runner stops applying it at its next refresh)",
+    param: "rule_id",
+    status: 200,
+    response: "RuleResponse",
+    errors: ["not_found"],
+    description: "Writes RULE_REVOKED on the workspace timeline; revoking twice answers the " +
+      "revoked rule again.",
+  },
+  {
+    name: "bridge-rules",
+    method: "GET",
+    auth: "bridge",
+    summary: "The workspace's active rules for the hook runner, with an ETag",
+    status: 200,
+    response: "BridgeRulesResponse",
+    errors: [],
+    notModified: true,
+    description: "ETag is the quoted version (a hash of the active set, so an expiry " +
+      "changes it too); If-None-Match with it answers 304 without a body.",
+  },
 ];
 
 const COMMON_ERRORS: Record<Auth, ErrorCode[]> = {
@@ -274,6 +323,15 @@ export function buildOpenApi(): Record<string, unknown> {
         content: { "application/json": { schema: ref(op.response, "output") } },
       },
     };
+    if (op.notModified) {
+      responses["304"] = {
+        description: "Not modified: If-None-Match names the current version (no body)",
+        headers: {
+          "x-request-id": { $ref: "#/components/headers/RequestId" },
+          etag: { schema: { type: "string" }, description: "the version, quoted" },
+        },
+      };
+    }
     for (const [status, codes] of [...byStatus].sort((a, b) => a[0] - b[0])) {
       const headers: Record<string, unknown> = {
         "x-request-id": { $ref: "#/components/headers/RequestId" },
@@ -332,7 +390,11 @@ export function buildOpenApi(): Record<string, unknown> {
       responses,
     };
     const path = op.param ? `/${op.name}/{${op.param}}` : `/${op.name}`;
-    paths[path] = { [op.method.toLowerCase()]: operation };
+    // One path may answer several methods (GET and POST /mobile-rules).
+    paths[path] = {
+      ...(paths[path] as Record<string, unknown> | undefined),
+      [op.method.toLowerCase()]: operation,
+    };
   }
   return {
     openapi: "3.1.0",

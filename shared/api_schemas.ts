@@ -148,11 +148,26 @@ export const ApprovalWaitResponse = z.object({
   devices_notified: z.number().int().min(0),
 });
 
+// Rules (issue 15): lifetimes 60 s .. 90 days, 24 h by default.
+const ruleLifetime = z.number().int().min(60).max(7776000);
+export const RuleEffect = z.enum(["allow", "deny"]);
+export const RuleMatch = z.enum(["exact", "prefix"]);
+/** `remember` on a decision: exact = this command; prefix = a leading run of its words. */
+export const RememberRule = z.strictObject({
+  match: RuleMatch,
+  prefix: z.string().trim().min(1).max(2000).optional(),
+  expires_in_seconds: ruleLifetime.default(86400),
+}).refine((r) => (r.match === "prefix") === (r.prefix !== undefined), {
+  message: "prefix is required with match prefix, and only with it",
+  path: ["prefix"],
+});
+
 // 7. mobile-approval-decision
 export const ApprovalDecisionRequest = z.strictObject({
   decision: z.enum(["APPROVE", "DENY"]),
   note: z.string().max(2000).optional(),
   device_id: uuid.optional(),
+  remember: RememberRule.optional(),
 });
 export const ApprovalDecisionResponse = z.object({
   approval_id: z.uuid(),
@@ -160,6 +175,8 @@ export const ApprovalDecisionResponse = z.object({
   note: z.string().nullable(),
   decided_at: isoTime.nullable(),
   decided_by_device_id: z.uuid().nullable(),
+  /** the rule `remember` made */
+  rule_id: z.uuid().optional(),
 });
 
 // 8. mobile-device
@@ -223,6 +240,42 @@ export const PushDecisionResponse = ApprovalDecisionResponse;
 export const PushConfigResponse = z.object({
   /** base64url VAPID public key (the applicationServerKey), null when Web Push is off */
   vapid_public_key: z.string().nullable(),
+});
+
+// Rules (issue 15)
+export const RuleCreateRequest = z.strictObject({
+  workspace_id: uuid,
+  effect: RuleEffect,
+  match: RuleMatch,
+  value: z.string().trim().min(1).max(2000),
+  expires_in_seconds: ruleLifetime.default(86400),
+  note: z.string().max(500).optional(),
+  device_id: uuid.optional(),
+});
+export const RuleResponse = z.object({
+  rule_id: z.uuid(),
+  workspace_id: z.uuid(),
+  effect: RuleEffect,
+  match: RuleMatch,
+  value: z.string(),
+  /** the rule's simple commands, normalized: what the hook runner matches */
+  words: z.array(z.array(z.string())),
+  note: z.string().nullable(),
+  source_approval_id: z.uuid().nullable(),
+  created_by_device_id: z.uuid().nullable(),
+  created_at: isoTime,
+  expires_at: isoTime,
+  revoked_at: isoTime.nullable(),
+});
+export const RulesQuery = z.object({ workspace_id: uuid });
+export const RulesListResponse = z.object({
+  workspace_id: z.uuid(),
+  rules: z.array(RuleResponse),
+});
+export const BridgeRulesResponse = z.object({
+  /** the hash of the active set; also the ETag */
+  version: z.string(),
+  rules: z.array(RuleResponse),
 });
 
 export const ErrorResponse = z.object({

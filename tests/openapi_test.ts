@@ -21,7 +21,7 @@ Deno.test("the API reference documents every mounted endpoint with its method an
     endpoints.map((e) => e.name).sort(),
   );
   for (const endpoint of endpoints) {
-    const op = OPERATIONS.find((o) => o.name === endpoint.name)!;
+    const op = OPERATIONS.find((o) => o.name === endpoint.name && o.method === endpoint.method)!;
     assertEquals(op.method, endpoint.method, endpoint.name);
     // A stub has no schemas yet; a built endpoint must validate with the documented ones.
     if (endpoint.body) {

@@ -224,7 +224,132 @@ export const ENDPOINTS: CorpusEndpoint[] = [
         body: { decision: "DENY" },
         expect: { status: 404, code: "not_found" },
       },
+      {
+        label: "another tenant's approval, remembered",
+        path: `/mobile-approval-decision/${w.b.approvalId}`,
+        body: { decision: "APPROVE", remember: { match: "exact" } },
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "remember a prefix that does not lead the command",
+        body: { decision: "APPROVE", remember: { match: "prefix", prefix: "rm -rf build now" } },
+        expect: BAD_REQUEST,
+      },
+      {
+        label: "remember a prefix of another command",
+        body: { decision: "DENY", remember: { match: "prefix", prefix: "npm" } },
+        expect: BAD_REQUEST,
+      },
+      {
+        label: "remember a SQL-looking prefix",
+        body: { decision: "DENY", remember: { match: "prefix", prefix: "rm'; delete from x" } },
+        expect: BAD_REQUEST,
+      },
     ],
+  },
+  {
+    name: "mobile-rules",
+    method: "POST",
+    auth: "mobile",
+    body: api.RuleCreateRequest,
+    valid: (w) => ({
+      workspace_id: w.a.ws.workspaceId,
+      effect: "allow",
+      match: "prefix",
+      value: "npm run test",
+    }),
+    path: () => "/mobile-rules",
+    otherTenant: (w) => [
+      {
+        label: "another tenant's workspace",
+        body: { workspace_id: w.b.ws.workspaceId, effect: "allow", match: "prefix", value: "rm" },
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "another user's device_id",
+        body: {
+          workspace_id: w.a.ws.workspaceId,
+          effect: "deny",
+          match: "exact",
+          value: "rm",
+          device_id: w.b.deviceId,
+        },
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "an unparseable value",
+        body: {
+          workspace_id: w.a.ws.workspaceId,
+          effect: "allow",
+          match: "exact",
+          value: "a $(b)",
+        },
+        expect: BAD_REQUEST,
+      },
+      {
+        label: "a prefix of two commands",
+        body: {
+          workspace_id: w.a.ws.workspaceId,
+          effect: "allow",
+          match: "prefix",
+          value: "ls; rm -rf /",
+        },
+        expect: BAD_REQUEST,
+      },
+      {
+        label: "a value of separators only",
+        body: { workspace_id: w.a.ws.workspaceId, effect: "allow", match: "exact", value: "; &&" },
+        expect: BAD_REQUEST,
+      },
+    ],
+  },
+  {
+    name: "mobile-rules",
+    method: "GET",
+    auth: "mobile",
+    query: api.RulesQuery,
+    path: () => "/mobile-rules",
+    otherTenant: (w) => [
+      {
+        label: "another tenant's workspace",
+        path: `/mobile-rules?workspace_id=${w.b.ws.workspaceId}`,
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "a workspace that does not exist",
+        path: `/mobile-rules?workspace_id=${crypto.randomUUID()}`,
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "no workspace_id",
+        path: "/mobile-rules",
+        expect: BAD_REQUEST,
+      },
+    ],
+  },
+  {
+    name: "mobile-rule-revoke",
+    method: "POST",
+    auth: "mobile",
+    path: (w) => `/mobile-rule-revoke/${w.a.ruleId}`,
+    otherTenant: (w) => [
+      {
+        label: "another tenant's rule",
+        path: `/mobile-rule-revoke/${w.b.ruleId}`,
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "a rule that does not exist",
+        path: `/mobile-rule-revoke/${crypto.randomUUID()}`,
+        expect: { status: 404, code: "not_found" },
+      },
+    ],
+  },
+  {
+    name: "bridge-rules",
+    method: "GET",
+    auth: "bridge",
+    path: () => "/bridge-rules",
   },
   {
     name: "mobile-device",
@@ -426,11 +551,12 @@ export function casesFor(s: Sender, ep: CorpusEndpoint): Case[] {
     setup?: () => Promise<void>,
   ) => cases.push({ endpoint: ep.name, label, expect, send: run, setup });
 
-  // Methods and paths.
+  // Methods and paths (a method another endpoint of the same name serves is not a 405).
+  const served = ENDPOINTS.filter((e) => e.name === ep.name).map((e) => e.method as string);
   for (
-    const method of ep.method === "POST"
-      ? ["GET", "PUT", "DELETE", "PATCH"]
-      : ["POST", "PUT", "DELETE"]
+    const method
+      of (ep.method === "POST" ? ["GET", "PUT", "DELETE", "PATCH"] : ["POST", "PUT", "DELETE"])
+        .filter((m) => !served.includes(m))
   ) {
     add(
       `method ${method}`,

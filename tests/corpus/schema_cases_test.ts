@@ -12,6 +12,7 @@ const tenant = (n: number) => ({
   runId: crypto.randomUUID(),
   approvalId: crypto.randomUUID(),
   pairToken: "ABCDEFGH",
+  ruleId: crypto.randomUUID(),
 });
 const world: World = { a: tenant(1), b: tenant(2) };
 const sender = { stack: { functionsUrl: "http://127.0.0.1:9" } as Stack, world };

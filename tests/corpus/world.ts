@@ -15,6 +15,8 @@ export interface Tenant {
   runId: string;
   approvalId: string;
   pairToken: string;
+  /** an active allow rule of the workspace */
+  ruleId: string;
 }
 
 export interface World {
@@ -36,7 +38,14 @@ async function tenant(sql: postgres.Sql, pairToken: string): Promise<Tenant> {
   await sql`
     insert into private.pair_tokens (token_hash, workspace_id, expires_at)
     values (${await sha256Hex(pairToken)}, ${ws.workspaceId}, now() + interval '10 minutes')`;
+  const [rule] = await sql`
+    insert into public.rules (workspace_id, effect, match, value, words, created_by_user_id,
+                              expires_at)
+    values (${ws.workspaceId}, 'allow', 'prefix', 'make', '[["make"]]', ${userId},
+            now() + interval '1 hour')
+    returning id`;
   return {
+    ruleId: rule.id,
     ws,
     userId,
     deviceId,

@@ -3,12 +3,18 @@
 import { errorResponse, HttpError } from "./http_error.ts";
 import type { Deps } from "./deps.ts";
 import type { Endpoint } from "./endpoint.ts";
+import { sameName } from "./endpoint_methods.ts";
 
 export function createRouter(
   endpoints: Endpoint[],
   deps: Deps,
 ): (req: Request, info?: { remoteAddr?: unknown }) => Promise<Response> {
-  const byName = new Map(endpoints.map((e) => [e.name, e]));
+  // A name with several methods (GET and POST /mobile-rules) dispatches by method.
+  const groups = new Map<string, Endpoint[]>();
+  for (const e of endpoints) groups.set(e.name, [...(groups.get(e.name) ?? []), e]);
+  const byName = new Map(
+    [...groups].map(([name, group]) => [name, group.length === 1 ? group[0] : sameName(...group)]),
+  );
   return (req, info) => {
     const { pathname } = new URL(req.url);
     const match = /^\/functions\/v1\/([a-z0-9-]+)(\/.*)?$/.exec(pathname);

@@ -15,6 +15,9 @@ import { bridgeRunInstructions } from "./endpoints/bridge_run_instructions.ts";
 import { pushDispatch } from "./endpoints/push_dispatch.ts";
 import { pushDecision } from "./endpoints/push_decision.ts";
 import { pushConfig } from "./endpoints/push_config.ts";
+import { mobileRulesCreate, mobileRulesList } from "./endpoints/mobile_rules.ts";
+import { mobileRuleRevoke } from "./endpoints/mobile_rule_revoke.ts";
+import { bridgeRules } from "./endpoints/bridge_rules.ts";
 
 export const endpoints: Endpoint[] = [
   pairStart,
@@ -31,4 +34,8 @@ export const endpoints: Endpoint[] = [
   pushDispatch,
   pushDecision,
   pushConfig,
+  mobileRulesCreate,
+  mobileRulesList,
+  mobileRuleRevoke,
+  bridgeRules,
 ];

@@ -2,8 +2,12 @@
 // One SQL compare-and-set under the approval's row lock decides, writes APPROVAL_DECIDED,
 // drops the approval's unsent pushes, queues the other devices' silent clear and sends
 // NOTIFY, in one transaction: exactly one decision wins. The note is kept untouched: it is
-// the instruction handed to the agent.
+// the instruction handed to the agent. With `remember` (issue 15) the same transaction
+// also makes a rule from the approval's command: its words are derived here, with the
+// shared definition (shared/rule_match.ts), from the command read first; the SQL checks
+// that command is still the approval's before it stores the rule.
 import { ApprovalDecisionRequest } from "../../../../shared/api_schemas.ts";
+import { rememberedWords, RuleValueError } from "../../../../shared/rule_match.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { HttpError } from "../http_error.ts";
@@ -15,17 +19,50 @@ export const mobileApprovalDecision = defineEndpoint({
   param: "approval_id",
   body: ApprovalDecisionRequest,
   async handle(ctx, deps) {
-    const out = await callJson<{ result?: unknown; expired?: unknown }>(
-      deps.sql,
-      "private.decide_approval($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid)",
-      [
-        ctx.user.id,
-        ctx.param,
-        ctx.body.decision,
-        ctx.body.note ?? null,
-        ctx.body.device_id ?? null,
-      ],
-    );
+    const args = [
+      ctx.user.id,
+      ctx.param,
+      ctx.body.decision,
+      ctx.body.note ?? null,
+      ctx.body.device_id ?? null,
+    ];
+    let out: { result?: unknown; expired?: unknown };
+    const remember = ctx.body.remember;
+    if (remember) {
+      const command = await callJson<string | null>(
+        deps.sql,
+        "private.approval_command_for_user($1::uuid, $2::uuid)",
+        [ctx.user.id, ctx.param],
+      );
+      if (command === null) throw new HttpError("not_found", "Not found: no such approval");
+      let rule: { words: string[][]; value: string };
+      try {
+        rule = await rememberedWords(command, remember);
+      } catch (error) {
+        if (error instanceof RuleValueError) {
+          throw new HttpError("invalid_request", `Invalid request: ${error.message}`);
+        }
+        throw error;
+      }
+      out = await callJson(
+        deps.sql,
+        "private.decide_approval_and_remember($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::jsonb)",
+        [...args, {
+          command,
+          effect: ctx.body.decision === "APPROVE" ? "allow" : "deny",
+          match: remember.match,
+          value: rule.value,
+          words: rule.words,
+          expires_in_seconds: remember.expires_in_seconds,
+        }],
+      );
+    } else {
+      out = await callJson(
+        deps.sql,
+        "private.decide_approval($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid)",
+        args,
+      );
+    }
     deps.push.deliverSoon();
     if (out.expired) {
       // The expiry itself is kept (timeline event, NOTIFY, clear push); the decision is not.
