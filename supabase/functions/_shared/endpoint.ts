@@ -29,7 +29,7 @@ export interface Context<Body, Query> {
   param: string;
   body: Body;
   query: Query;
-  /** set for auth "bridge" */
+  /** set for auth "bridge", and for `bridgeOptional` endpoints when the request is signed */
   bridge: BridgeIdentity;
   /** set for auth "mobile" */
   user: MobileUser;
@@ -47,6 +47,9 @@ export interface EndpointSpec<
   name: string;
   method: "GET" | "POST";
   auth: AuthKind;
+  /** with auth "none": a request that carries bridge signature headers must verify, and
+   * its identity is then in ctx.bridge (pair-start: re-pairing proves the current secret) */
+  bridgeOptional?: boolean;
   body?: B;
   query?: Q;
   /** the endpoint takes `/<name>/:id` (a UUID); a missing or malformed id is 404 */
@@ -138,7 +141,9 @@ export function defineEndpoint<
       log,
       signal: req.signal,
     } as Context<unknown, unknown>;
-    if (spec.auth === "bridge") {
+    const signed = spec.bridgeOptional &&
+      (req.headers.has("x-signature") || req.headers.has("x-workspace-id"));
+    if (spec.auth === "bridge" || signed) {
       ctx.bridge = await verifyBridgeRequest({
         req,
         path,
