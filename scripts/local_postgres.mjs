@@ -154,9 +154,11 @@ export async function startTestCluster() {
     });
     server.on("error", reject);
   });
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "agentops-test-db-"));
-  // throwaway data: the fast settings; the server log is kept for tests/server_log_test.ts
-  const logFile = path.join(dataDir, "server.log");
+  const root = await mkdtemp(path.join(os.tmpdir(), "agentops-test-db-"));
+  const dataDir = path.join(root, "data");
+  // throwaway data: the fast settings. The server log is kept beside the data (not in it:
+  // initdb wants an empty folder) for tests/server_log_test.ts.
+  const logFile = path.join(root, "server.log");
   const pg = await startEmbeddedPostgres({
     port,
     dataDir,
@@ -170,7 +172,7 @@ export async function startTestCluster() {
     await applyMigrations(templateUrl);
   } catch (error) {
     await pg.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
     throw error;
   }
   return {
@@ -186,7 +188,7 @@ export async function startTestCluster() {
     },
     async stop() {
       await pg.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true });
     },
   };
 }

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { errorResponse, HttpError, jsonResponse } from "./http_error.ts";
 import { parseJson, readRawBody, validate } from "./request_body.ts";
 import { type BridgeIdentity, verifyBridgeRequest } from "./bridge_auth.ts";
+import { assertFaithfulJson } from "./json_fidelity.ts";
 import type { MobileUser } from "./mobile_auth.ts";
 import type { Deps } from "./deps.ts";
 import type { Logger } from "./logger.ts";
@@ -164,6 +165,7 @@ export function defineEndpoint<
     }
     if (spec.body) {
       const parsed = parseJson(rawBody);
+      assertFaithfulJson(rawBody, parsed);
       ctx.body = validate(spec.body, parsed);
       const bodyWorkspace = (ctx.body as { workspace_id?: unknown })?.workspace_id;
       if (

@@ -18,20 +18,24 @@ export const pairStart = defineEndpoint({
     const token = newPairToken();
     const started = await callJson<
       { workspace_id: string; secret_version: number; expires_at: string }
-    >(deps.sql, "private.pair_start($1::text, $2::integer, $3::jsonb, $4::uuid, $5::integer, $6::text)", [
-      ctx.ip,
-      deps.config.RATE_LIMIT_PAIR_START_PER_MINUTE,
-      {
-        machine_id: ctx.body.machine_id,
-        workspace_fingerprint: ctx.body.workspace_fingerprint,
-        display_name: ctx.body.display_name,
-        token_hash: await hashPairToken(token),
-        ttl_seconds: PAIR_TOKEN_TTL_SECONDS,
-      },
-      ctx.bridge?.workspaceId ?? null,
-      ctx.bridge?.secretVersion ?? null,
-      ctx.bridge?.nonce ?? null,
-    ]);
+    >(
+      deps.sql,
+      "private.pair_start($1::text, $2::integer, $3::jsonb, $4::uuid, $5::integer, $6::text)",
+      [
+        ctx.ip,
+        deps.config.RATE_LIMIT_PAIR_START_PER_MINUTE,
+        {
+          machine_id: ctx.body.machine_id,
+          workspace_fingerprint: ctx.body.workspace_fingerprint,
+          display_name: ctx.body.display_name,
+          token_hash: await hashPairToken(token),
+          ttl_seconds: PAIR_TOKEN_TTL_SECONDS,
+        },
+        ctx.bridge?.workspaceId ?? null,
+        ctx.bridge?.secretVersion ?? null,
+        ctx.bridge?.nonce ?? null,
+      ],
+    );
     const bridgeSecret = await deriveBridgeSecret(
       deps.config.HMAC_SECRET,
       started.workspace_id,
