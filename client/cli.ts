@@ -104,7 +104,11 @@ async function cmdPair(args: string[], project: string): Promise<number> {
     "project").slice(0, 100);
   const machine = await machineId();
   const fingerprint = await workspaceFingerprint(project);
-  const body = { machine_id: machine, workspace_fingerprint: fingerprint, display_name: displayName };
+  const body = {
+    machine_id: machine,
+    workspace_fingerprint: fingerprint,
+    display_name: displayName,
+  };
   // Already paired here: sign with the current secret, so the workspace (and its phones and
   // history) is kept. A secret the backend no longer accepts (lost, or the workspace is
   // gone) cannot prove anything: pair as a new workspace, and the phone pairs again.

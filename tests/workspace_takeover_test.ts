@@ -10,7 +10,6 @@ import {
   credentialsOf as creds,
   machine,
   pairPhone,
-  pairStart,
   pairStatus,
   phoneOf,
   signedPairStart,
