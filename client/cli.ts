@@ -111,11 +111,30 @@ async function cmdPair(args: string[], project: string): Promise<number> {
     "project").slice(0, 100);
   const machine = await machineId();
   const fingerprint = await workspaceFingerprint(project);
-  const started = await pairStart(url, {
+  const body = {
     machine_id: machine,
     workspace_fingerprint: fingerprint,
     display_name: displayName,
-  });
+  };
+  // Already paired here: sign with the current secret, so the workspace (and its phones and
+  // history) is kept. A secret the backend no longer accepts (lost, or the workspace is
+  // gone) cannot prove anything: pair as a new workspace, and the phone pairs again.
+  const existing = await loadCredentials(project);
+  const current = existing && existing.url === url &&
+      existing.machine_id === machine && existing.workspace_fingerprint === fingerprint
+    ? { workspaceId: existing.workspace_id, secret: existing.bridge_secret }
+    : undefined;
+  let started;
+  try {
+    started = await pairStart(url, body, current);
+  } catch (error) {
+    if (!(current && error instanceof ApiError && error.code === "unauthorized")) throw error;
+    console.error(
+      `agentops: the stored secret of workspace ${current.workspaceId} is not accepted ` +
+        `(${error.message}); pairing as a new workspace`,
+    );
+    started = await pairStart(url, body);
+  }
   await saveCredentials(project, {
     url,
     workspace_id: started.workspace_id,

@@ -315,10 +315,13 @@ export class AgentOpsClient {
   }
 }
 
-/** POST /pair-start (no auth). */
+/** POST /pair-start. Unsigned it always gets a new workspace; signed with the workspace's
+ * current credentials (`current`, when this machine and project are already paired) it
+ * keeps that workspace and its history, and returns a new secret for it. */
 export async function pairStart(
   baseUrl: string,
   body: { machine_id: string; workspace_fingerprint: string; display_name: string },
+  current?: { workspaceId: string; secret: string },
 ): Promise<{
   pair_token: string;
   expires_at: string;
@@ -326,10 +329,24 @@ export async function pairStart(
   bridge_secret: string;
   pairing_uri: string;
 }> {
+  const raw = JSON.stringify(body);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (current) {
+    Object.assign(
+      headers,
+      await signedHeaders({
+        workspaceId: current.workspaceId,
+        secret: current.secret,
+        method: "POST",
+        path: "/pair-start",
+        body: raw,
+      }),
+    );
+  }
   const res = await fetch(`${baseUrl.replace(/\/+$/, "")}/pair-start`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    headers,
+    body: raw,
   });
   const json = await res.json().catch(() => null);
   if (!res.ok) {

@@ -3,12 +3,7 @@
 // the Supabase CLI, and every function served by one Deno process on :54321.
 import { spawn } from "node:child_process";
 import path from "node:path";
-import {
-  applyBootstrap,
-  applyMigrations,
-  repoRoot,
-  startEmbeddedPostgres,
-} from "./local_postgres.mjs";
+import { applyBootstrap, applyMigrations, repoRoot, startDevPostgres } from "./local_postgres.mjs";
 
 const DEV_DEFAULTS = {
   HMAC_SECRET: "agentops-local-dev-hmac-secret-do-not-use-in-production",
@@ -33,7 +28,7 @@ if (!env.DATABASE_URL) {
   console.log(
     `database: starting embedded PostgreSQL on 127.0.0.1:${port} (data in .data/postgres)`,
   );
-  postgres = await startEmbeddedPostgres({ port, dataDir: path.join(repoRoot, ".data/postgres") });
+  postgres = await startDevPostgres({ port, dataDir: path.join(repoRoot, ".data/postgres") });
   env.DATABASE_URL = postgres.url;
 } else {
   console.log("database: using DATABASE_URL");

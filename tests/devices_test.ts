@@ -198,6 +198,7 @@ Deno.test("after mobile-unpair the device gets none of that workspace's pushes a
                                      where id = ${first.workspaceId}`)[0].project_fingerprint,
         display_name: "agentops-backend",
       },
+      signedWith: credentialsOf(first.started),
     });
     assertEquals(bobs.workspaceId, first.workspaceId);
     const w1 = credentialsOf(bobs.started); // the re-pair rotated the secret
@@ -281,6 +282,7 @@ Deno.test("a user whose other device stays paired keeps seeing the workspace aft
         workspace_fingerprint: ws[0].project_fingerprint,
         display_name: "agentops-backend",
       },
+      signedWith: credentialsOf(phone.started),
       complete: { platform: "android", push_provider: "fcm" },
     });
     assert(tablet.deviceId !== phone.deviceId);

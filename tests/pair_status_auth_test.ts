@@ -121,7 +121,7 @@ Deno.test("a pair-status signed with a wrong secret, or the secret a re-pair rep
       code: "unauthorized",
     });
     assertEquals((await status(stack, old)).status, 200);
-    const fresh = credentialsOf(await startPairing(stack, ids));
+    const fresh = credentialsOf(await startPairing(stack, ids, old)); // a signed re-pair
     assertEquals(await status(stack, old), { status: 401, code: "unauthorized" });
     assertEquals((await status(stack, fresh)).status, 200);
   } finally {

@@ -274,14 +274,15 @@ Deno.test("one device serves several workspaces and one workspace has several de
     const [device] = await stack.sql`select device_name from public.devices`;
     assertEquals(device.device_name, "Renamed");
 
-    // a tablet of the same user joins the first workspace (a new pair-start: a new token)
+    // a tablet of the same user joins the first workspace (a new pair-start, signed with
+    // its secret: a new token)
     const again = await started(stack, {
       ...machine(),
       machine_id: (await stack.sql`select machine_id from public.workspaces
                                   where id = ${first.workspace_id}`)[0].machine_id,
       workspace_fingerprint: (await stack.sql`select project_fingerprint from public.workspaces
                                   where id = ${first.workspace_id}`)[0].project_fingerprint,
-    });
+    }, creds(first));
     assertEquals(again.workspace_id, first.workspace_id);
     const tablet = await invoke(
       phone.client,
@@ -299,7 +300,7 @@ Deno.test("one device serves several workspaces and one workspace has several de
   }
 });
 
-Deno.test("re-pairing the same machine and project keeps the workspace and its history and kills the old secret", async () => {
+Deno.test("re-pairing the same machine and project, signed with the current secret, keeps the workspace and its history and kills the old secret", async () => {
   const stack = await startStack();
   try {
     const ids = machine();
@@ -309,8 +310,12 @@ Deno.test("re-pairing the same machine and project keeps the workspace and its h
       (await invoke(phone.client, "pair-complete", completeBody(first.pair_token))).status,
       200,
     );
-    const unused = await started(stack, ids); // a token nobody redeemed…
-    const second = await started(stack, { ...ids, display_name: "renamed project" });
+    const unused = await started(stack, ids, creds(first)); // a token nobody redeemed…
+    const second = await started(
+      stack,
+      { ...ids, display_name: "renamed project" },
+      creds(unused),
+    );
     assertEquals(second.workspace_id, first.workspace_id);
     assertNotEquals(second.bridge_secret, first.bridge_secret);
     assertNotEquals(second.pair_token, first.pair_token);

@@ -47,9 +47,11 @@ create table public.workspaces (
   last_seq integer not null default 0,
   last_hash text,
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  unique (machine_id, project_fingerprint)
+  updated_at timestamptz not null default now()
 );
+-- Not unique: the same machine and project get a new workspace whenever they pair without
+-- proof of the current secret (pair-start), so knowing the two identifiers is never enough.
+create index workspaces_machine_project_idx on public.workspaces (machine_id, project_fingerprint);
 
 create table public.workspace_devices (
   workspace_id uuid not null references public.workspaces (id) on delete cascade,
@@ -184,22 +186,28 @@ alter table public.approvals enable row level security;
 
 revoke all on public.devices, public.workspaces, public.workspace_devices, public.runs,
   public.events, public.approvals from anon, authenticated;
-grant select on public.devices, public.workspaces, public.workspace_devices, public.runs,
-  public.events, public.approvals to authenticated;
+grant select on public.devices, public.workspace_devices, public.runs, public.events,
+  public.approvals to authenticated;
+-- Not machine_id, project_fingerprint or secret_version: what identifies a machine is none
+-- of a co-paired user's business (and was once all pair-start needed to take a workspace
+-- over). The phone selects these columns by name.
+grant select (id, display_name, last_seq, last_hash, created_at, updated_at)
+  on public.workspaces to authenticated;
 
--- The workspaces a user's devices are paired with. Security definer so that policies do
--- not recurse through each other's RLS; in `private`, which the API does not expose.
-create or replace function private.user_workspace_ids(p_user_id uuid)
+-- The workspaces the calling user's devices are paired with. Security definer so that
+-- policies do not recurse through each other's RLS; in `private`, which the API does not
+-- expose. It takes no user id: it answers only for auth.uid(), never for anyone else.
+create or replace function private.user_workspace_ids()
 returns setof uuid
 language sql stable security definer set search_path = '' as $$
   select wd.workspace_id
   from public.workspace_devices wd
   join public.devices d on d.id = wd.device_id
-  where d.user_id = p_user_id
+  where d.user_id = (select auth.uid())
 $$;
-revoke all on function private.user_workspace_ids(uuid) from public;
+revoke all on function private.user_workspace_ids() from public;
 grant usage on schema private to authenticated;
-grant execute on function private.user_workspace_ids(uuid) to authenticated;
+grant execute on function private.user_workspace_ids() to authenticated;
 
 create policy devices_owner_select on public.devices for select to authenticated
   using (user_id = (select auth.uid()));
@@ -207,13 +215,13 @@ create policy workspace_devices_owner_select on public.workspace_devices for sel
   to authenticated
   using (device_id in (select d.id from public.devices d where d.user_id = (select auth.uid())));
 create policy workspaces_paired_select on public.workspaces for select to authenticated
-  using (id in (select private.user_workspace_ids((select auth.uid()))));
+  using (id in (select private.user_workspace_ids()));
 create policy runs_paired_select on public.runs for select to authenticated
-  using (workspace_id in (select private.user_workspace_ids((select auth.uid()))));
+  using (workspace_id in (select private.user_workspace_ids()));
 create policy events_paired_select on public.events for select to authenticated
-  using (workspace_id in (select private.user_workspace_ids((select auth.uid()))));
+  using (workspace_id in (select private.user_workspace_ids()));
 create policy approvals_paired_select on public.approvals for select to authenticated
-  using (workspace_id in (select private.user_workspace_ids((select auth.uid()))));
+  using (workspace_id in (select private.user_workspace_ids()));
 
 -- A deleted user's devices go with them (no foreign key to auth.users: the local stack's
 -- tokens name users it never stored).
@@ -265,7 +273,7 @@ begin
       using (
         realtime.topic() like 'workspace:%'
         and split_part(realtime.topic(), ':', 2) in (
-          select w::text from private.user_workspace_ids((select auth.uid())) w
+          select w::text from private.user_workspace_ids() w
         )
       )$p$;
   end if;

@@ -36,11 +36,18 @@ language sql stable as $$
     'updated_at', private.ts_text(p_device.updated_at))
 $$;
 
--- pair-start: per-IP rate limit, the workspace upserted on (machine_id, fingerprint) —
--- again for the same pair, the same workspace with secret_version bumped (which kills the
--- old bridge secret) and its unused pair tokens dropped — and the new token's hash.
+-- pair-start: per-IP rate limit, then either the signer's workspace or a new one. The
+-- same machine and project keep their workspace only when the request is signed with its
+-- current secret (p_workspace_id, p_secret_version and p_nonce come from the verified
+-- signature; the nonce is consumed here, so a captured request cannot be replayed to
+-- rotate the secret again): secret_version is bumped (which kills the old bridge secret)
+-- and its unused pair tokens dropped. Anything else — unsigned, or signed for another
+-- machine or project — gets a new workspace: knowing a machine's identifiers is never
+-- enough to take its workspace over.
 create or replace function private.pair_start(
-  p_ip text, p_limit integer, p_request jsonb
+  p_ip text, p_limit integer, p_request jsonb,
+  p_workspace_id uuid default null, p_secret_version integer default null,
+  p_nonce text default null
 ) returns jsonb
 language plpgsql as $$
 declare
@@ -48,21 +55,31 @@ declare
   v_expires_at timestamptz := now() + make_interval(secs => (p_request ->> 'ttl_seconds')::integer);
 begin
   perform private.hit_rate_limit('pair_start:ip:' || p_ip, p_limit, 60);
-  -- the old tokens go first: pair_complete locks a token and then the workspace, so taking
-  -- the locks in that order too leaves no deadlock between a re-pair and a redemption
-  delete from private.pair_tokens t
-  using public.workspaces w
-  where t.workspace_id = w.id and t.used_at is null
-    and w.machine_id = p_request ->> 'machine_id'
-    and w.project_fingerprint = p_request ->> 'workspace_fingerprint';
-  insert into public.workspaces (machine_id, project_fingerprint, display_name)
-  values (p_request ->> 'machine_id', p_request ->> 'workspace_fingerprint',
-          p_request ->> 'display_name')
-  on conflict (machine_id, project_fingerprint) do update
-    set secret_version = public.workspaces.secret_version + 1,
-        display_name = excluded.display_name,
+  if p_workspace_id is not null then
+    perform private.consume_nonce(p_workspace_id, p_secret_version, p_nonce);
+    -- the old tokens go first: pair_complete locks a token and then the workspace, so
+    -- taking the locks in that order too leaves no deadlock between a re-pair and a
+    -- redemption
+    delete from private.pair_tokens t
+    using public.workspaces w
+    where t.workspace_id = w.id and t.used_at is null and w.id = p_workspace_id
+      and w.machine_id = p_request ->> 'machine_id'
+      and w.project_fingerprint = p_request ->> 'workspace_fingerprint';
+    update public.workspaces w
+    set secret_version = w.secret_version + 1,
+        display_name = p_request ->> 'display_name',
         updated_at = now()
-  returning * into v_workspace;
+    where w.id = p_workspace_id
+      and w.machine_id = p_request ->> 'machine_id'
+      and w.project_fingerprint = p_request ->> 'workspace_fingerprint'
+    returning * into v_workspace;
+  end if;
+  if v_workspace.id is null then
+    insert into public.workspaces (machine_id, project_fingerprint, display_name)
+    values (p_request ->> 'machine_id', p_request ->> 'workspace_fingerprint',
+            p_request ->> 'display_name')
+    returning * into v_workspace;
+  end if;
   -- 40 random bits: a clash with a live token is all but impossible; a stale row with the
   -- same hash is simply replaced.
   insert into private.pair_tokens (token_hash, workspace_id, expires_at)
@@ -218,6 +235,6 @@ end
 $$;
 
 revoke all on function private.pairing_state(uuid), private.device_json(public.devices),
-  private.pair_start(text, integer, jsonb), private.pair_complete(uuid, integer, jsonb),
+  private.pair_start(text, integer, jsonb, uuid, integer, text), private.pair_complete(uuid, integer, jsonb),
   private.pair_status(uuid, integer, text), private.update_device(uuid, jsonb),
   private.unpair_device(uuid, uuid, uuid) from public;

@@ -191,4 +191,4 @@ $$;
 -- (table privileges would still refuse the writes; this refuses the call).
 -- ---------------------------------------------------------------------------
 revoke execute on all functions in schema private from public, anon, authenticated;
-grant execute on function private.user_workspace_ids(uuid) to authenticated;
+grant execute on function private.user_workspace_ids() to authenticated;

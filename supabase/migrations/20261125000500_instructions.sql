@@ -21,7 +21,7 @@ revoke all on public.run_instructions from anon, authenticated;
 grant select on public.run_instructions to authenticated;
 create policy run_instructions_paired_select on public.run_instructions for select
   to authenticated
-  using (workspace_id in (select private.user_workspace_ids((select auth.uid()))));
+  using (workspace_id in (select private.user_workspace_ids()));
 
 do $$
 begin
@@ -51,7 +51,9 @@ declare
 begin
   select r.* into v_run from public.runs r
   where r.id = p_run_id
-    and r.workspace_id in (select private.user_workspace_ids(p_user_id));
+    and exists (select 1 from public.workspace_devices wd
+                join public.devices d on d.id = wd.device_id
+                where wd.workspace_id = r.workspace_id and d.user_id = p_user_id);
   if v_run.id is null then
     perform private.fail('not_found', 'Not found: no such run');
   end if;

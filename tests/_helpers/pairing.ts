@@ -42,9 +42,27 @@ export async function pairStart(
   });
 }
 
-/** POST /pair-start, expected to succeed. */
-export async function startPairing(stack: Stack, body: Json = machine()): Promise<Started> {
-  const res = await pairStart(stack, body);
+/** POST /pair-start signed with a workspace's credentials (re-pairing it). */
+export async function signedPairStart(
+  stack: Stack,
+  body: Json,
+  credentials: BridgeCredentials,
+  options: Parameters<typeof bridgeFetch>[5] = {},
+): Promise<{ status: number; body: Json; headers: Headers }> {
+  const res = await bridgeFetch(stack, credentials, "POST", "/pair-start", body, options);
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+}
+
+/** POST /pair-start (signed with `signedWith` when given), expected to succeed. */
+export async function startPairing(
+  stack: Stack,
+  body: Json = machine(),
+  signedWith?: BridgeCredentials,
+): Promise<Started> {
+  const res = signedWith
+    ? await signedPairStart(stack, body, signedWith)
+    : await pairStart(stack, body);
   assertEquals(res.status, 201, JSON.stringify(res.body));
   return res.body;
 }
@@ -92,9 +110,9 @@ export async function phoneOf(stack: Stack, userId: string = crypto.randomUUID()
 export async function pairPhone(
   stack: Stack,
   phone: Phone,
-  options: { start?: Json; complete?: Json } = {},
+  options: { start?: Json; complete?: Json; signedWith?: BridgeCredentials } = {},
 ): Promise<{ started: Started; deviceId: string; workspaceId: string }> {
-  const started = await startPairing(stack, options.start ?? machine());
+  const started = await startPairing(stack, options.start ?? machine(), options.signedWith);
   const res = await invoke(
     phone.client,
     "pair-complete",

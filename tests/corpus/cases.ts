@@ -825,6 +825,44 @@ export function casesFor(s: Sender, ep: CorpusEndpoint): Case[] {
     );
   }
 
+  // What is signed is what is stored: values JSON.parse or jsonb would change are refused
+  // (supabase/functions/_shared/json_fidelity.ts), wherever they are nested.
+  const freeForm = ep.name === "bridge-event"
+    ? "payload"
+    : ep.name === "bridge-approval-request"
+    ? "context"
+    : null;
+  if (freeForm) {
+    const template = JSON.stringify({ ...ep.valid!(w), [freeForm]: { n: { v: "X" } } });
+    for (
+      const [label, value] of [
+        ["1e309", "1e309"],
+        ["-1e309", "-1e309"],
+        ["an integer above 2^53", "9007199254740993"],
+        ["a decimal past a double's precision", "0.1000000000000000000001"],
+        ["a number that underflows to 0", "1e-400"],
+        ["a lone surrogate", '"a\\ud800b"'],
+        ["a NUL escape", '"a\\u0000b"'],
+      ] as const
+    ) {
+      add(
+        `${freeForm} with ${label}`,
+        BAD_REQUEST,
+        () => send(s, ep, { rawBody: template.replace('"X"', value) }),
+      );
+    }
+    add(
+      `${freeForm} with a __proto__ key`,
+      BAD_REQUEST,
+      () => send(s, ep, { rawBody: template.replace('{"v":"X"}', '{"__proto__":{"admin":true}}') }),
+    );
+    add(
+      `${freeForm} with a lone surrogate in a key`,
+      BAD_REQUEST,
+      () => send(s, ep, { rawBody: template.replace('{"v":"X"}', '{"\\udc00":1}') }),
+    );
+  }
+
   for (const t of ep.otherTenant?.(w) ?? []) {
     add(`other tenant: ${t.label}`, t.expect, () => send(s, ep, { path: t.path, body: t.body }));
   }

@@ -14,7 +14,13 @@ import {
 
 const [port, dataDir] = process.argv.slice(2);
 const fresh = !existsSync(path.join(dataDir, "PG_VERSION"));
-const pg = await startEmbeddedPostgres({ port: Number(port), dataDir, persistent: true });
+// throwaway data: the fast (non-durable) settings, as the shared test cluster
+const pg = await startEmbeddedPostgres({
+  port: Number(port),
+  dataDir,
+  persistent: true,
+  durable: false,
+});
 let url;
 if (fresh) {
   url = await ensureDatabase(pg.url, "agentops");

@@ -91,64 +91,30 @@ export function toHttpError(error: unknown): unknown {
 
 /** Calls one SQL function returning jsonb, mapping errors. `call` is a trusted constant
  * with typed placeholders, e.g. `private.ingest_event($1::uuid, $2::jsonb)`; a jsonb
- * argument is passed as the object itself (a JSON string is taken as JSON text).
+ * argument is passed as the object itself (postgres.js serialises it; a string would
+ * arrive as a jsonb string scalar).
  *
- * With `prepare: false` (required by the transaction pooler) postgres.js sends every query
- * that has parameters twice: Parse/Describe to learn the parameter types, then Bind/Execute
- * — two round trips. So the arguments are written into the statement as dollar-quoted
- * literals with a random tag (no escapes exist inside them, whatever the server's string
- * settings) and the call is one round trip; measured ~1.5x the calls per second. Values
- * it cannot write that way (arrays, bytes, dates, bigints, a value containing the tag)
- * fall back to bound parameters. */
+ * The arguments are bound parameters, never part of the SQL text: Postgres logs the text
+ * of every statement that fails (`log_min_error_statement`, default `error`), and a
+ * refused request fails inside its SQL function, so values written into the text would
+ * put push tokens, notes, instructions and payloads into the server log
+ * (tests/server_log_test.ts). With `prepare: false` (the transaction pooler) postgres.js
+ * spends a second round trip on these (Parse/Describe, then Bind/Execute); README
+ * "Database calls" has the measured cost. */
 export async function callJson<T = Record<string, unknown>>(
   sql: Sql,
   call: string,
   args: unknown[],
 ): Promise<T> {
   try {
-    const inline = inlineArguments(call, args);
-    const rows = inline === null
-      ? await sql.unsafe(`select ${call} as result`, args as postgres.ParameterOrJSON<never>[])
-      : await sql.unsafe(`select ${inline} as result`);
+    const rows = await sql.unsafe(
+      `select ${call} as result`,
+      args as postgres.ParameterOrJSON<never>[],
+    );
     return rows[0].result as T;
   } catch (error) {
     throw toHttpError(error);
   }
-}
-
-function literalText(value: unknown): string | null | undefined {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "string") return value;
-  if (typeof value === "number") return Number.isFinite(value) ? String(value) : undefined;
-  if (typeof value === "boolean") return String(value);
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    return JSON.stringify(value);
-  }
-  return undefined;
-}
-
-/** `call` with $n replaced by dollar-quoted literals of args, or null when an argument
- * cannot be written that way. Exported for its test. */
-export function inlineArguments(call: string, args: unknown[]): string | null {
-  const tag = `$ao${crypto.randomUUID().replaceAll("-", "")}$`;
-  const literals: string[] = [];
-  for (const arg of args) {
-    const text = literalText(arg);
-    if (text === undefined) return null;
-    if (text === null) {
-      literals.push("null");
-      continue;
-    }
-    if (text.includes(tag) || text.includes("\u0000")) return null;
-    literals.push(`${tag}${text}${tag}`);
-  }
-  let complete = true;
-  const out = call.replace(/\$(\d+)/g, (_, n: string) => {
-    const literal = literals[Number(n) - 1];
-    if (literal === undefined) complete = false;
-    return literal ?? "";
-  });
-  return complete ? out : null;
 }
 
 /** Runs a query, mapping errors. */

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { errorResponse, HttpError, jsonResponse } from "./http_error.ts";
 import { parseJson, readRawBody, validate } from "./request_body.ts";
 import { type BridgeIdentity, verifyBridgeRequest } from "./bridge_auth.ts";
+import { assertFaithfulJson } from "./json_fidelity.ts";
 import type { MobileUser } from "./mobile_auth.ts";
 import type { Deps } from "./deps.ts";
 import type { Logger } from "./logger.ts";
@@ -29,7 +30,7 @@ export interface Context<Body, Query> {
   param: string;
   body: Body;
   query: Query;
-  /** set for auth "bridge" */
+  /** set for auth "bridge", and for `bridgeOptional` endpoints when the request is signed */
   bridge: BridgeIdentity;
   /** set for auth "mobile" */
   user: MobileUser;
@@ -47,6 +48,9 @@ export interface EndpointSpec<
   name: string;
   method: "GET" | "POST";
   auth: AuthKind;
+  /** with auth "none": a request that carries bridge signature headers must verify, and
+   * its identity is then in ctx.bridge (pair-start: re-pairing proves the current secret) */
+  bridgeOptional?: boolean;
   body?: B;
   query?: Q;
   /** the endpoint takes `/<name>/:id` (a UUID); a missing or malformed id is 404 */
@@ -138,7 +142,9 @@ export function defineEndpoint<
       log,
       signal: req.signal,
     } as Context<unknown, unknown>;
-    if (spec.auth === "bridge") {
+    const signed = spec.bridgeOptional &&
+      (req.headers.has("x-signature") || req.headers.has("x-workspace-id"));
+    if (spec.auth === "bridge" || signed) {
       ctx.bridge = await verifyBridgeRequest({
         req,
         path,
@@ -159,6 +165,7 @@ export function defineEndpoint<
     }
     if (spec.body) {
       const parsed = parseJson(rawBody);
+      assertFaithfulJson(rawBody, parsed);
       ctx.body = validate(spec.body, parsed);
       const bodyWorkspace = (ctx.body as { workspace_id?: unknown })?.workspace_id;
       if (

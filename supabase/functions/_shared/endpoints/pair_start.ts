@@ -1,6 +1,7 @@
 // pair-start (SPEC section 4, endpoint 1): the hook runner asks for a pair token. No auth;
-// rate-limited per client IP. Returns the token (shown once, stored hashed) and the
-// workspace's bridge secret, derived from the secret_version the upsert left.
+// rate-limited per client IP. A request signed with a workspace's current secret re-pairs
+// that workspace (same machine and project: a new secret); anything else gets a new one.
+// Returns the token (shown once, stored hashed) and the workspace's bridge secret.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import { PairStartRequest } from "../../../../shared/api_schemas.ts";
@@ -11,22 +12,30 @@ export const pairStart = defineEndpoint({
   name: "pair-start",
   method: "POST",
   auth: "none",
+  bridgeOptional: true,
   body: PairStartRequest,
   async handle(ctx, deps) {
     const token = newPairToken();
     const started = await callJson<
       { workspace_id: string; secret_version: number; expires_at: string }
-    >(deps.sql, "private.pair_start($1::text, $2::integer, $3::jsonb)", [
-      ctx.ip,
-      deps.config.RATE_LIMIT_PAIR_START_PER_MINUTE,
-      {
-        machine_id: ctx.body.machine_id,
-        workspace_fingerprint: ctx.body.workspace_fingerprint,
-        display_name: ctx.body.display_name,
-        token_hash: await hashPairToken(token),
-        ttl_seconds: PAIR_TOKEN_TTL_SECONDS,
-      },
-    ]);
+    >(
+      deps.sql,
+      "private.pair_start($1::text, $2::integer, $3::jsonb, $4::uuid, $5::integer, $6::text)",
+      [
+        ctx.ip,
+        deps.config.RATE_LIMIT_PAIR_START_PER_MINUTE,
+        {
+          machine_id: ctx.body.machine_id,
+          workspace_fingerprint: ctx.body.workspace_fingerprint,
+          display_name: ctx.body.display_name,
+          token_hash: await hashPairToken(token),
+          ttl_seconds: PAIR_TOKEN_TTL_SECONDS,
+        },
+        ctx.bridge?.workspaceId ?? null,
+        ctx.bridge?.secretVersion ?? null,
+        ctx.bridge?.nonce ?? null,
+      ],
+    );
     const bridgeSecret = await deriveBridgeSecret(
       deps.config.HMAC_SECRET,
       started.workspace_id,
