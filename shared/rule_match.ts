@@ -1,7 +1,7 @@
 // What a rule matches, defined once for the server (validating what the phone asks to
 // remember) and the hook runner (deciding a command without the phone). Rules match the
 // parsed words of each simple command (shared/shell_commands.ts), never the raw string.
-import { simpleCommands } from "./shell_commands.ts";
+import { literalSimpleCommands, simpleCommands } from "./shell_commands.ts";
 
 export type RuleEffect = "allow" | "deny";
 export type RuleMatch = "exact" | "prefix";
@@ -136,9 +136,11 @@ export async function ruleWords(
   match: RuleMatch,
   value: string,
 ): Promise<{ words: string[][]; value: string }> {
-  const words = await simpleCommands(value);
+  const words = await literalSimpleCommands(value);
   if (words === null) {
-    throw new RuleValueError("Cannot make a rule: the value cannot be parsed as a command");
+    throw new RuleValueError(
+      "Cannot make a rule: the value must parse as plain commands of literal words",
+    );
   }
   if (words.length === 0) {
     throw new RuleValueError("Cannot make a rule: the value names no command");
@@ -158,10 +160,10 @@ export async function rememberedWords(
   command: string,
   remember: { match: RuleMatch; prefix?: string },
 ): Promise<{ words: string[][]; value: string }> {
-  const commands = await simpleCommands(command);
+  const commands = await literalSimpleCommands(command);
   if (commands === null || commands.length === 0) {
     throw new RuleValueError(
-      "Cannot remember this approval: its command cannot be parsed into simple commands",
+      "Cannot remember this approval: its command is not plain commands of literal words",
     );
   }
   if (remember.match === "exact") return { words: commands, value: canonicalValue(commands) };

@@ -163,6 +163,17 @@ export async function simpleCommands(script: string): Promise<string[][] | null>
   return parsed.ok ? parsed.commands.map((c) => c.words) : null;
 }
 
+/** The script's simple commands when every word of every one is a plain literal (what a
+ * rule may be made of: a rule never names a run-time value), else null. */
+export async function literalSimpleCommands(script: string): Promise<string[][] | null> {
+  const parsed = await parseShell(script);
+  if (!parsed.ok || parsed.hiddenCode) return null;
+  const literal = parsed.commands.every((c) =>
+    !c.unreadable && !c.extraArgs && c.literal.every(Boolean)
+  );
+  return literal ? parsed.commands.map((c) => c.words) : null;
+}
+
 /** The string form of a normalized command: its words joined by single spaces. */
 export function normalizeCommand(words: readonly string[]): string {
   return words.join(" ");

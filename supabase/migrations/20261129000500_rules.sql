@@ -30,7 +30,7 @@ alter table public.rules enable row level security;
 revoke all on public.rules from anon, authenticated;
 grant select on public.rules to authenticated;
 create policy rules_paired_select on public.rules for select to authenticated
-  using (workspace_id in (select private.user_workspace_ids((select auth.uid()))));
+  using (workspace_id in (select private.user_workspace_ids()));
 
 do $$
 begin
@@ -162,11 +162,24 @@ end
 $$;
 
 -- GET /mobile-rules?workspace_id=: the active rules of one of the user's workspaces.
+-- The workspaces paired with one of this user's devices, for the server's own checks (the
+-- user id comes from a verified JWT). Server-only: no client role may call it, so it is no
+-- oracle; clients' RLS uses private.user_workspace_ids(), which answers for auth.uid() only.
+create or replace function private.workspaces_of_user(p_user_id uuid)
+returns setof uuid
+language sql stable set search_path = '' as $$
+  select wd.workspace_id
+  from public.workspace_devices wd
+  join public.devices d on d.id = wd.device_id
+  where d.user_id = p_user_id
+$$;
+revoke all on function private.workspaces_of_user(uuid) from public, anon, authenticated, service_role;
+
 create or replace function private.list_rules(p_user_id uuid, p_workspace_id uuid)
 returns jsonb
 language plpgsql stable set search_path = '' as $$
 begin
-  if not exists (select 1 from private.user_workspace_ids(p_user_id) w
+  if not exists (select 1 from private.workspaces_of_user(p_user_id) w
                  where w = p_workspace_id) then
     perform private.fail('not_found', 'Not found: no such workspace');
   end if;
@@ -184,7 +197,7 @@ declare
 begin
   select * into v_rule from public.rules where id = p_rule_id for update;
   if v_rule.id is null or not exists (
-    select 1 from private.user_workspace_ids(p_user_id) w where w = v_rule.workspace_id
+    select 1 from private.workspaces_of_user(p_user_id) w where w = v_rule.workspace_id
   ) then
     perform private.fail('not_found', 'Not found: no such rule');
   end if;
@@ -264,7 +277,7 @@ create or replace function private.approval_command_for_user(
 language sql stable set search_path = '' as $$
   select a.command from public.approvals a
   where a.id = p_approval_id
-    and a.workspace_id in (select private.user_workspace_ids(p_user_id))
+    and a.workspace_id in (select private.workspaces_of_user(p_user_id))
 $$;
 
 -- Server-only, like every function in private.
