@@ -48,6 +48,8 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PAIR_COMPLETE_PER_MINUTE: intFrom(10, 1),
   RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: intFrom(30, 1),
   DB_POOL_MAX: intFrom(10, 1, 500),
+  /** a request body must arrive whole within this long (slow or stalled bodies: 400) */
+  BODY_READ_TIMEOUT_MS: intFrom(30_000, 100, 600_000),
 }).transform((c) => {
   const databaseUrl = c.DATABASE_URL ?? c.SUPABASE_DB_URL;
   return { ...c, DATABASE_URL: databaseUrl, SUPABASE_DB_URL: c.SUPABASE_DB_URL ?? databaseUrl };

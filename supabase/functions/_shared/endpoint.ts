@@ -127,7 +127,7 @@ export function defineEndpoint<
         );
       }
     }
-    const rawBody = await readRawBody(req);
+    const rawBody = await readRawBody(req, { timeoutMs: deps.config.BODY_READ_TIMEOUT_MS });
     const rawQuery = url.search.startsWith("?") ? url.search.slice(1) : url.search;
     const ctx = {
       req,
