@@ -48,6 +48,11 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PAIR_COMPLETE_PER_MINUTE: intFrom(10, 1),
   RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: intFrom(30, 1),
   DB_POOL_MAX: intFrom(10, 1, 500),
+  /** the header a trusted proxy sets to the client's address (unset: the socket's peer);
+   * client_ip.ts says which one on hosted Supabase and why */
+  CLIENT_IP_HEADER: optionalString.transform((v) => v?.toLowerCase()),
+  /** how many trusted proxies append to CLIENT_IP_HEADER: read that many from the right */
+  CLIENT_IP_TRUSTED_HOPS: intFrom(1, 1, 16),
   /** a request body must arrive whole within this long (slow or stalled bodies: 400) */
   BODY_READ_TIMEOUT_MS: intFrom(30_000, 100, 600_000),
 }).transform((c) => {
