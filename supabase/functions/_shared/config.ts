@@ -37,6 +37,10 @@ export const ConfigSchema = z.object({
   APPROVAL_WAIT_POLL_MS: intFrom(1000, 50, 60_000),
   APPROVAL_WAIT_MAX_SECONDS: intFrom(90, 0, 120),
   APPROVAL_WAIT_LISTEN: boolFrom(true),
+  /** pair-status?wait: the batched re-read's interval for every parked request */
+  PAIR_STATUS_POLL_MS: intFrom(2000, 50, 60_000),
+  /** pair-status?wait: parked requests per workspace and isolate at most (429 beyond) */
+  PAIR_STATUS_MAX_PARKED_PER_WORKSPACE: intFrom(4, 1, 1000),
   BRIDGE_SIGNATURE_MIN_VERSION: z.coerce.number().int().min(1).max(2).default(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
