@@ -55,7 +55,7 @@ async function pendingApproval(w: World, requestKey: string | null): Promise<str
       return id !== "";
     },
     "the hook's approval request",
-    60_000,
+    180_000, // a fresh `deno run` of the CLI: over a minute at load 40+ on 2 cores
   );
   return id;
 }

@@ -93,7 +93,7 @@ Deno.test("the waiter opens no connection until the first request parks", async 
   }
 });
 
-Deno.test("a decision whose answer is too long for a NOTIFY payload still wakes the waiter", async () => {
+Deno.test("a decision with a note longer than a NOTIFY payload wakes the waiter with the whole note", async () => {
   const s = await setup({ listen: true, pollMs: 60_000, safetyPollMs: HOUR });
   try {
     // 2,000 control characters: 12,000 bytes once JSON-escaped, over NOTIFY's 8,000.
@@ -105,6 +105,51 @@ Deno.test("a decision whose answer is too long for a NOTIFY payload still wakes 
     const state = await waiting;
     assertEquals([state?.status, state?.note], ["DENIED", note]);
   } finally {
+    await s.close();
+  }
+});
+
+Deno.test("a forged NOTIFY from a plain database login does not answer a parked wait, and a real one carries only the approval id", async () => {
+  const s = await setup({ listen: true, pollMs: 60_000, safetyPollMs: HOUR });
+  // A login with no privileges at all: what "any database login" can do.
+  const role = `plain_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  await s.admin.unsafe(`create role ${role} login password 'plain'`);
+  const plainUrl = new URL(s.url);
+  plainUrl.username = role;
+  plainUrl.password = "plain";
+  const plain = postgres(plainUrl.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const id = await insertPendingApproval(s.admin, s.workspaceId);
+    const waiting = s.waiter.wait(id, { timeoutMs: HOUR, expiresAt: far() });
+    await eventually(() => s.waiter.stats().listening, "LISTEN");
+    const heard: string[] = [];
+    await plain.listen("approval_decided", (payload) => heard.push(payload));
+
+    const forged = JSON.stringify({
+      approval_id: id,
+      status: "APPROVED",
+      note: "forged",
+      decided_at: new Date().toISOString(),
+      expires_at: new Date(far()).toISOString(),
+    });
+    const before = s.waiter.stats().queries;
+    await plain`select pg_notify('approval_decided', ${forged})`;
+    await plain`select pg_notify('approval_decided', ${id})`;
+    // The bare id makes the waiter re-read the row (still PENDING): it stays parked.
+    await eventually(() => s.waiter.stats().queries > before, "the re-read");
+    await eventually(() => heard.length === 2, "the forged notifications to be delivered");
+    assertEquals(s.waiter.stats().parked, 1, "a forged NOTIFY answered the wait");
+    const [row] = await s.admin`select status from public.approvals where id = ${id}`;
+    assertEquals(row.status, "PENDING");
+
+    await decide(s, id, "DENY", "the real note");
+    const state = await waiting;
+    assertEquals([state?.status, state?.note], ["DENIED", "the real note"]);
+    await eventually(() => heard.length === 3, "the real notification");
+    assertEquals(heard[2], id, "the payload is the approval id and nothing else");
+  } finally {
+    await plain.end({ timeout: 1 });
+    await s.admin.unsafe(`drop role if exists ${role}`);
     await s.close();
   }
 });

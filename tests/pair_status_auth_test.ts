@@ -2,7 +2,15 @@
 // refused and with which code, and when the nonce is spent.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { eventually } from "./_helpers/approvals.ts";
-import { type BridgeCredentials, bridgeFetch, type Stack, startStack } from "./_helpers/stack.ts";
+import {
+  type BridgeCredentials,
+  bridgeFetch,
+  dropDatabase,
+  freshDatabase,
+  type Stack,
+  startStack,
+} from "./_helpers/stack.ts";
+import { createSql, type Sql } from "../supabase/functions/_shared/db.ts";
 import { credentialsOf, machine, startPairing } from "./_helpers/pairing.ts";
 import { newNonce, signedHeaders } from "../shared/signing.ts";
 
@@ -208,4 +216,74 @@ Deno.test("a client that goes away stops its parked pair-status", async () => {
     assert((await waiting) instanceof Error);
     await eventually(() => stack.deps.pairing.parked() === 0, "the parked request to go");
   });
+});
+
+/** A query pool that counts every query sent through it (tagged templates and unsafe). */
+function countingSql(url: string): { sql: Sql; count(): number } {
+  const sql = createSql(url, { max: 4 });
+  let n = 0;
+  const counted = new Proxy(sql, {
+    apply(target, thisArg, args) {
+      n++;
+      return Reflect.apply(target, thisArg, args);
+    },
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (prop === "unsafe") {
+        return (...args: unknown[]) => {
+          n++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { sql: counted, count: () => n };
+}
+
+Deno.test("parked pair-status waits cost one batched query per interval, not one per request, and a workspace parks 4 at most (429)", async () => {
+  const databaseUrl = await freshDatabase();
+  const pool = countingSql(databaseUrl);
+  const stack = await startStack({
+    databaseUrl,
+    env: { PAIR_STATUS_POLL_MS: "100", APPROVAL_WAIT_LISTEN: "false" },
+    overrides: { sql: pool.sql },
+  });
+  try {
+    const workspaces: BridgeCredentials[] = [];
+    for (let i = 0; i < 5; i++) workspaces.push(credentialsOf(await startPairing(stack)));
+    const waits = workspaces.flatMap((creds) =>
+      [1, 2, 3, 4].map(() => status(stack, creds, {}, "/pair-status?wait=60"))
+    );
+    await eventually(() => stack.deps.pairing.stats().parked === 20, "20 waits to park");
+
+    const start = pool.count();
+    const polls = stack.deps.pairing.stats().queries;
+    const started = performance.now();
+    await eventually(() => stack.deps.pairing.stats().queries >= polls + 5, "five polls");
+    // A timer never fires early: however late this runs, the queries stay under the 100 ms
+    // intervals that passed (re-reading per request would be 20 per interval).
+    const intervals = (performance.now() - started) / 100;
+    const sent = pool.count() - start;
+    assert(sent <= intervals + 1, `${sent} queries in ${intervals.toFixed(1)} intervals`);
+
+    // A fifth wait of one workspace is refused before its nonce is spent.
+    const nonce = newNonce();
+    const res = await bridgeFetch(stack, workspaces[0], "GET", "/pair-status?wait=60", undefined, {
+      nonce,
+    });
+    assertEquals(res.status, 429);
+    assertEquals((await res.json()).error.code, "rate_limited");
+    assert(Number(res.headers.get("retry-after")) >= 1);
+    assertEquals((await status(stack, workspaces[0], { nonce })).status, 200, "nonce spent");
+    // another workspace's place is its own
+    assertEquals(stack.deps.pairing.parked(), 20);
+
+    stack.deps.pairing.shutdown();
+    const answers = await Promise.all(waits);
+    assert(answers.every((a) => a.status === 200), JSON.stringify(answers));
+  } finally {
+    await stack.close();
+    await dropDatabase(databaseUrl);
+  }
 });

@@ -343,10 +343,13 @@ Deno.test("re-pairing the same machine and project, signed with the current secr
   }
 });
 
-Deno.test("pair-start is rate-limited per client IP (first x-forwarded-for hop)", async () => {
-  const stack = await startStack({ env: { RATE_LIMIT_PAIR_START_PER_MINUTE: "2" } });
+Deno.test("pair-start is rate-limited per client IP: the hop a trusted proxy appended, never the client's", async () => {
+  const stack = await startStack({
+    env: { RATE_LIMIT_PAIR_START_PER_MINUTE: "2", CLIENT_IP_HEADER: "x-forwarded-for" },
+  });
   try {
-    const from = (ip: string) => ({ "x-forwarded-for": `${ip}, 10.0.0.1` });
+    // what the client sent, then the address the (one trusted) proxy appended
+    const from = (ip: string) => ({ "x-forwarded-for": `${crypto.randomUUID()}, ${ip}` });
     assertEquals((await pairStart(stack, machine(), from("203.0.113.7"))).status, 201);
     assertEquals((await pairStart(stack, machine(), from("203.0.113.7"))).status, 201);
     const refused = await pairStart(stack, machine(), from("203.0.113.7"));
@@ -355,6 +358,22 @@ Deno.test("pair-start is rate-limited per client IP (first x-forwarded-for hop)"
     assert(Number(refused.headers.get("retry-after")) >= 1);
     assertEquals(await count(stack, "public.workspaces"), 2, "the refused one wrote nothing");
     assertEquals((await pairStart(stack, machine(), from("198.51.100.9"))).status, 201);
+  } finally {
+    await stack.close();
+  }
+});
+
+Deno.test("12 pair-starts from one socket with forged, varying x-forwarded-for hops get at most 10 through", async () => {
+  const stack = await startStack(); // the default: the socket's peer is the client
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const forged = { "x-forwarded-for": `203.0.113.${i}, 198.51.100.${i}` };
+      statuses.push((await pairStart(stack, machine(), forged)).status);
+    }
+    assertEquals(statuses.filter((s) => s === 201).length, 10, statuses.join(" "));
+    assertEquals(statuses.filter((s) => s === 429).length, 2, statuses.join(" "));
+    assertEquals(await count(stack, "public.workspaces"), 10);
   } finally {
     await stack.close();
   }

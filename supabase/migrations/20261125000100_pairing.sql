@@ -182,6 +182,17 @@ begin
 end
 $$;
 
+-- The pairing waiter's one query for every pair-status parked in an isolate (batched poll,
+-- a NOTIFY workspace_paired, a LISTEN reconnect): the states of those that are paired.
+create or replace function private.paired_states(p_workspace_ids uuid[])
+returns jsonb
+language sql stable set search_path = '' as $$
+  select coalesce(jsonb_agg(private.pairing_state(w.workspace_id)), '[]'::jsonb)
+  from (select distinct wd.workspace_id from public.workspace_devices wd
+        where wd.workspace_id = any(p_workspace_ids)) w
+$$;
+revoke all on function private.paired_states(uuid[]) from public;
+
 -- mobile-device: one of the user's devices, updated. A new push token stamps
 -- push_token_updated_at (APNs' 410 is honoured only for tokens older than it).
 create or replace function private.update_device(

@@ -1,7 +1,7 @@
 -- Approvals (SPEC section 4 endpoints 5-7, section 7): request, wait, decide, expire.
 -- Every state change is one function call in one transaction; a decision or an expiry
--- sends NOTIFY approval_decided (payload: the wait's answer, or the approval id when that
--- is too long) in that transaction, which wakes the long-polls parked in any isolate
+-- sends NOTIFY approval_decided (payload: the approval id, nothing else) in that
+-- transaction, which wakes the long-polls parked in any isolate; they re-read the rows
 -- (supabase/functions/_shared/approval_waiter.ts).
 
 -- The answer of bridge-approval-wait (and the waiter): what the hook runner needs.
@@ -43,22 +43,17 @@ $$;
 
 -- What follows an approval leaving PENDING: its unsent approval pushes are dropped and the
 -- parked long-polls are told. (The timeline event and the clear push differ by cause.)
--- The NOTIFY payload is the wait's answer itself, so a waiter answers without a query; a
--- state too long for NOTIFY (a long multi-byte note; the limit is 8000 bytes) sends the
--- approval id alone and the waiter reads the state.
+-- The NOTIFY payload is the approval id and nothing else: any database login can LISTEN
+-- (so a payload must not carry a decision or a note) and any login can NOTIFY (so a
+-- waiter must not believe one): the waiter re-reads the woken approvals in one query.
 create or replace function private.approval_settled(p_approval public.approvals) returns void
 language plpgsql as $$
-declare
-  v_payload text := private.approval_state(p_approval)::text;
 begin
   update private.push_outbox
   set status = 'dropped', updated_at = now(),
       last_outcome = 'dropped: approval ' || lower(p_approval.status)
   where approval_id = p_approval.id and kind = 'approval' and status = 'pending';
-  if octet_length(v_payload) > 7900 then
-    v_payload := p_approval.id::text;
-  end if;
-  perform pg_notify('approval_decided', v_payload);
+  perform pg_notify('approval_decided', p_approval.id::text);
 end
 $$;
 

@@ -67,7 +67,18 @@ export async function testProject(
       XDG_CONFIG_HOME: `${dir}/.config`,
       DENO_DIR: parentDenoDir(),
     },
-    close: () => Deno.remove(dir, { recursive: true }),
+    // A hook that is still running (a test that failed first) may write into the folder
+    // while it goes: try again rather than hide the test's own error behind this one.
+    close: async () => {
+      for (let attempt = 0;; attempt++) {
+        try {
+          return await Deno.remove(dir, { recursive: true });
+        } catch (error) {
+          if (attempt >= 20) throw error;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import * as api from "../../shared/api_schemas.ts";
 import { signParts } from "../../shared/signing.ts";
 import { mintUserToken, type Stack, TEST_JWT_SECRET } from "../_helpers/stack.ts";
 import { bodyCases } from "./schema_cases.ts";
+import { rawHttp, type RawRequest } from "../_helpers/raw_http.ts";
 import type { Tenant, World } from "./world.ts";
 
 export type Auth = "none" | "bridge" | "mobile";
@@ -475,8 +476,13 @@ interface SendOptions {
   noAuth?: boolean;
 }
 
-/** Sends a request to an endpoint as tenant A (signed, or with A's user token). */
-export async function send(s: Sender, ep: CorpusEndpoint, o: SendOptions = {}): Promise<Response> {
+/** The URL path and headers of a request to an endpoint as tenant A (signed over raw, or
+ * with A's user token). */
+async function prepare(
+  s: Sender,
+  ep: CorpusEndpoint,
+  o: SendOptions,
+): Promise<{ method: string; pathAndQuery: string; headers: Record<string, string> }> {
   const method = o.method ?? ep.method;
   // Normalised as fetch will send it, so the signature covers the bytes on the wire.
   const url = new URL(
@@ -484,8 +490,7 @@ export async function send(s: Sender, ep: CorpusEndpoint, o: SendOptions = {}): 
   );
   const pathAndQuery = url.href.slice(s.stack.functionsUrl.length);
   const as = o.as ?? s.world.a;
-  const raw = o.rawBody ??
-    (o.body === undefined ? (method === "POST" ? "{}" : undefined) : JSON.stringify(o.body));
+  const raw = o.rawBody;
   const headers: Record<string, string> = {};
   if (raw !== undefined && o.contentType !== null) {
     headers["content-type"] = o.contentType ?? "application/json";
@@ -508,10 +513,40 @@ export async function send(s: Sender, ep: CorpusEndpoint, o: SendOptions = {}): 
       body: raw ?? "",
     }, 2);
   }
+  return { method, pathAndQuery, headers: { ...headers, ...o.headers } };
+}
+
+/** Sends a request to an endpoint as tenant A (signed, or with A's user token). */
+export async function send(s: Sender, ep: CorpusEndpoint, o: SendOptions = {}): Promise<Response> {
+  const method = o.method ?? ep.method;
+  const raw = o.rawBody ??
+    (o.body === undefined ? (method === "POST" ? "{}" : undefined) : JSON.stringify(o.body));
+  const { pathAndQuery, headers } = await prepare(s, ep, { ...o, rawBody: raw });
   return await fetch(`${s.stack.functionsUrl}${pathAndQuery}`, {
     method,
-    headers: { ...headers, ...o.headers },
+    headers,
     body: raw as BodyInit | undefined,
+  });
+}
+
+/** Sends a body over a raw socket (signed over the whole intended body, as a real client
+ * whose connection broke would have): cut short, dribbled or stalled. */
+async function sendRaw(
+  s: Sender,
+  ep: CorpusEndpoint,
+  body: string,
+  how: Omit<RawRequest, "baseUrl" | "method" | "path" | "headers" | "body">,
+  sent: string = body,
+): Promise<Response> {
+  const { method, pathAndQuery, headers } = await prepare(s, ep, { rawBody: body });
+  return await rawHttp({
+    baseUrl: s.stack.baseUrl,
+    method,
+    path: `/functions/v1${pathAndQuery}`,
+    headers,
+    body: sent,
+    declaredLength: how.framing === "chunked" ? undefined : new TextEncoder().encode(body).length,
+    ...how,
   });
 }
 
@@ -623,6 +658,56 @@ export function casesFor(s: Sender, ep: CorpusEndpoint): Case[] {
       "a 70 KiB body streamed without content-length",
       { status: 413, code: "payload_too_large" },
       () => send(s, ep, { rawBody: streamOf(new TextEncoder().encode(big)) }),
+    );
+    // Bodies that never arrive whole (over a raw socket): 400, never a 500.
+    const CUT_SHORT: Expect = { status: 400, code: "invalid_request" };
+    const half = json.slice(0, Math.floor(json.length / 2));
+    add(
+      "a body cut short of its Content-Length (client half-closes)",
+      CUT_SHORT,
+      () => sendRaw(s, ep, json, { then: "half-close" }, half),
+    );
+    add(
+      "a chunked body cut mid-chunk (client half-closes)",
+      CUT_SHORT,
+      () =>
+        sendRaw(
+          s,
+          ep,
+          json,
+          { framing: "chunked", declaredLength: json.length, then: "half-close" },
+          half,
+        ),
+    );
+    add(
+      "a chunked body cut before its last chunk (client half-closes)",
+      CUT_SHORT,
+      () => sendRaw(s, ep, json, { framing: "chunked", then: "half-close" }),
+    );
+    add(
+      "a body that stalls (the socket stays open): refused after BODY_READ_TIMEOUT_MS",
+      CUT_SHORT,
+      () => sendRaw(s, ep, json, { then: "wait" }, half),
+    );
+    // A slow body is read whole: this one is refused by the schema (an unknown field),
+    // whether it arrives in time or (on a very busy machine) after the read timeout.
+    const unknownField = json.slice(0, -1) + ',"unknown_field":1}';
+    add(
+      "a body dribbled 4 bytes at a time",
+      CUT_SHORT,
+      () => sendRaw(s, ep, unknownField, { then: "wait", pieceBytes: 4, pauseMs: 5 }),
+    );
+    add(
+      "a chunked body dribbled 4 bytes a chunk",
+      CUT_SHORT,
+      () =>
+        sendRaw(s, ep, unknownField, {
+          framing: "chunked",
+          complete: true,
+          then: "wait",
+          pieceBytes: 4,
+          pauseMs: 5,
+        }),
     );
     for (
       const [label, raw] of [

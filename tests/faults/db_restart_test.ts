@@ -83,7 +83,9 @@ Deno.test("the database stopped under load: 503 with Retry-After while down, no 
         await new Promise((r) => setTimeout(r, 5));
       }
     });
-    const waitFor = async (what: string, ok: () => boolean, ms = 30_000) => {
+    // Conditions, never timing windows: each wait is bounded generously (a loaded 2-core
+    // machine can take many seconds to stop or start Postgres) and fails with a summary.
+    const waitFor = async (what: string, ok: () => boolean, ms = 180_000) => {
       const until = Date.now() + ms;
       while (!ok()) {
         if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${summary()}`);
@@ -91,14 +93,18 @@ Deno.test("the database stopped under load: 503 with Retry-After while down, no 
       }
     };
     await waitFor("accepted events", () => sent.filter((s) => s.status === 202).length >= 20);
-    await pg.stop();
+    await pg.stop(); // resolves once the postmaster has exited: nothing accepts connections
     phase = "down";
     const downAt = sent.length;
     await waitFor(
       "requests while the database is down",
       () => sent.slice(downAt).filter((s) => s.phase === "down").length >= 40,
     );
-    phase = "back"; // before it is up again, so "down" answers all came while it was down
+    // "back" before it starts again: a request sent while down whose answer comes after
+    // this line may have been served by the restarted database (it was in flight, waiting
+    // for a connection), so only answers that came while the phase was still "down" are
+    // held to 503. (Judging by the send time alone made this test fail on a loaded machine.)
+    phase = "back";
     await pg.start();
     const backAt = sent.length;
     await waitFor(
@@ -114,9 +120,11 @@ Deno.test("the database stopped under load: 503 with Retry-After while down, no 
       [],
       "only 202 or 503, never another status",
     );
-    const down = sent.filter((s) => s.phase === "down").slice(5); // the first may have been in flight
-    assert(
-      down.length > 0 && down.every((s) => s.status === 503),
+    const down = sent.filter((s) => s.phase === "down" && s.answered === "down");
+    assert(down.length >= 40 - runs.length, `too few answers while down: ${summary()}`);
+    assertEquals(
+      down.filter((s) => s.status !== 503).map((s) => s.status),
+      [],
       "503 while the database is down",
     );
     assert(
@@ -130,8 +138,9 @@ Deno.test("the database stopped under load: 503 with Retry-After while down, no 
     // 503 after recovery; the client's retry with backoff covers it.)
     const retry = async (s: Sent): Promise<number> => {
       let status = 0;
-      for (let attempt = 0; attempt < 10 && status !== 202; attempt++) {
-        if (attempt) await new Promise((r) => setTimeout(r, 100 * attempt));
+      const until = Date.now() + 120_000;
+      for (let attempt = 0; status !== 202 && Date.now() < until; attempt++) {
+        if (attempt) await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
         status = (await post(s.runId, s.eventId, "back")).status;
       }
       return status;

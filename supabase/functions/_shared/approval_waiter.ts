@@ -61,6 +61,7 @@ export interface WaiterOptions {
 }
 
 export const APPROVAL_CHANNEL = "approval_decided";
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** how long a NOTIFY is remembered, for a request parked just after it arrived */
 const RECENT_NOTIFY_MS = 30_000;
 const RECENT_NOTIFY_MAX = 4096;
@@ -310,15 +311,10 @@ export function createApprovalWaiter(
 
   function onNotify(channel: string, payload: string): void {
     if (channel !== APPROVAL_CHANNEL) return;
-    // The payload is the approval's new state (or, when that was too long, its id).
-    let state: ApprovalState | undefined;
-    if (payload.startsWith("{")) {
-      try {
-        state = JSON.parse(payload);
-      } catch { /* not a state: ignored */ }
-      if (typeof state?.approval_id !== "string") return;
-    }
-    const approvalId = state?.approval_id ?? payload;
+    // The payload says only which approval changed. Any database login can NOTIFY, so it
+    // is never taken for the answer: the woken approvals are re-read in one batched query.
+    const approvalId = payload.toLowerCase();
+    if (!UUID_RE.test(approvalId)) return;
     const now = Date.now();
     recent.delete(approvalId);
     recent.set(approvalId, now);
@@ -326,9 +322,7 @@ export function createApprovalWaiter(
       if (recent.size <= RECENT_NOTIFY_MAX && now - at < RECENT_NOTIFY_MS) break;
       recent.delete(id);
     }
-    if (!parked.has(approvalId)) return;
-    if (state) settle(state);
-    else checkSoon(approvalId);
+    if (parked.has(approvalId)) checkSoon(approvalId);
   }
 
   function onListenClosed(): void {

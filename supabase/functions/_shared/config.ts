@@ -43,6 +43,10 @@ export const ConfigSchema = z.object({
   /** seconds after the request when a still-pending approval is pushed again (default: half
    * its lifetime, at least 30 s) */
   APPROVAL_REMIND_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).optional(),
+  /** pair-status?wait: the batched re-read's interval for every parked request */
+  PAIR_STATUS_POLL_MS: intFrom(2000, 50, 60_000),
+  /** pair-status?wait: parked requests per workspace and isolate at most (429 beyond) */
+  PAIR_STATUS_MAX_PARKED_PER_WORKSPACE: intFrom(4, 1, 1000),
   BRIDGE_SIGNATURE_MIN_VERSION: z.coerce.number().int().min(1).max(2).default(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -56,6 +60,13 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PUSH_DECISION_PER_MINUTE: intFrom(30, 1),
   RATE_LIMIT_PUSH_DECISION_TOKEN_PER_MINUTE: intFrom(5, 1),
   DB_POOL_MAX: intFrom(10, 1, 500),
+  /** the header a trusted proxy sets to the client's address (unset: the socket's peer);
+   * client_ip.ts says which one on hosted Supabase and why */
+  CLIENT_IP_HEADER: optionalString.transform((v) => v?.toLowerCase()),
+  /** how many trusted proxies append to CLIENT_IP_HEADER: read that many from the right */
+  CLIENT_IP_TRUSTED_HOPS: intFrom(1, 1, 16),
+  /** a request body must arrive whole within this long (slow or stalled bodies: 400) */
+  BODY_READ_TIMEOUT_MS: intFrom(30_000, 100, 600_000),
 }).transform((c) => {
   const databaseUrl = c.DATABASE_URL ?? c.SUPABASE_DB_URL;
   return { ...c, DATABASE_URL: databaseUrl, SUPABASE_DB_URL: c.SUPABASE_DB_URL ?? databaseUrl };

@@ -30,11 +30,13 @@ export interface DepsOverrides {
   log?: Logger;
   now?: () => number;
   fetch?: typeof fetch;
+  /** the query pool (tests: one that counts what is sent) */
+  sql?: Sql;
 }
 
 export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps {
   const log = overrides.log ?? createLogger(config.LOG_LEVEL);
-  const sql = createSql(config.DATABASE_URL, { max: config.DB_POOL_MAX });
+  const sql = overrides.sql ?? createSql(config.DATABASE_URL, { max: config.DB_POOL_MAX });
   const now = overrides.now ?? (() => Date.now());
   const background = (task: Promise<unknown>) => {
     const guarded = task.catch((error) =>
@@ -58,7 +60,14 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     background,
     waiter: undefined as unknown as ApprovalWaiter,
     push: undefined as unknown as PushDispatcher,
-    pairing: createPairingWaiter({ listenUrl: config.SUPABASE_DB_URL, log }),
+    pairing: createPairingWaiter({
+      sql,
+      listenUrl: config.SUPABASE_DB_URL,
+      log,
+      listen: config.APPROVAL_WAIT_LISTEN,
+      pollMs: config.PAIR_STATUS_POLL_MS,
+      maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
+    }),
     async close() {
       deps.waiter.shutdown();
       await deps.pairing.close();

@@ -9,6 +9,7 @@ import { assertFaithfulJson } from "./json_fidelity.ts";
 import type { MobileUser } from "./mobile_auth.ts";
 import type { Deps } from "./deps.ts";
 import type { Logger } from "./logger.ts";
+import { clientIp } from "./client_ip.ts";
 
 export type AuthKind = "none" | "bridge" | "mobile";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -34,7 +35,7 @@ export interface Context<Body, Query> {
   bridge: BridgeIdentity;
   /** set for auth "mobile" */
   user: MobileUser;
-  /** client IP (first x-forwarded-for hop, else the socket) */
+  /** the client address the platform vouches for (client_ip.ts), never a forged hop */
   ip: string;
   log: Logger;
   /** AbortSignal that fires when the client goes away */
@@ -86,13 +87,6 @@ export function functionPath(url: URL): string {
   return p.startsWith("/functions/v1/") ? p.slice("/functions/v1".length) : p;
 }
 
-function clientIp(req: Request, info?: { remoteAddr?: unknown }): string {
-  const forwarded = req.headers.get("x-forwarded-for");
-  if (forwarded) return forwarded.split(",")[0].trim().slice(0, 64);
-  const addr = info?.remoteAddr as { hostname?: string } | undefined;
-  return addr?.hostname ?? "unknown";
-}
-
 export function defineEndpoint<
   B extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
@@ -131,14 +125,17 @@ export function defineEndpoint<
         );
       }
     }
-    const rawBody = await readRawBody(req);
+    const rawBody = await readRawBody(req, { timeoutMs: deps.config.BODY_READ_TIMEOUT_MS });
     const rawQuery = url.search.startsWith("?") ? url.search.slice(1) : url.search;
     const ctx = {
       req,
       requestId,
       path,
       param,
-      ip: clientIp(req, info),
+      ip: clientIp(req, info?.remoteAddr, {
+        header: deps.config.CLIENT_IP_HEADER,
+        trustedHops: deps.config.CLIENT_IP_TRUSTED_HOPS,
+      }),
       log,
       signal: req.signal,
     } as Context<unknown, unknown>;

@@ -1,109 +1,259 @@
-// Wakes pair-status long-polls when a device pairs. pair-complete's transaction sends
-// NOTIFY workspace_paired '<workspace id>'; one LISTEN connection per isolate (opened on the
-// first wait, on SUPABASE_DB_URL) wakes the watchers of that workspace. The caller re-reads
-// on every wake and at least every recheckMs, so a lost notification (a reconnect, a
-// pooler that does not allow LISTEN) costs at most that long.
+// Parks pair-status long-polls until a device pairs with their workspace, the way the
+// approval waiter parks approval waits: one LISTEN connection per isolate (opened on the
+// first park, on SUPABASE_DB_URL) for `workspace_paired`, whose payload is only the
+// workspace id and is never believed (any database login can NOTIFY): a notification
+// makes the waiter re-read, in ONE query, every woken workspace. A batched poll (one
+// query per interval for every workspace parked in the isolate) covers a lost
+// notification or a LISTEN that is down. A workspace may park only so many requests at
+// once (PAIR_STATUS_MAX_PARKED_PER_WORKSPACE): beyond that, 429.
 import { createSql, type Sql } from "./db.ts";
+import { HttpError } from "./http_error.ts";
 import type { Logger } from "./logger.ts";
 
 export const WORKSPACE_PAIRED_CHANNEL = "workspace_paired";
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Why a watch woke: a notification (or a LISTEN reconnect), shutdown, the caller's
- * abort, or the time (the re-check interval or the caller's ms, whichever is shorter). */
-export type WakeReason = "notified" | "stopped" | "aborted" | "timeout";
+/** The answer of pair-status. */
+export interface PairingState {
+  workspace_id: string;
+  paired: boolean;
+  devices: { device_id: string; platform: string; device_name: string | null; paired_at: string }[];
+}
 
-export interface PairingWatch {
-  /** Resolves on a notification for the workspace (also one sent since the last call), on
-   * a LISTEN reconnect, on shutdown, when signal aborts, or after ms. */
-  next(ms: number, signal?: AbortSignal): Promise<WakeReason>;
-  /** true once the waiter shut down: answer now. */
-  readonly stopped: boolean;
-  close(): void;
+/** A place reserved for one request (taken before its first read, so a pairing between
+ * that read and the park still wakes it). */
+export interface PairingSlot {
+  /** Parks until the workspace is paired (its state), or the timeout, an abort or shutdown
+   * (null: answer what the first read said). */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<PairingState | null>;
+  /** frees the place (always, in a finally) */
+  release(): void;
+}
+
+export interface PairingWaiterStats {
+  parked: number;
+  listening: boolean;
+  /** batched reads sent (polls, notifications, LISTEN (re)connects) */
+  queries: number;
 }
 
 export interface PairingWaiter {
-  /** Registers interest in a workspace; call before the first read so nothing is missed. */
-  watch(workspaceId: string): Promise<PairingWatch>;
-  /** how often a parked request re-reads without a notification */
-  readonly recheckMs: number;
+  /** Reserves a place for a request of this workspace; 429 rate_limited when the
+   * workspace already holds maxPerWorkspace of them in this isolate. */
+  reserve(workspaceId: string): PairingSlot;
+  /** how many requests hold a place */
+  parked(): number;
   /** whether the LISTEN connection is up */
   readonly listening: boolean;
-  /** how many requests are watching (parked or about to be) */
-  parked(): number;
-  /** wakes every watcher for good (runtime shutdown) */
+  stats(): PairingWaiterStats;
+  /** answers every parked request at once (runtime shutdown); later waits answer at once */
   shutdown(): void;
   close(): Promise<void>;
 }
 
 export interface PairingWaiterOptions {
+  sql: Sql;
   /** the direct database connection (LISTEN does not work through a transaction pooler) */
   listenUrl: string;
   log: Logger;
-  recheckMs?: number;
-  /** how long a request waits for the LISTEN connection before relying on re-checks */
-  listenTimeoutMs?: number;
+  /** false: the batched poll only */
+  listen?: boolean;
+  /** the batched poll's interval (default 2 s) */
+  pollMs?: number;
+  /** parked requests per workspace at most (default 4) */
+  maxPerWorkspace?: number;
 }
 
-interface Watcher {
-  notified: boolean;
-  wake?: (reason: WakeReason) => void;
+/** Retry-After of a refused park: the client's next long-poll a moment later. */
+const CAP_RETRY_AFTER_SECONDS = 2;
+
+class Slot {
+  resolve?: (state: PairingState | null) => void;
+  timer?: ReturnType<typeof setTimeout>;
+  onAbort?: () => void;
+  signal?: AbortSignal;
+  /** a notification for the workspace came after the reservation */
+  notified = false;
+  released = false;
+  constructor(readonly workspaceId: string) {}
 }
 
 export function createPairingWaiter(options: PairingWaiterOptions): PairingWaiter {
-  const recheckMs = options.recheckMs ?? 2000;
-  const watchers = new Map<string, Set<Watcher>>();
-  let listenSql: Sql | undefined;
-  let ready: Promise<boolean> | undefined;
-  let listening = false;
+  const pollMs = options.pollMs ?? 2000;
+  const cap = options.maxPerWorkspace ?? 4;
+  const slots = new Map<string, Set<Slot>>();
+  let count = 0;
+  let waiting = 0;
   let stopped = false;
+  let queries = 0;
 
-  function wake(watcher: Watcher) {
-    watcher.notified = true;
-    watcher.wake?.(stopped ? "stopped" : "notified");
+  // ---- answering ----------------------------------------------------------------------
+  function answer(slot: Slot, state: PairingState | null): void {
+    const resolve = slot.resolve;
+    if (!resolve) return;
+    slot.resolve = undefined;
+    waiting--;
+    clearTimeout(slot.timer);
+    if (slot.onAbort) slot.signal?.removeEventListener("abort", slot.onAbort);
+    resolve(state);
+    if (waiting === 0) stopPoll();
   }
 
-  function wakeWorkspace(workspaceId: string) {
-    for (const w of watchers.get(workspaceId.toLowerCase()) ?? []) wake(w);
+  // ---- batched reads: one query for every workspace that needs one ---------------------
+  const toCheck = new Set<string>();
+  let checkAll = false;
+  let flushing: Promise<void> | undefined;
+  let flushQueued = false;
+
+  function checkSoon(workspaceId?: string): void {
+    if (workspaceId === undefined) checkAll = true;
+    else toCheck.add(workspaceId);
+    if (flushing || flushQueued) return;
+    flushQueued = true;
+    queueMicrotask(startFlush);
   }
 
-  function wakeAll() {
-    for (const set of watchers.values()) for (const w of set) wake(w);
+  function startFlush(): void {
+    flushQueued = false;
+    if (stopped) return;
+    flushing = flush().finally(() => {
+      flushing = undefined;
+      if (!stopped && (checkAll || toCheck.size > 0)) checkSoon();
+    });
   }
 
-  function startListening(): Promise<boolean> {
-    if (ready) return ready;
+  function parkedWorkspaces(): string[] {
+    const ids: string[] = [];
+    for (const [id, set] of slots) {
+      for (const s of set) {
+        if (s.resolve) {
+          ids.push(id);
+          break;
+        }
+      }
+    }
+    return ids;
+  }
+
+  async function flush(): Promise<void> {
+    const parked = new Set(parkedWorkspaces());
+    const ids = checkAll ? [...parked] : [...toCheck].filter((id) => parked.has(id));
+    checkAll = false;
+    toCheck.clear();
+    if (ids.length === 0) return;
+    queries++;
+    try {
+      const rows = await options.sql`
+        select private.paired_states(${ids}::uuid[]) as states`;
+      for (const state of rows[0].states as PairingState[]) {
+        for (const s of slots.get(state.workspace_id) ?? []) answer(s, state);
+      }
+    } catch (error) {
+      // The database is away: the parked stay parked; the next poll tries again.
+      options.log.warn("pairing waiter check failed", {
+        error: String(error),
+        workspaces: ids.length,
+      });
+    }
+  }
+
+  // ---- the batched poll ---------------------------------------------------------------
+  let pollTimer: ReturnType<typeof setInterval> | undefined;
+
+  function startPoll(): void {
+    if (pollTimer !== undefined || stopped) return;
+    pollTimer = setInterval(() => checkSoon(), pollMs);
+  }
+
+  function stopPoll(): void {
+    if (pollTimer !== undefined) clearInterval(pollTimer);
+    pollTimer = undefined;
+  }
+
+  // ---- LISTEN: one connection per isolate, opened on the first reservation -------------
+  // postgres.js's sql.listen() reconnects and re-listens by itself and calls onlisten
+  // each time: then every parked workspace is re-read once (a pairing made while nobody
+  // listened). Until it is up, and whenever it is down, the poll alone wakes the parked.
+  let listenSql: Sql | undefined;
+  let listening = false;
+  let listenStarted = false;
+
+  function onNotify(payload: string): void {
+    const workspaceId = payload.toLowerCase();
+    if (!UUID_RE.test(workspaceId)) return;
+    const set = slots.get(workspaceId);
+    if (!set) return;
+    for (const s of set) s.notified = true;
+    checkSoon(workspaceId);
+  }
+
+  function startListening(): void {
+    if (listenStarted || stopped || options.listen === false) return;
+    listenStarted = true;
     const sql = listenSql = createSql(options.listenUrl, { max: 1 });
-    let reconnect = false;
-    ready = sql.listen(WORKSPACE_PAIRED_CHANNEL, (payload) => wakeWorkspace(payload), () => {
+    sql.listen(WORKSPACE_PAIRED_CHANNEL, onNotify, () => {
       listening = true;
-      // after a reconnect, notifications may have been missed: everyone re-reads
-      if (reconnect) wakeAll();
-      reconnect = true;
-    }).then(() => true, (error) => {
-      options.log.warn("pairing waiter cannot LISTEN; relying on re-checks", {
+      if (waiting > 0) checkSoon();
+    }).catch((error: unknown) => {
+      options.log.warn("pairing waiter cannot LISTEN; polling", {
         error: error instanceof Error ? error.message : String(error),
       });
       listening = false;
-      if (listenSql === sql) {
-        listenSql = undefined;
-        ready = undefined; // the next wait tries again
-      }
+      listenStarted = false; // the next reservation tries again
+      if (listenSql === sql) listenSql = undefined;
       sql.end({ timeout: 0 }).catch(() => {});
-      return false;
     });
-    return ready;
   }
 
-  async function waitListening(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), options.listenTimeoutMs ?? 2000);
-    });
-    try {
-      await Promise.race([startListening(), timeout]);
-    } finally {
-      clearTimeout(timer);
+  // ---- the interface --------------------------------------------------------------------
+  function reserve(workspaceId: string): PairingSlot {
+    const key = workspaceId.toLowerCase();
+    let set = slots.get(key);
+    if (set && set.size >= cap) {
+      throw new HttpError(
+        "rate_limited",
+        `Rate limited: this workspace already has ${cap} pair-status requests waiting`,
+        { headers: { "retry-after": String(CAP_RETRY_AFTER_SECONDS) } },
+      );
     }
+    if (!set) slots.set(key, set = new Set());
+    const slot = new Slot(key);
+    set.add(slot);
+    count++;
+    startListening();
+    return {
+      wait: (timeoutMs, signal) => wait(slot, timeoutMs, signal),
+      release: () => release(slot),
+    };
+  }
+
+  function wait(slot: Slot, timeoutMs: number, signal?: AbortSignal): Promise<PairingState | null> {
+    if (stopped || slot.released || timeoutMs <= 0 || signal?.aborted) {
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => {
+      slot.resolve = resolve;
+      waiting++;
+      slot.timer = setTimeout(() => answer(slot, null), timeoutMs);
+      if (signal) {
+        slot.signal = signal;
+        slot.onAbort = () => answer(slot, null);
+        signal.addEventListener("abort", slot.onAbort, { once: true });
+      }
+      startPoll();
+      // Paired between the reservation and now (the first read missed it): read again.
+      if (slot.notified) checkSoon(slot.workspaceId);
+    });
+  }
+
+  function release(slot: Slot): void {
+    if (slot.released) return;
+    slot.released = true;
+    answer(slot, null);
+    const set = slots.get(slot.workspaceId);
+    set?.delete(slot);
+    if (set?.size === 0) slots.delete(slot.workspaceId);
+    count--;
   }
 
   const onUnload = () => waiter.shutdown();
@@ -111,65 +261,24 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
   if (edge) globalThis.addEventListener("beforeunload", onUnload);
 
   const waiter: PairingWaiter = {
-    recheckMs,
+    reserve,
+    parked: () => count,
     get listening() {
       return listening;
     },
-    parked() {
-      let n = 0;
-      for (const set of watchers.values()) n += set.size;
-      return n;
-    },
-    async watch(workspaceId) {
-      const key = workspaceId.toLowerCase();
-      const watcher: Watcher = { notified: false };
-      let set = watchers.get(key);
-      if (!set) watchers.set(key, set = new Set());
-      set.add(watcher);
-      if (!stopped) await waitListening();
-      return {
-        get stopped() {
-          return stopped;
-        },
-        next(ms, signal) {
-          if (stopped) return Promise.resolve("stopped");
-          if (signal?.aborted) return Promise.resolve("aborted");
-          if (watcher.notified) {
-            watcher.notified = false;
-            return Promise.resolve("notified");
-          }
-          return new Promise<WakeReason>((resolve) => {
-            const done = (reason: WakeReason) => {
-              clearTimeout(timer);
-              signal?.removeEventListener("abort", onAbort);
-              watcher.wake = undefined;
-              watcher.notified = false;
-              resolve(reason);
-            };
-            const onAbort = () => done("aborted");
-            const timer = setTimeout(() => done("timeout"), Math.max(0, Math.min(ms, recheckMs)));
-            signal?.addEventListener("abort", onAbort);
-            watcher.wake = done;
-          });
-        },
-        close() {
-          const current = watchers.get(key);
-          current?.delete(watcher);
-          if (current?.size === 0) watchers.delete(key);
-        },
-      };
-    },
+    stats: () => ({ parked: waiting, listening, queries }),
     shutdown() {
       stopped = true;
-      wakeAll();
+      for (const set of slots.values()) for (const s of set) answer(s, null);
+      stopPoll();
     },
     async close() {
       waiter.shutdown();
       if (edge) globalThis.removeEventListener("beforeunload", onUnload);
+      await flushing;
       const sql = listenSql;
       listenSql = undefined;
       listening = false;
-      if (ready) await ready;
       if (sql) await sql.end({ timeout: 1 });
     },
   };

@@ -4,26 +4,69 @@ import { HttpError } from "./http_error.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** The raw body bytes; 413 when the declared or actual size is over the limit. */
-export async function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+export interface ReadBodyOptions {
+  /** bytes at most (413 beyond) */
+  limit?: number;
+  /** the whole body must arrive within this long (400 after it); none when absent */
+  timeoutMs?: number;
+}
+
+/** The raw body bytes; 413 when the declared or actual size is over the limit. A body cut
+ * short (the client closed before Content-Length or the last chunk) or one still not
+ * complete after timeoutMs is the client's fault: 400 invalid_request, never a 500. */
+export async function readRawBody(
+  req: Request,
+  options: ReadBodyOptions = {},
+): Promise<Uint8Array> {
+  const limit = options.limit ?? MAX_BODY_BYTES;
   const tooLarge = () =>
     new HttpError("payload_too_large", `Payload too large: bodies are limited to ${limit} bytes`);
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > limit) throw tooLarge();
   if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();
+  const incomplete = (why: string) =>
+    new HttpError("invalid_request", `Invalid request: the body ${why}`);
+  // A race, not reader.cancel(): a read pending on a stalled socket is not ended by a
+  // cancel in Deno, so the deadline rejects on its own.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = options.timeoutMs === undefined ? undefined : new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(incomplete(`did not arrive within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+  });
+  deadline?.catch(() => {}); // handled where it is raced; unhandled when no read is pending
+  const cutShort = () =>
+    incomplete(
+      "ended before it was complete (the connection closed before Content-Length bytes " +
+        "or the last chunk arrived)",
+    );
   const chunks: Uint8Array[] = [];
   let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
+  try {
+    while (true) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await (deadline ? Promise.race([reader.read(), deadline]) : reader.read());
+      } catch (error) {
+        reader.cancel().catch(() => {});
+        // Deno: BadResource "Cannot read request body as underlying resource unavailable"
+        throw error instanceof HttpError ? error : cutShort();
+      }
+      if (chunk.done) break;
+      size += chunk.value.length;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(chunk.value);
     }
-    chunks.push(value);
+  } finally {
+    clearTimeout(timer);
   }
+  // The stream can also end quietly at a closed connection: the count tells.
+  if (req.headers.has("content-length") && size !== declared) throw cutShort();
   const out = new Uint8Array(size);
   let offset = 0;
   for (const c of chunks) {

@@ -1,16 +1,12 @@
 // pair-status (SPEC section 4, endpoint 3): the hook runner asks whether a phone paired.
-// Bridge auth; the first read consumes the nonce. With ?wait=N the request is parked until
-// the first device pairs (woken by the pairing waiter's LISTEN, re-read every couple of
-// seconds in case a notification is lost) or N seconds pass.
+// Bridge auth; the first read consumes the nonce. With ?wait=N the request is parked in the
+// isolate's pairing waiter (woken by LISTEN workspace_paired and re-read in one batched
+// query with every other parked request; never a query per request) until the first
+// device pairs or N seconds pass. A workspace parks a few requests at most: 429 beyond.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
+import type { PairingState } from "../pairing_waiter.ts";
 import { PairStatusQuery } from "../../../../shared/api_schemas.ts";
-
-interface PairingState {
-  workspace_id: string;
-  paired: boolean;
-  devices: { device_id: string; platform: string; device_name: string | null; paired_at: string }[];
-}
 
 export const pairStatus = defineEndpoint({
   name: "pair-status",
@@ -19,27 +15,19 @@ export const pairStatus = defineEndpoint({
   query: PairStatusQuery,
   async handle(ctx, deps) {
     const { workspaceId, secretVersion, nonce } = ctx.bridge;
-    const deadline = performance.now() + ctx.query.wait * 1000;
-    // registered before the first read, so a pairing in between still wakes it
-    const watch = ctx.query.wait > 0 ? await deps.pairing.watch(workspaceId) : undefined;
+    // Reserved before the first read (a pairing in between still wakes it), and before
+    // the nonce is spent, so a request refused for the cap writes nothing.
+    const slot = ctx.query.wait > 0 ? deps.pairing.reserve(workspaceId) : undefined;
     try {
-      let state = await callJson<PairingState>(
+      const state = await callJson<PairingState>(
         deps.sql,
         "private.pair_status($1::uuid, $2::integer, $3::text)",
         [workspaceId, secretVersion, nonce],
       );
-      while (watch && !state.paired && !watch.stopped && !ctx.signal.aborted) {
-        const remaining = deadline - performance.now();
-        if (remaining <= 0) break;
-        await watch.next(remaining, ctx.signal);
-        if (ctx.signal.aborted) break;
-        state = await callJson<PairingState>(deps.sql, "private.pairing_state($1::uuid)", [
-          workspaceId,
-        ]);
-      }
-      return jsonResponse(state);
+      if (!slot || state.paired) return jsonResponse(state);
+      return jsonResponse(await slot.wait(ctx.query.wait * 1000, ctx.signal) ?? state);
     } finally {
-      watch?.close();
+      slot?.release();
     }
   },
 });
