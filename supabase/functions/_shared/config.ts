@@ -1,6 +1,11 @@
 // Environment configuration (SPEC section 9): parsed once with zod; a missing or
 // malformed variable fails with a message naming it.
 import { z } from "zod";
+import {
+  connectionBudgetIssues,
+  DEFAULT_LISTEN_IDLE_CLOSE_SECONDS,
+  DEFAULT_POOL_MAX,
+} from "./connection_budget.ts";
 
 const intFrom = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -47,7 +52,13 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PAIR_START_PER_MINUTE: intFrom(10, 1),
   RATE_LIMIT_PAIR_COMPLETE_PER_MINUTE: intFrom(10, 1),
   RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: intFrom(30, 1),
-  DB_POOL_MAX: intFrom(10, 1, 500),
+  DB_POOL_MAX: intFrom(DEFAULT_POOL_MAX, 1, 500),
+  LISTEN_IDLE_CLOSE_SECONDS: intFrom(DEFAULT_LISTEN_IDLE_CLOSE_SECONDS, 0, 3600),
+}).superRefine((c, ctx) => {
+  // Before the fallback below: whether DATABASE_URL itself was set matters on hosted.
+  for (const issue of connectionBudgetIssues(c)) {
+    ctx.addIssue({ code: "custom", path: [issue.path], message: issue.message });
+  }
 }).transform((c) => {
   const databaseUrl = c.DATABASE_URL ?? c.SUPABASE_DB_URL;
   return { ...c, DATABASE_URL: databaseUrl, SUPABASE_DB_URL: c.SUPABASE_DB_URL ?? databaseUrl };
