@@ -106,3 +106,52 @@ revoke all on function private.install_realtime_broadcasts() from public;
 revoke all on function private.broadcast_workspace_change() from public;
 
 select private.install_realtime_broadcasts();
+
+-- ---------------------------------------------------------------------------
+-- Sweeps on the platform: pg_cron runs the push sweep (pg_net posts to push-dispatch with
+-- the bearer secret from Vault, private.request_push_dispatch() of the push migration) and
+-- the retention job. Installed where cron.schedule() exists (pg_cron enabled); re-run it
+-- after enabling the extensions or to change the retention (scripts/setup_cron.sql):
+--   select private.install_platform_schedules(p_event_retention_days => 30);
+-- ---------------------------------------------------------------------------
+create or replace function private.install_platform_schedules(
+  p_event_retention_days integer default null
+) returns jsonb
+language plpgsql set search_path = '' as $$
+declare
+  v_push text;
+  v_retention text := format('select private.purge_expired(%s)',
+                             coalesce(p_event_retention_days::text, 'null'));
+begin
+  if p_event_retention_days is not null and p_event_retention_days < 1 then
+    raise exception 'Cannot schedule the retention job: EVENT_RETENTION_DAYS must be at least 1, not %',
+      p_event_retention_days;
+  end if;
+  if pg_catalog.to_regprocedure('cron.schedule(text, text, text)') is null then
+    return jsonb_build_object('skipped', 'pg_cron is not installed (cron.schedule is missing)');
+  end if;
+  -- Every 10 seconds where pg_cron knows second intervals (1.5+; Supabase's does), else
+  -- every minute. The job only posts when an outbox row is due, so most runs are one query.
+  begin
+    perform cron.schedule('agentops-push-dispatch', '10 seconds',
+                          'select private.request_push_dispatch()');
+    v_push := '10 seconds';
+  exception when others then
+    perform cron.schedule('agentops-push-dispatch', '* * * * *',
+                          'select private.request_push_dispatch()');
+    v_push := '* * * * *';
+  end;
+  -- Nonces, pair tokens, rate-limit windows and old outbox rows every 10 minutes, as the
+  -- local server's timer does; events too when EVENT_RETENTION_DAYS is given.
+  perform cron.schedule('agentops-retention', '*/10 * * * *', v_retention);
+  return jsonb_build_object(
+    'agentops-push-dispatch', v_push,
+    'agentops-retention', v_retention,
+    'net', pg_catalog.to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is not null,
+    'vault', pg_catalog.to_regclass('vault.decrypted_secrets') is not null
+  );
+end
+$$;
+revoke all on function private.install_platform_schedules(integer) from public;
+
+select private.install_platform_schedules();
