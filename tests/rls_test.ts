@@ -1,7 +1,7 @@
 // What the phone reads through Supabase (SPEC sections 5, 11): RLS with real role
 // switching, as PostgREST does it (`set role` plus request.jwt.claims). A user's devices
 // see exactly their paired workspaces' rows; anon sees nothing; no client writes.
-import { assert, assertEquals } from "./_helpers/assert.ts";
+import { assertEquals } from "./_helpers/assert.ts";
 import { type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
 import { eventBody, postEvent } from "./_helpers/events.ts";
