@@ -101,9 +101,9 @@ begin
 end
 $$;
 
-revoke all on function private.realtime_broadcast_tables() from public;
-revoke all on function private.install_realtime_broadcasts() from public;
-revoke all on function private.broadcast_workspace_change() from public;
+revoke all on function private.realtime_broadcast_tables() from public, anon, authenticated;
+revoke all on function private.install_realtime_broadcasts() from public, anon, authenticated;
+revoke all on function private.broadcast_workspace_change() from public, anon, authenticated;
 
 select private.install_realtime_broadcasts();
 
@@ -152,6 +152,6 @@ begin
   );
 end
 $$;
-revoke all on function private.install_platform_schedules(integer) from public;
+revoke all on function private.install_platform_schedules(integer) from public, anon, authenticated;
 
 select private.install_platform_schedules();
