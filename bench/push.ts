@@ -162,9 +162,11 @@ log(
 const result = {
   name: "push",
   command: "node scripts/with_test_db.mjs deno run -A bench/push.ts",
-  notes: `load average ${Deno.loadavg()[0].toFixed(1)} on ${navigator.hardwareConcurrency} ` +
+  notes: [
+    `load average ${Deno.loadavg()[0].toFixed(1)} on ${navigator.hardwareConcurrency} ` +
     `CPUs; ${DEVICES} devices (FCM + APNs + Web Push) per approval; ${ITERATIONS} sequential ` +
     `bridge-approval-requests`,
+  ],
   rows: [
     {
       what: "approval request → push at the loopback provider (p99, last of 3 devices)",

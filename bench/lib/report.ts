@@ -44,6 +44,15 @@ function cell(s: string): string {
   return s.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
+/** A result's notes as lines. Stored results (JSON written by older benches, e.g.
+ * bench/push.ts) may hold one string instead of an array: iterating that printed one
+ * character per bullet, so a string is one note per line of it. */
+export function noteLines(notes: unknown): string[] {
+  if (typeof notes === "string") notes = notes.split("\n");
+  if (!Array.isArray(notes)) return [];
+  return notes.map((n) => String(n).trim()).filter((n) => n.length > 0);
+}
+
 /** The markdown and the SVG files (path → content) for a set of runs and results. */
 export function renderReport(
   runs: BenchRun[],
@@ -125,8 +134,9 @@ export function renderReport(
         (run.seconds !== undefined ? ` (${Math.round(run.seconds)} s)` : ""),
       "",
     );
-    for (const note of result.notes ?? []) lines.push(`- ${note}`);
-    if (result.notes?.length) lines.push("");
+    const notes = noteLines(result.notes);
+    for (const note of notes) lines.push(`- ${note}`);
+    if (notes.length) lines.push("");
     (result.distributions ?? []).forEach((d, i) => {
       const file = `docs/bench/${run.name}-${i + 1}-${slug(d.title)}.svg`;
       svgs.set(file, distributionSvg(d));

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/_helpers/assert.ts";
-import { renderReport } from "./report.ts";
+import { noteLines, renderReport } from "./report.ts";
 import { percentile } from "./stats.ts";
 import { distributionSvg } from "./svg.ts";
 
@@ -75,4 +75,27 @@ Deno.test("renderReport() tables every row, reports missing benches as not run, 
 Deno.test("distributionSvg() draws an empty plot without samples rather than failing", () => {
   const svg = distributionSvg({ title: "none", unit: "ms", series: { project: [], baseline: [] } });
   assert(svg.includes("no samples"));
+});
+
+Deno.test("renderReport() prints a note given as one string as one bullet, not a character per line", () => {
+  const { markdown } = renderReport(
+    [{ name: "push", status: "ok", seconds: 35 }],
+    new Map([["push", {
+      name: "push",
+      command: "deno run -A bench/push.ts",
+      rows: [],
+      distributions: [],
+      // what bench/push.ts wrote to .tmp/bench/push.json before it wrote an array
+      notes: "load average 2.8 on 2 CPUs; 300 requests" as unknown as string[],
+    }]]),
+    machine,
+  );
+  assert(markdown.includes("\n- load average 2.8 on 2 CPUs; 300 requests\n"), markdown);
+  assert(!/^- .$/m.test(markdown), "no one-character bullets");
+});
+
+Deno.test("noteLines() keeps an array's notes and splits a string on its lines", () => {
+  assertEquals(noteLines(["a", "b"]), ["a", "b"]);
+  assertEquals(noteLines("first\nsecond\n"), ["first", "second"]);
+  assertEquals(noteLines(undefined), []);
 });

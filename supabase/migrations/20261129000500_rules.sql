@@ -32,20 +32,10 @@ grant select on public.rules to authenticated;
 create policy rules_paired_select on public.rules for select to authenticated
   using (workspace_id in (select private.user_workspace_ids()));
 
-do $$
-begin
-  if exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
-    alter publication supabase_realtime add table public.rules;
-  end if;
-  if exists (select 1 from pg_namespace where nspname = 'realtime')
-     and exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-                 where n.nspname = 'realtime' and p.proname = 'broadcast_changes') then
-    execute 'create trigger rules_broadcast
-             after insert or update or delete on public.rules
-             for each row execute function private.broadcast_workspace_change()';
-  end if;
-end
-$$;
+-- Realtime: the phone follows the private broadcast topic workspace:<id> (docs/realtime.md);
+-- rules are in private.realtime_broadcast_tables(), so installing again adds their trigger
+-- where Supabase's Realtime exists (and does nothing where it does not).
+select private.install_realtime_broadcasts();
 
 -- A rule as the API answers it (phone and hook runner alike).
 create or replace function private.rule_json(p_rule public.rules) returns jsonb

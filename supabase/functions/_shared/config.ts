@@ -1,6 +1,11 @@
 // Environment configuration (SPEC section 9): parsed once with zod; a missing or
 // malformed variable fails with a message naming it.
 import { z } from "zod";
+import {
+  connectionBudgetIssues,
+  DEFAULT_LISTEN_IDLE_CLOSE_SECONDS,
+  DEFAULT_POOL_MAX,
+} from "./connection_budget.ts";
 
 const intFrom = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -59,7 +64,6 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: intFrom(30, 1),
   RATE_LIMIT_PUSH_DECISION_PER_MINUTE: intFrom(30, 1),
   RATE_LIMIT_PUSH_DECISION_TOKEN_PER_MINUTE: intFrom(5, 1),
-  DB_POOL_MAX: intFrom(10, 1, 500),
   /** the header a trusted proxy sets to the client's address (unset: the socket's peer);
    * client_ip.ts says which one on hosted Supabase and why */
   CLIENT_IP_HEADER: optionalString.transform((v) => v?.toLowerCase()),
@@ -67,6 +71,13 @@ export const ConfigSchema = z.object({
   CLIENT_IP_TRUSTED_HOPS: intFrom(1, 1, 16),
   /** a request body must arrive whole within this long (slow or stalled bodies: 400) */
   BODY_READ_TIMEOUT_MS: intFrom(30_000, 100, 600_000),
+  DB_POOL_MAX: intFrom(DEFAULT_POOL_MAX, 1, 500),
+  LISTEN_IDLE_CLOSE_SECONDS: intFrom(DEFAULT_LISTEN_IDLE_CLOSE_SECONDS, 0, 3600),
+}).superRefine((c, ctx) => {
+  // Before the fallback below: whether DATABASE_URL itself was set matters on hosted.
+  for (const issue of connectionBudgetIssues(c)) {
+    ctx.addIssue({ code: "custom", path: [issue.path], message: issue.message });
+  }
 }).transform((c) => {
   const databaseUrl = c.DATABASE_URL ?? c.SUPABASE_DB_URL;
   return { ...c, DATABASE_URL: databaseUrl, SUPABASE_DB_URL: c.SUPABASE_DB_URL ?? databaseUrl };

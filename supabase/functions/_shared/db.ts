@@ -2,6 +2,7 @@
 // and the mapping of database errors to API errors.
 import postgres from "postgres";
 import { HttpError, isErrorCode } from "./http_error.ts";
+import { DEFAULT_POOL_MAX } from "./connection_budget.ts";
 
 export type Sql = postgres.Sql;
 
@@ -13,10 +14,12 @@ export function reconnectBackoff(retries: number): number {
   return Math.min(0.05 * retries, 0.25);
 }
 
+/** A pool of `max` connections (default DEFAULT_POOL_MAX: the hosted budget, see
+ * connection_budget.ts); idle ones close after 20 s. */
 export function createSql(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {
     prepare: false,
-    max: options.max ?? 10,
+    max: options.max ?? DEFAULT_POOL_MAX,
     idle_timeout: 20,
     connect_timeout: 5,
     backoff: reconnectBackoff,
