@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { type Agent, AGENTS } from "./hooks.ts";
 import { runHook } from "./runner.ts";
-import { install } from "./install.ts";
+import { install, uninstall } from "./install.ts";
 import { DEFAULT_POLICY, loadPolicy } from "./policy.ts";
 import { AgentOpsClient, ApiError, pairStart } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
@@ -22,13 +22,15 @@ import {
 const USAGE = `agentops — the AgentOps hook runner
 
   agentops pair [--name <display name>] [--no-qr]     pair this project with your phone
-  agentops install claude-code|cursor|codex [--local] write the agent's hook configuration
-  agentops hook claude-code|cursor|codex [--timeout s] run as the agent's hook (stdin → stdout)
+  agentops install <agent> [--shared] [--launcher cmd] write the agent's hook configuration
+  agentops uninstall <agent>                          remove exactly what install wrote
+  agentops hook <agent> [--event e] [--timeout s]     run as the agent's hook (stdin → stdout)
   agentops status                                     credentials, policy, queue, devices
   agentops flush                                      deliver queued run events now
   agentops audit verify <run_id> [--database-url u]   recompute a run's hash chain
   agentops phone <pair|pending|approve|deny|instruct|runs|tail> …   a stand-in phone
 
+Agents: claude-code, cursor, codex, gemini, copilot.
 Options: --project <dir> (default: $CLAUDE_PROJECT_DIR, else the current directory).
 Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1).`;
 
@@ -72,13 +74,17 @@ async function readStdin(timeoutMs: number): Promise<string> {
 async function cmdHook(args: string[], project: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { timeout: { type: "string" } },
+    options: { timeout: { type: "string" }, event: { type: "string" } },
     allowPositionals: true,
   });
   const agent = parseAgent(positionals[0]);
   const hostTimeout = values.timeout ? Number(values.timeout) : undefined;
   const raw = await readStdin(10_000);
-  const result = await runHook(agent, raw, { project, hostTimeoutSeconds: hostTimeout });
+  const result = await runHook(agent, raw, {
+    project,
+    hostTimeoutSeconds: hostTimeout,
+    event: values.event,
+  });
   if (result.stdout) await writeAll(Deno.stdout, result.stdout + "\n");
   if (Deno.env.get("AGENTOPS_DEBUG")) console.error(`agentops: ${result.note}`);
   return result.exitCode;
@@ -168,23 +174,40 @@ async function qrCode(text: string): Promise<string> {
 async function cmdInstall(args: string[], project: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { local: { type: "boolean" }, launcher: { type: "string" } },
+    options: {
+      local: { type: "boolean" },
+      shared: { type: "boolean" },
+      launcher: { type: "string" },
+    },
     allowPositionals: true,
   });
   const agent = parseAgent(positionals[0]);
   const policy = await loadPolicy(policyPath(project));
-  const path = await install(project, agent, {
+  const result = await install(project, agent, {
     policy,
     launcher: values.launcher,
-    claudeLocal: values.local,
+    shared: values.shared && !values.local,
   });
-  console.log(`Wrote the AgentOps hooks into ${path}.`);
+  console.log(`Wrote the AgentOps hooks into ${result.path} (command: ${result.command} …).`);
+  for (const note of result.notes) console.log(note);
   if (!(await loadCredentials(project))) {
     console.log("This project is not paired yet: run `agentops pair`.");
   }
   if (agent === "codex") {
     console.log("Codex runs project hooks once you trust them (run /hooks in Codex).");
   }
+  return 0;
+}
+
+async function cmdUninstall(args: string[], project: string): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true });
+  const agent = parseAgent(positionals[0]);
+  const changed = await uninstall(project, agent);
+  console.log(
+    changed.length === 0
+      ? `No AgentOps hooks for ${agent} in this project.`
+      : `Removed the AgentOps hooks from ${changed.join(", ")}.`,
+  );
   return 0;
 }
 
@@ -398,6 +421,8 @@ export async function main(argv: string[]): Promise<number> {
       return await cmdPair(rest, project);
     case "install":
       return await cmdInstall(rest, project);
+    case "uninstall":
+      return await cmdUninstall(rest, project);
     case "status":
       return await cmdStatus(project);
     case "flush":

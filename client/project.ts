@@ -16,7 +16,8 @@ export interface Credentials {
 /** The project directory: --project, the agent's project env var, else the cwd. */
 export function projectDir(explicit?: string): string {
   return explicit ?? Deno.env.get("AGENTOPS_PROJECT_DIR") ??
-    Deno.env.get("CLAUDE_PROJECT_DIR") ?? Deno.env.get("CURSOR_PROJECT_DIR") ?? Deno.cwd();
+    Deno.env.get("CLAUDE_PROJECT_DIR") ?? Deno.env.get("CURSOR_PROJECT_DIR") ??
+    Deno.env.get("GEMINI_PROJECT_DIR") ?? Deno.cwd();
 }
 
 export function agentopsDir(project: string): string {

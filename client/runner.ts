@@ -2,8 +2,15 @@
 // when the policy says so, hands queued instructions over at a stop, records run events,
 // and answers in the agent's own output JSON. It never throws at the agent: every failure
 // ends in the policy's fallback, and its own deadline stays under the host's timeout.
+// Time budget: a hook that asks nobody (events, stops, after-command) spends at most
+// NON_APPROVAL_BUDGET_MS on the backend (events wait in the on-disk queue otherwise); an
+// approval hook gives up on a backend that stops answering after a bounded number of
+// per-call timeouts and answers its fallback.
 import {
   type Agent,
+  afterCommandOutput,
+  allowNoteInline,
+  approvalNoteMessage,
   approvalOutput,
   type HookAction,
   mapHook,
@@ -11,6 +18,8 @@ import {
   stopOutput,
   type Verdict,
 } from "./hooks.ts";
+import { isOurs } from "./install.ts";
+import { rememberNote, takeNotes } from "./notes.ts";
 import { approvalRule, type Fallback, loadPolicy, type Policy } from "./policy.ts";
 import { AgentOpsClient, ApiError, type BridgeEvent, UnreachableError } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
@@ -29,19 +38,35 @@ export interface RunHookOptions {
   hostTimeoutSeconds?: number;
   /** seconds kept between the runner's deadline and the host's timeout */
   marginSeconds?: number;
+  /** the hook event, for agents whose payload does not name it (Copilot CLI) */
+  event?: string;
 }
 
-const EVENT_RETRY = { attempts: 2, timeoutMs: 3_000, baseDelayMs: 100 };
+/** What a hook that asks nobody may spend on the backend; with process start and disk
+ * work it answers well within 2 s whatever the backend does. */
+export const NON_APPROVAL_BUDGET_MS = 1_200;
+const EVENT_RETRY = { attempts: 2, timeoutMs: 800, baseDelayMs: 50 };
+/** Creating an approval: 3 attempts of at most 4 s each (plus short backoff). */
+const APPROVAL_CALL = { attempts: 3, timeoutMs: 4_000 };
+/** Long-poll length; a poll that gets no answer by this + 5 s is a failure, and 2 failures
+ * in a row end the wait with the `unreachable` fallback. */
+const DEFAULT_POLL_SECONDS = 25;
 
 function stepAside(agent: Agent, note: string): HookResult {
-  return { stdout: agent === "cursor" ? "{}" : "", exitCode: 0, note };
+  return { stdout: agent === "cursor" || agent === "gemini" ? "{}" : "", exitCode: 0, note };
 }
 
 function fallbackVerdict(decision: Fallback, why: string): Verdict {
   return { decision, reason: `AgentOps: ${why}; policy answers ${decision}` };
 }
 
-const APPROVAL_HOOKS = new Set(["PreToolUse", "PermissionRequest", "beforeShellExecution"]);
+const APPROVAL_HOOKS = new Set([
+  "PreToolUse",
+  "PermissionRequest",
+  "beforeShellExecution",
+  "BeforeTool",
+  "preToolUse",
+]);
 
 /** Runs one hook. It does not throw: an unexpected failure (a full disk, a bug) answers an
  * approval hook with "ask" (the agent asks locally) and lets any other hook pass, since a
@@ -57,7 +82,7 @@ export async function runHook(
     const why = `the hook runner failed (${(error as Error)?.message ?? error})`;
     let hookEvent = "";
     try {
-      hookEvent = String(JSON.parse(raw)?.hook_event_name ?? "");
+      hookEvent = String(JSON.parse(raw)?.hook_event_name ?? options.event ?? "");
     } catch { /* unreadable: step aside */ }
     if (APPROVAL_HOOKS.has(hookEvent)) {
       const verdict = fallbackVerdict("ask", why);
@@ -89,7 +114,30 @@ async function runHookUnguarded(
   } catch (error) {
     return stepAside(agent, `unreadable payload (${(error as Error).message}): stepping aside`);
   }
-  const action = await mapHook(agent, input);
+  const action = await mapHook(agent, input, options.event);
+  if (
+    agent === "claude-code" && action.kind !== "ignore" &&
+    (typeof input.cursor_version === "string" || Deno.env.get("CURSOR_VERSION")) &&
+    await cursorHooksInstalled(options.project)
+  ) {
+    // Cursor also runs .claude/settings*.json hooks; our own Cursor hooks already gate
+    // this project, so the Claude copy steps aside instead of asking the phone twice.
+    return stepAside(agent, "Cursor running Claude Code's hooks: the Cursor hooks gate this");
+  }
+  if (action.kind === "after_command") {
+    // Disk only, no backend: hands over the phone's note on this command, if any.
+    const notes = await takeNotes(options.project, {
+      agent,
+      session: action.providerRunId,
+      command: action.command,
+    });
+    const message = notes.length > 0 ? approvalNoteMessage(notes) : null;
+    return {
+      stdout: afterCommandOutput(agent, action.hookEvent, message),
+      exitCode: 0,
+      note: message ? "handed the approval note to the agent" : "no note",
+    };
+  }
   let policy: Policy;
   try {
     policy = await loadPolicy(policyPath(options.project));
@@ -106,7 +154,11 @@ async function runHookUnguarded(
     return stepAside(agent, (error as Error).message);
   }
   const credentials = await loadCredentials(options.project).catch(() => null);
-  const client = credentials ? clientFor(credentials, deadline) : null;
+  // A hook that asks nobody gets a short budget; an approval hook the host's deadline.
+  const budget = action.kind === "approval"
+    ? deadline
+    : Math.min(deadline, started + NON_APPROVAL_BUDGET_MS);
+  const client = credentials ? clientFor(credentials, budget) : null;
   const queue = new EventQueue(queueDir(options.project));
 
   switch (action.kind) {
@@ -118,9 +170,26 @@ async function runHookUnguarded(
       await recordEvent(agent, action, queue, client);
       return stepAside(agent, `${action.eventType} recorded`);
     case "stop":
-      return await handleStop(agent, action, queue, client);
+      return await handleStop(agent, action, { queue, client, project: options.project });
     case "approval":
-      return await handleApproval(agent, action, { policy, client, queue, deadline });
+      return await handleApproval(agent, action, {
+        policy,
+        client,
+        queue,
+        deadline,
+        project: options.project,
+      });
+  }
+}
+
+/** True when this project's .cursor/hooks.json runs our Cursor approval hook. */
+async function cursorHooksInstalled(project: string): Promise<boolean> {
+  try {
+    const config = JSON.parse(await Deno.readTextFile(`${project}/.cursor/hooks.json`));
+    const entries = config?.hooks?.beforeShellExecution;
+    return Array.isArray(entries) && entries.some((e) => isOurs(e?.command));
+  } catch {
+    return false;
   }
 }
 
@@ -161,27 +230,30 @@ async function recordEvent(
 async function handleStop(
   agent: Agent,
   action: Extract<HookAction, { kind: "stop" }>,
-  queue: EventQueue,
-  client: AgentOpsClient | null,
+  ctx: { queue: EventQueue; client: AgentOpsClient | null; project: string },
 ): Promise<HookResult> {
-  // Never loop: when Claude Code is already continuing because of a stop hook, let it stop;
-  // instructions queued meanwhile wait for the next stop.
-  if (client && !action.stopHookActive) {
-    await queue.flush(client, EVENT_RETRY).catch(() => {});
-    try {
-      const instructions = await client.collectInstructions(action.runId, {
-        attempts: 2,
-        timeoutMs: 5_000,
-      });
-      if (instructions.length > 0) {
-        return {
-          stdout: stopOutput(agent, instructions.map((i) => i.text)),
-          exitCode: 0,
-          note: `handed ${instructions.length} instruction(s) to the agent`,
-        };
+  const { queue, client } = ctx;
+  // Never loop: when the agent is already continuing because of a stop hook, let it stop;
+  // instructions and notes queued meanwhile wait for the next stop.
+  if (!action.stopHookActive) {
+    // Approval notes no PostToolUse / AfterTool handed over (a failed command, Copilot).
+    const notes = await takeNotes(ctx.project, { agent, session: action.providerRunId });
+    const noteText = notes.length > 0 ? approvalNoteMessage(notes) : "";
+    let texts: string[] = [];
+    if (client) {
+      await queue.flush(client, EVENT_RETRY).catch(() => {});
+      try {
+        texts = (await client.collectInstructions(action.runId, EVENT_RETRY)).map((i) => i.text);
+      } catch {
+        // unreachable: nothing to hand over now; the run event is queued below
       }
-    } catch {
-      // unreachable: nothing to hand over now; the run event is queued below
+    }
+    if (texts.length > 0 || noteText) {
+      return {
+        stdout: stopOutput(agent, texts, noteText),
+        exitCode: 0,
+        note: `handed ${texts.length} instruction(s) and ${notes.length} note(s) to the agent`,
+      };
     }
   }
   await recordEvent(agent, action, queue, client);
@@ -191,7 +263,13 @@ async function handleStop(
 async function handleApproval(
   agent: Agent,
   action: Extract<HookAction, { kind: "approval" }>,
-  ctx: { policy: Policy; client: AgentOpsClient | null; queue: EventQueue; deadline: number },
+  ctx: {
+    policy: Policy;
+    client: AgentOpsClient | null;
+    queue: EventQueue;
+    deadline: number;
+    project: string;
+  },
 ): Promise<HookResult> {
   const { policy, client } = ctx;
   const answer = (verdict: Verdict): HookResult => ({
@@ -199,6 +277,18 @@ async function handleApproval(
     exitCode: 0,
     note: verdict.reason,
   });
+  const decided = async (verdict: Verdict): Promise<HookResult> => {
+    const note = verdict.note?.trim();
+    if (verdict.decision === "allow" && note && !allowNoteInline(agent)) {
+      // No field for it in this answer: a later hook of the session hands it over.
+      await rememberNote(ctx.project, {
+        agent,
+        session: action.providerRunId,
+        command: action.command,
+      }, note);
+    }
+    return answer(verdict);
+  };
   const rule = approvalRule(policy, action.command);
   if (rule === null) {
     return { stdout: notRequiredOutput(agent), exitCode: 0, note: "no approval needed" };
@@ -206,8 +296,12 @@ async function handleApproval(
   if (!client) {
     return answer(fallbackVerdict(policy.fallback.no_device, "this project is not paired"));
   }
-  // Deliver queued events first, so the run's timeline starts where it should.
+  // Deliver queued events first, so the run's timeline starts where it should (within the
+  // short budget: a slow backend must not eat the approval's time).
+  const flushBefore = client.deadline;
+  client.deadline = Math.min(ctx.deadline, Date.now() + NON_APPROVAL_BUDGET_MS);
   await ctx.queue.flush(client, EVENT_RETRY).catch(() => {});
+  client.deadline = flushBefore;
   let approvalId = "";
   try {
     // The same request_key answers with the approval it already made (a retried hook).
@@ -223,14 +317,17 @@ async function handleApproval(
         expires_in_seconds: policy.approval_ttl_seconds,
         provider: agent,
         request_key: requestKey,
-      });
+      }, APPROVAL_CALL);
       approvalId = created.approval_id;
       const lapsed = created.status === "EXPIRED" ||
         (created.status === "PENDING" && Date.parse(created.expires_at) <= Date.now());
       if (created.status === "PENDING" && !lapsed) break;
       if (!lapsed) {
-        const state = await client.waitForApproval(approvalId, { deadline: ctx.deadline });
-        return answer(verdictFor(state.status, state.note, policy));
+        const state = await client.waitForApproval(approvalId, {
+          deadline: ctx.deadline,
+          maxFailures: 2,
+        });
+        return await decided(verdictFor(state.status, state.note, policy));
       }
       requestKey = `${action.requestKey.slice(0, 150)}:after:${created.approval_id}`;
     }
@@ -246,9 +343,10 @@ async function handleApproval(
   try {
     const state = await client.waitForApproval(approvalId, {
       deadline: ctx.deadline,
-      maxPollSeconds: Number(Deno.env.get("AGENTOPS_WAIT_POLL_SECONDS") ?? 90),
+      maxPollSeconds: Number(Deno.env.get("AGENTOPS_WAIT_POLL_SECONDS") ?? DEFAULT_POLL_SECONDS),
+      maxFailures: 2,
     });
-    return answer(verdictFor(state.status, state.note, policy));
+    return await decided(verdictFor(state.status, state.note, policy));
   } catch {
     return answer(
       fallbackVerdict(policy.fallback.unreachable, "the backend stopped answering"),
