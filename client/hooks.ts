@@ -269,7 +269,6 @@ async function mapCursor(hookEvent: string, input: Payload, ref: RunRef): Promis
   }
 }
 
-
 /** Gemini CLI (geminicli.com/docs/hooks/reference): Claude-like payloads (session_id,
  * hook_event_name, tool_name, tool_input), its own event names. */
 async function mapGemini(hookEvent: string, input: Payload, ref: RunRef): Promise<HookAction> {
@@ -491,7 +490,11 @@ export function approvalNoteMessage(notes: { command: string; note: string }[]):
 
 /** The output of a hook that runs after a command (Claude Code / Codex `PostToolUse`,
  * Gemini `AfterTool`): the phone's note as context the model reads, or no opinion. */
-export function afterCommandOutput(agent: Agent, hookEvent: string, message: string | null): string {
+export function afterCommandOutput(
+  agent: Agent,
+  hookEvent: string,
+  message: string | null,
+): string {
   if (!message) return agent === "gemini" ? "{}" : "";
   const eventName = agent === "gemini" ? "AfterTool" : hookEvent;
   return JSON.stringify({

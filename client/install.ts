@@ -175,7 +175,11 @@ export function planInstall(
         if (entry.approval) handler.failClosed = true;
         hooks[entry.event] = [...kept, handler];
       }
-      return { path: ".cursor/hooks.json", config: { ...base, version: 1, hooks }, localOnly: false };
+      return {
+        path: ".cursor/hooks.json",
+        config: { ...base, version: 1, hooks },
+        localOnly: false,
+      };
     }
     case "codex": {
       // codex-rs/config/src/hook_config.rs: a command handler has type, command, timeout
@@ -239,7 +243,11 @@ export function planInstall(
           timeoutSec: entry.timeout,
         }];
       }
-      return { path: ".github/hooks/agentops.json", config: { version: 1, hooks }, localOnly: false };
+      return {
+        path: ".github/hooks/agentops.json",
+        config: { version: 1, hooks },
+        localOnly: false,
+      };
     }
     case "claude-code": {
       const entries = [
@@ -420,7 +428,9 @@ export async function install(
   let gitExclude: string | undefined;
   if (!probe.localOnly && !launcher.portable) {
     gitExclude = await keepOutOfGit(project, probe.path);
-    if (gitExclude) notes.push(`${probe.path} holds this machine's paths: added to .git/info/exclude`);
+    if (gitExclude) {
+      notes.push(`${probe.path} holds this machine's paths: added to .git/info/exclude`);
+    }
   }
   const plan = planInstall(agent, current, { ...options, launcher: launcher.command });
   await writeAtomic(path, JSON.stringify(plan.config, null, 2) + "\n");

@@ -310,7 +310,10 @@ Deno.test("uninstall removes exactly what install wrote, for every agent", async
     // Files install created are removed again.
     for (const agent of ["copilot", "codex"] as Agent[]) {
       const fresh = await Deno.makeTempDir();
-      const { path } = await install(fresh, agent, { policy: DEFAULT_POLICY, launcher: "agentops" });
+      const { path } = await install(fresh, agent, {
+        policy: DEFAULT_POLICY,
+        launcher: "agentops",
+      });
       await uninstall(fresh, agent);
       await assertRejects(() => Deno.stat(path));
       await Deno.remove(fresh, { recursive: true });

@@ -7,8 +7,8 @@
 // approval hook gives up on a backend that stops answering after a bounded number of
 // per-call timeouts and answers its fallback.
 import {
-  type Agent,
   afterCommandOutput,
+  type Agent,
   allowNoteInline,
   approvalNoteMessage,
   approvalOutput,

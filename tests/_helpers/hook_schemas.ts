@@ -64,7 +64,14 @@ const claudeStop = z.strictObject({
 const codexPermissionRequest = z.strictObject({
   ...claudeCommon,
   hookSpecificOutput: z.strictObject({
-    hookEventName: z.enum(["PreToolUse", "PermissionRequest", "PostToolUse", "SessionStart", "UserPromptSubmit", "Stop"]),
+    hookEventName: z.enum([
+      "PreToolUse",
+      "PermissionRequest",
+      "PostToolUse",
+      "SessionStart",
+      "UserPromptSubmit",
+      "Stop",
+    ]),
     decision: z.strictObject({
       behavior: z.enum(["allow", "deny"]),
       message: z.string().optional(),
@@ -116,13 +123,19 @@ const geminiBeforeTool = z.strictObject({
     hookEventName: z.literal("BeforeTool").optional(),
     tool_input: z.record(z.string(), z.unknown()).optional(),
   }).optional(),
-}).refine((o) => !(o.decision === "deny" || o.decision === "block") || !!o.reason, "deny needs a reason");
+}).refine(
+  (o) => !(o.decision === "deny" || o.decision === "block") || !!o.reason,
+  "deny needs a reason",
+);
 const geminiAfterTool = z.strictObject({
   ...geminiCommon,
   hookSpecificOutput: z.strictObject({
     hookEventName: z.literal("AfterTool"),
     additionalContext: z.string().optional(),
-    tailToolCallRequest: z.strictObject({ name: z.string(), args: z.record(z.string(), z.unknown()) })
+    tailToolCallRequest: z.strictObject({
+      name: z.string(),
+      args: z.record(z.string(), z.unknown()),
+    })
       .optional(),
   }).optional(),
 });
@@ -141,7 +154,10 @@ const copilotPreToolUse = z.strictObject({
   permissionDecision: z.enum(["allow", "deny", "ask"]),
   permissionDecisionReason: z.string().optional(),
   modifiedArgs: z.record(z.string(), z.unknown()).optional(),
-}).refine((o) => o.permissionDecision !== "deny" || !!o.permissionDecisionReason, "deny needs a reason");
+}).refine(
+  (o) => o.permissionDecision !== "deny" || !!o.permissionDecisionReason,
+  "deny needs a reason",
+);
 const copilotAgentStop = z.strictObject({
   decision: z.enum(["block", "allow"]).optional(),
   reason: z.string().optional(),
