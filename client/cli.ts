@@ -1,10 +1,9 @@
 // The `agentops` CLI: pair a project, run as the agents' hook, install the hooks, show
 // status, verify a run's audit chain, and a stand-in phone. `deno run -A client/cli.ts`.
-import { parseArgs } from "node:util";
+// Only the hook path is imported up front, since every agent tool call starts this process;
+// every other command loads what it needs when it runs.
 import { type Agent, AGENTS } from "./hooks.ts";
 import { runHook } from "./runner.ts";
-import { install, uninstall } from "./install.ts";
-import { DEFAULT_POLICY, loadPolicy } from "./policy.ts";
 import { AgentOpsClient, ApiError, pairStart } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
 import {
@@ -18,6 +17,10 @@ import {
   saveCredentials,
   workspaceFingerprint,
 } from "./project.ts";
+
+async function parseArgs<T extends import("node:util").ParseArgsConfig>(config: T) {
+  return (await import("node:util")).parseArgs(config);
+}
 
 const USAGE = `agentops — the AgentOps hook runner
 
@@ -72,11 +75,14 @@ async function readStdin(timeoutMs: number): Promise<string> {
 }
 
 async function cmdHook(args: string[], project: string): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { timeout: { type: "string" }, event: { type: "string" } },
-    allowPositionals: true,
-  });
+  // Parsed by hand (node:util would cost the hook its start-up time).
+  const positionals: string[] = [];
+  const values: { timeout?: string; event?: string } = {};
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--(timeout|event)(?:=(.*))?$/.exec(args[i]);
+    if (match) values[match[1] as "timeout" | "event"] = match[2] ?? args[++i];
+    else positionals.push(args[i]);
+  }
   const agent = parseAgent(positionals[0]);
   const hostTimeout = values.timeout ? Number(values.timeout) : undefined;
   const raw = await readStdin(10_000);
@@ -97,7 +103,7 @@ async function writeAll(file: { write(p: Uint8Array): Promise<number> }, text: s
 }
 
 async function cmdPair(args: string[], project: string): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = await parseArgs({
     args,
     options: {
       name: { type: "string" },
@@ -172,7 +178,7 @@ async function qrCode(text: string): Promise<string> {
 }
 
 async function cmdInstall(args: string[], project: string): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = await parseArgs({
     args,
     options: {
       local: { type: "boolean" },
@@ -182,6 +188,8 @@ async function cmdInstall(args: string[], project: string): Promise<number> {
     allowPositionals: true,
   });
   const agent = parseAgent(positionals[0]);
+  const { loadPolicy } = await import("./policy.ts");
+  const { install } = await import("./install.ts");
   const policy = await loadPolicy(policyPath(project));
   const result = await install(project, agent, {
     policy,
@@ -200,8 +208,9 @@ async function cmdInstall(args: string[], project: string): Promise<number> {
 }
 
 async function cmdUninstall(args: string[], project: string): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true });
+  const { positionals } = await parseArgs({ args, allowPositionals: true });
   const agent = parseAgent(positionals[0]);
+  const { uninstall } = await import("./install.ts");
   const changed = await uninstall(project, agent);
   console.log(
     changed.length === 0
@@ -213,6 +222,7 @@ async function cmdUninstall(args: string[], project: string): Promise<number> {
 
 async function cmdStatus(project: string): Promise<number> {
   const creds = await loadCredentials(project);
+  const { DEFAULT_POLICY, loadPolicy } = await import("./policy.ts");
   const policy = await loadPolicy(policyPath(project)).catch((e) => {
     console.log(`Policy: ${(e as Error).message}`);
     return DEFAULT_POLICY;
@@ -270,7 +280,7 @@ async function cmdFlush(project: string): Promise<number> {
 }
 
 async function cmdAudit(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = await parseArgs({
     args,
     options: { "database-url": { type: "string" } },
     allowPositionals: true,
@@ -291,7 +301,7 @@ async function cmdAudit(args: string[]): Promise<number> {
 }
 
 async function cmdPhone(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = await parseArgs({
     args,
     options: {
       note: { type: "string" },
@@ -396,24 +406,24 @@ async function cmdPhone(args: string[]): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals, tokens } = parseArgs({
-    args: argv,
-    options: { project: { type: "string" }, help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-    strict: false,
-    tokens: true,
-  });
-  const command = positionals[0];
-  if (!command || (values.help && !command)) {
-    console.log(USAGE);
-    return command ? 0 : 2;
+  // The global options by hand: --project <dir> | --project=<dir>, -h/--help.
+  let projectArg: string | undefined;
+  let help = false;
+  const rest: string[] = [];
+  let command: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--project") projectArg = argv[++i];
+    else if (arg.startsWith("--project=")) projectArg = arg.slice("--project=".length);
+    else if (command === undefined && (arg === "-h" || arg === "--help")) help = true;
+    else if (command === undefined && !arg.startsWith("-")) command = arg;
+    else if (command !== undefined) rest.push(arg);
   }
-  // Everything after the command, minus the global --project option.
-  const commandIndex = tokens!.find((t) => t.kind === "positional")!.index;
-  const rest = argv.slice(commandIndex + 1).filter((arg, i, all) =>
-    arg !== "--project" && all[i - 1] !== "--project" && !arg.startsWith("--project=")
-  );
-  const project = projectDir(typeof values.project === "string" ? values.project : undefined);
+  if (!command) {
+    console.log(USAGE);
+    return help ? 0 : 2;
+  }
+  const project = projectDir(projectArg);
   switch (command) {
     case "hook":
       return await cmdHook(rest, project);

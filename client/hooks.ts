@@ -2,7 +2,7 @@
 // that may collect instructions, a finished command that may carry the phone's note), and
 // the agent's own output JSON for each answer. Payload fields and outputs follow the
 // agents' documentation (docs/hooks.md cites each); unknown payload fields are ignored.
-import { sha256Hex } from "../shared/signing.ts";
+import { sha256Hex } from "./digest.ts";
 import { toRunId } from "./run_id.ts";
 
 export type Agent = "claude-code" | "cursor" | "codex" | "gemini" | "copilot";

@@ -21,12 +21,8 @@ export const EVENT_HOOK_TIMEOUT_SECONDS = 10;
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;
 
-/** Our own entries, whatever path or launcher wrote them. */
-const OURS = /(cli\.ts|agentops)["']?\s+hook\s+(claude-code|cursor|codex|gemini|copilot)\b/;
-
-export function isOurs(command: unknown): boolean {
-  return typeof command === "string" && OURS.test(command);
-}
+import { isOurs } from "./ours.ts";
+export { isOurs };
 
 /** One argument for a POSIX shell: bare when it is plainly safe, else single-quoted. */
 export function shellQuote(arg: string): string {

@@ -2,7 +2,7 @@
 // hands them over (.agentops/notes/). An approval answer has no field for a note in most
 // agents (Claude Code PermissionRequest, Codex, Gemini, Copilot), so the note waits here
 // for the command's PostToolUse / AfterTool, or else the session's next stop.
-import { sha256Hex } from "../shared/signing.ts";
+import { sha256Hex } from "./digest.ts";
 import { agentopsDir } from "./project.ts";
 
 export interface PendingNote {

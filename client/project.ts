@@ -1,6 +1,6 @@
 // Where a project's AgentOps files live (.agentops/ in the project: credentials 0600,
 // policy, event queue) and the machine's identity (~/.config/agentops/machine_id).
-import { sha256Hex } from "../shared/signing.ts";
+import { sha256Hex } from "./digest.ts";
 import { DEFAULT_URL } from "./sdk.ts";
 
 export interface Credentials {

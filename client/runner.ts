@@ -18,9 +18,9 @@ import {
   stopOutput,
   type Verdict,
 } from "./hooks.ts";
-import { isOurs } from "./install.ts";
+import { isOurs } from "./ours.ts";
 import { rememberNote, takeNotes } from "./notes.ts";
-import { approvalRule, type Fallback, loadPolicy, type Policy } from "./policy.ts";
+import type { Fallback, Policy } from "./policy.ts";
 import { AgentOpsClient, ApiError, type BridgeEvent, UnreachableError } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
 import { backendUrl, type Credentials, loadCredentials, policyPath, queueDir } from "./project.ts";
@@ -139,6 +139,10 @@ async function runHookUnguarded(
       note: message ? "handed the approval note to the agent" : "no note",
     };
   }
+  // The policy (and its validator) loads only when a hook may need it: the hooks that
+  // ask nobody stay light.
+  if (action.kind !== "approval") return await runWithoutPolicy(agent, action, options, started);
+  const { loadPolicy } = await import("./policy.ts");
   let policy: Policy;
   try {
     policy = await loadPolicy(policyPath(options.project));
@@ -155,13 +159,27 @@ async function runHookUnguarded(
     return stepAside(agent, (error as Error).message);
   }
   const credentials = await loadCredentials(options.project).catch(() => null);
-  // A hook that asks nobody gets a short budget; an approval hook the host's deadline.
-  const budget = action.kind === "approval"
-    ? deadline
-    : Math.min(deadline, started + NON_APPROVAL_BUDGET_MS);
-  const client = credentials ? clientFor(credentials, budget) : null;
+  const client = credentials ? clientFor(credentials, deadline) : null;
   const queue = new EventQueue(queueDir(options.project));
+  return await handleApproval(agent, action, {
+    policy,
+    client,
+    queue,
+    deadline,
+    project: options.project,
+  });
+}
 
+/** The hooks that ask nobody, with a short backend budget. */
+async function runWithoutPolicy(
+  agent: Agent,
+  action: Exclude<HookAction, { kind: "approval" | "after_command" }>,
+  options: RunHookOptions,
+  started: number,
+): Promise<HookResult> {
+  const credentials = await loadCredentials(options.project).catch(() => null);
+  const client = credentials ? clientFor(credentials, started + NON_APPROVAL_BUDGET_MS) : null;
+  const queue = new EventQueue(queueDir(options.project));
   switch (action.kind) {
     case "ignore":
       return agent === "cursor" && action.hookEvent === "beforeShellExecution"
@@ -172,14 +190,6 @@ async function runHookUnguarded(
       return stepAside(agent, `${action.eventType} recorded`);
     case "stop":
       return await handleStop(agent, action, { queue, client, project: options.project });
-    case "approval":
-      return await handleApproval(agent, action, {
-        policy,
-        client,
-        queue,
-        deadline,
-        project: options.project,
-      });
   }
 }
 
@@ -290,6 +300,7 @@ async function handleApproval(
     }
     return answer(verdict);
   };
+  const { approvalRule } = await import("./policy.ts");
   const rule = approvalRule(policy, action.command);
   if (rule === null) {
     return { stdout: notRequiredOutput(agent), exitCode: 0, note: "no approval needed" };

@@ -2,7 +2,8 @@
 // each attempt, the same event_id / request_key), and the approval long-poll loop. Every
 // call is bounded: each attempt has a timeout covering connect, headers and body
 // (AbortSignal.timeout), and no attempt starts or runs past the client's deadline.
-import { signedHeaders } from "../shared/signing.ts";
+// Loaded on the first request: a hook that sends nothing never pays for it.
+let signing: Promise<typeof import("../shared/signing.ts")> | undefined;
 
 export const DEFAULT_URL = "http://127.0.0.1:54321/functions/v1";
 
@@ -139,7 +140,8 @@ export class AgentOpsClient {
         lastError ??= new Error("the hook's time budget is spent");
         break;
       }
-      const headers = await signedHeaders({
+      signing ??= import("../shared/signing.ts");
+      const headers = await (await signing).signedHeaders({
         workspaceId: this.workspaceId,
         secret: this.#secret,
         method,
