@@ -46,8 +46,8 @@ export interface RunHookOptions {
  * work it answers well within 2 s whatever the backend does. */
 export const NON_APPROVAL_BUDGET_MS = 1_200;
 const EVENT_RETRY = { attempts: 2, timeoutMs: 800, baseDelayMs: 50 };
-/** Creating an approval: 2 attempts of at most 4 s each (plus a short backoff): a backend
- * that answers this small POST in neither is taken as gone. */
+/** Creating an approval: 2 attempts, of at most 4 s and 8 s (plus a short backoff): a
+ * backend that answers this small POST in neither is taken as gone. */
 const APPROVAL_CALL = { attempts: 2, timeoutMs: 4_000 };
 /** Long-poll length; a poll that gets no answer by this + 5 s is a failure, and 2 failures
  * in a row end the wait with the `unreachable` fallback. */

@@ -150,7 +150,9 @@ export class AgentOpsClient {
         body: raw,
       });
       if (method === "POST") headers["content-type"] = "application/json";
-      let timeoutMs = retry.timeoutMs;
+      // A retry waits twice as long: a backend that is slow but alive gets its answer in,
+      // one that never answers costs timeoutMs × 3 over two attempts.
+      let timeoutMs = attempt === 0 ? retry.timeoutMs : retry.timeoutMs * 2;
       if (this.deadline !== undefined) {
         timeoutMs = Math.max(50, Math.min(timeoutMs, this.deadline - Date.now()));
       }
