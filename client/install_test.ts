@@ -1,6 +1,13 @@
 import { assert, assertEquals, assertRejects } from "../tests/_helpers/assert.ts";
 import { assertHookOutput } from "../tests/_helpers/hook_schemas.ts";
-import { install, isOurs, type Launcher, shellQuote, uninstall } from "./install.ts";
+import {
+  defaultLauncher,
+  install,
+  isOurs,
+  type Launcher,
+  shellQuote,
+  uninstall,
+} from "./install.ts";
 import { DEFAULT_POLICY, hostTimeoutSeconds } from "./policy.ts";
 import type { Agent } from "./hooks.ts";
 
@@ -90,6 +97,27 @@ const APPROVAL_PAYLOAD: Record<Agent, [string, string, Record<string, unknown>]>
   gemini: ["gemini-beforetool-shell", "BeforeTool", {}],
   copilot: ["copilot-pretooluse-bash", "preToolUse", {}],
 };
+
+Deno.test("defaultLauncher() is `agentops` when it is on PATH, else the absolute deno command, decoded", async () => {
+  const bin = await Deno.makeTempDir();
+  const path = Deno.env.get("PATH") ?? "";
+  try {
+    await Deno.writeTextFile(`${bin}/agentops`, "#!/bin/sh\n", { mode: 0o755 });
+    Deno.env.set("PATH", `${bin}:${path}`);
+    assertEquals(defaultLauncher(), { command: "agentops", portable: true });
+    Deno.env.set("PATH", "/nonexistent");
+    const fallback = defaultLauncher();
+    assertEquals(fallback.portable, false);
+    assert(
+      fallback.command.includes(" run -A ") && !fallback.command.includes("%"),
+      fallback.command,
+    );
+    assert(fallback.command.includes("/client/cli.ts"), fallback.command);
+  } finally {
+    Deno.env.set("PATH", path);
+    await Deno.remove(bin, { recursive: true });
+  }
+});
 
 Deno.test("shellQuote() keeps plain words and single-quotes everything else", () => {
   assertEquals(shellQuote("/usr/bin/deno"), "/usr/bin/deno");
