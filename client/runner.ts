@@ -43,8 +43,14 @@ export interface RunHookOptions {
 }
 
 /** What a hook that asks nobody may spend on the backend; with process start and disk
- * work it answers well within 2 s whatever the backend does. */
-export const NON_APPROVAL_BUDGET_MS = 1_200;
+ * work it answers well within 2 s whatever the backend does. AGENTOPS_HOOK_BUDGET_MS
+ * overrides it (the e2e tests give a loaded test machine more). */
+export const NON_APPROVAL_BUDGET_MS = 1_000;
+
+function budgetMs(): number {
+  const fromEnv = Number(Deno.env.get("AGENTOPS_HOOK_BUDGET_MS"));
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : NON_APPROVAL_BUDGET_MS;
+}
 const EVENT_RETRY = { attempts: 2, timeoutMs: 800, baseDelayMs: 50 };
 /** Creating an approval: 2 attempts, of at most 4 s and 8 s (plus a short backoff): a
  * backend that answers this small POST in neither is taken as gone. */
@@ -178,7 +184,7 @@ async function runWithoutPolicy(
   started: number,
 ): Promise<HookResult> {
   const credentials = await loadCredentials(options.project).catch(() => null);
-  const client = credentials ? clientFor(credentials, started + NON_APPROVAL_BUDGET_MS) : null;
+  const client = credentials ? clientFor(credentials, started + budgetMs()) : null;
   const queue = new EventQueue(queueDir(options.project));
   switch (action.kind) {
     case "ignore":
@@ -252,12 +258,13 @@ async function handleStop(
     const noteText = notes.length > 0 ? approvalNoteMessage(notes) : "";
     let texts: string[] = [];
     if (client) {
-      await queue.flush(client, EVENT_RETRY).catch(() => {});
+      // Instructions first (someone is waiting for them); queued events can wait.
       try {
         texts = (await client.collectInstructions(action.runId, EVENT_RETRY)).map((i) => i.text);
       } catch {
         // unreachable: nothing to hand over now; the run event is queued below
       }
+      await queue.flush(client, EVENT_RETRY).catch(() => {});
     }
     if (texts.length > 0 || noteText) {
       return {
@@ -311,7 +318,7 @@ async function handleApproval(
   // Deliver queued events first, so the run's timeline starts where it should (within the
   // short budget: a slow backend must not eat the approval's time).
   const flushBefore = client.deadline;
-  client.deadline = Math.min(ctx.deadline, Date.now() + NON_APPROVAL_BUDGET_MS);
+  client.deadline = Math.min(ctx.deadline, Date.now() + budgetMs());
   await ctx.queue.flush(client, EVENT_RETRY).catch(() => {});
   client.deadline = flushBefore;
   let approvalId = "";
