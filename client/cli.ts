@@ -1,10 +1,9 @@
 // The `agentops` CLI: pair a project, run as the agents' hook, install the hooks, show
 // status, verify a run's audit chain, and a stand-in phone. `deno run -A client/cli.ts`.
-import { parseArgs } from "node:util";
+// Only the hook path is imported up front, since every agent tool call starts this process;
+// every other command loads what it needs when it runs.
 import { type Agent, AGENTS } from "./hooks.ts";
 import { runHook } from "./runner.ts";
-import { install } from "./install.ts";
-import { DEFAULT_POLICY, loadPolicy } from "./policy.ts";
 import { AgentOpsClient, ApiError, pairStart } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
 import {
@@ -19,16 +18,22 @@ import {
   workspaceFingerprint,
 } from "./project.ts";
 
+async function parseArgs<T extends import("node:util").ParseArgsConfig>(config: T) {
+  return (await import("node:util")).parseArgs(config);
+}
+
 const USAGE = `agentops — the AgentOps hook runner
 
   agentops pair [--name <display name>] [--no-qr]     pair this project with your phone
-  agentops install claude-code|cursor|codex [--local] write the agent's hook configuration
-  agentops hook claude-code|cursor|codex [--timeout s] run as the agent's hook (stdin → stdout)
+  agentops install <agent> [--shared] [--launcher cmd] write the agent's hook configuration
+  agentops uninstall <agent>                          remove exactly what install wrote
+  agentops hook <agent> [--event e] [--timeout s]     run as the agent's hook (stdin → stdout)
   agentops status                                     credentials, policy, queue, devices
   agentops flush                                      deliver queued run events now
   agentops audit verify <run_id> [--database-url u]   recompute a run's hash chain
   agentops phone <pair|pending|approve|deny|instruct|runs|tail|rules|allow|revoke> …
 
+Agents: claude-code, cursor, codex, gemini, copilot.
 Options: --project <dir> (default: $CLAUDE_PROJECT_DIR, else the current directory).
 Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1).`;
 
@@ -77,15 +82,22 @@ async function readStdin(timeoutMs: number): Promise<string> {
 }
 
 async function cmdHook(args: string[], project: string): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { timeout: { type: "string" } },
-    allowPositionals: true,
-  });
+  // Parsed by hand (node:util would cost the hook its start-up time).
+  const positionals: string[] = [];
+  const values: { timeout?: string; event?: string } = {};
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--(timeout|event)(?:=(.*))?$/.exec(args[i]);
+    if (match) values[match[1] as "timeout" | "event"] = match[2] ?? args[++i];
+    else positionals.push(args[i]);
+  }
   const agent = parseAgent(positionals[0]);
   const hostTimeout = values.timeout ? Number(values.timeout) : undefined;
   const raw = await readStdin(10_000);
-  const result = await runHook(agent, raw, { project, hostTimeoutSeconds: hostTimeout });
+  const result = await runHook(agent, raw, {
+    project,
+    hostTimeoutSeconds: hostTimeout,
+    event: values.event,
+  });
   if (result.stdout) await writeAll(Deno.stdout, result.stdout + "\n");
   if (Deno.env.get("AGENTOPS_DEBUG")) console.error(`agentops: ${result.note}`);
   return result.exitCode;
@@ -98,7 +110,7 @@ async function writeAll(file: { write(p: Uint8Array): Promise<number> }, text: s
 }
 
 async function cmdPair(args: string[], project: string): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = await parseArgs({
     args,
     options: {
       name: { type: "string" },
@@ -192,19 +204,26 @@ async function qrCode(text: string): Promise<string> {
 }
 
 async function cmdInstall(args: string[], project: string): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = await parseArgs({
     args,
-    options: { local: { type: "boolean" }, launcher: { type: "string" } },
+    options: {
+      local: { type: "boolean" },
+      shared: { type: "boolean" },
+      launcher: { type: "string" },
+    },
     allowPositionals: true,
   });
   const agent = parseAgent(positionals[0]);
+  const { loadPolicy } = await import("./policy.ts");
+  const { install } = await import("./install.ts");
   const policy = await loadPolicy(policyPath(project));
-  const path = await install(project, agent, {
+  const result = await install(project, agent, {
     policy,
     launcher: values.launcher,
-    claudeLocal: values.local,
+    shared: values.shared && !values.local,
   });
-  console.log(`Wrote the AgentOps hooks into ${path}.`);
+  console.log(`Wrote the AgentOps hooks into ${result.path} (command: ${result.command} …).`);
+  for (const note of result.notes) console.log(note);
   if (!(await loadCredentials(project))) {
     console.log("This project is not paired yet: run `agentops pair`.");
   }
@@ -214,8 +233,22 @@ async function cmdInstall(args: string[], project: string): Promise<number> {
   return 0;
 }
 
+async function cmdUninstall(args: string[], project: string): Promise<number> {
+  const { positionals } = await parseArgs({ args, allowPositionals: true });
+  const agent = parseAgent(positionals[0]);
+  const { uninstall } = await import("./install.ts");
+  const changed = await uninstall(project, agent);
+  console.log(
+    changed.length === 0
+      ? `No AgentOps hooks for ${agent} in this project.`
+      : `Removed the AgentOps hooks from ${changed.join(", ")}.`,
+  );
+  return 0;
+}
+
 async function cmdStatus(project: string): Promise<number> {
   const creds = await loadCredentials(project);
+  const { DEFAULT_POLICY, loadPolicy } = await import("./policy.ts");
   const policy = await loadPolicy(policyPath(project)).catch((e) => {
     console.log(`Policy: ${(e as Error).message}`);
     return DEFAULT_POLICY;
@@ -273,7 +306,7 @@ async function cmdFlush(project: string): Promise<number> {
 }
 
 async function cmdAudit(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = await parseArgs({
     args,
     options: { "database-url": { type: "string" } },
     allowPositionals: true,
@@ -294,7 +327,7 @@ async function cmdAudit(args: string[]): Promise<number> {
 }
 
 async function cmdPhone(args: string[], project: string): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = await parseArgs({
     args,
     options: {
       note: { type: "string" },
@@ -419,24 +452,24 @@ async function cmdPhone(args: string[], project: string): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals, tokens } = parseArgs({
-    args: argv,
-    options: { project: { type: "string" }, help: { type: "boolean", short: "h" } },
-    allowPositionals: true,
-    strict: false,
-    tokens: true,
-  });
-  const command = positionals[0];
-  if (!command || (values.help && !command)) {
-    console.log(USAGE);
-    return command ? 0 : 2;
+  // The global options by hand: --project <dir> | --project=<dir>, -h/--help.
+  let projectArg: string | undefined;
+  let help = false;
+  const rest: string[] = [];
+  let command: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--project") projectArg = argv[++i];
+    else if (arg.startsWith("--project=")) projectArg = arg.slice("--project=".length);
+    else if (command === undefined && (arg === "-h" || arg === "--help")) help = true;
+    else if (command === undefined && !arg.startsWith("-")) command = arg;
+    else if (command !== undefined) rest.push(arg);
   }
-  // Everything after the command, minus the global --project option.
-  const commandIndex = tokens!.find((t) => t.kind === "positional")!.index;
-  const rest = argv.slice(commandIndex + 1).filter((arg, i, all) =>
-    arg !== "--project" && all[i - 1] !== "--project" && !arg.startsWith("--project=")
-  );
-  const project = projectDir(typeof values.project === "string" ? values.project : undefined);
+  if (!command) {
+    console.log(USAGE);
+    return help ? 0 : 2;
+  }
+  const project = projectDir(projectArg);
   switch (command) {
     case "hook":
       return await cmdHook(rest, project);
@@ -444,6 +477,8 @@ export async function main(argv: string[]): Promise<number> {
       return await cmdPair(rest, project);
     case "install":
       return await cmdInstall(rest, project);
+    case "uninstall":
+      return await cmdUninstall(rest, project);
     case "status":
       return await cmdStatus(project);
     case "flush":

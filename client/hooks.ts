@@ -1,11 +1,12 @@
 // What each agent's hook payload asks of the runner (an approval, a run event, a stop
-// that may collect instructions), and the agent's own output JSON for each answer.
-// Payload fields follow the agents' documentation; unknown fields are ignored.
-import { sha256Hex } from "../shared/signing.ts";
+// that may collect instructions, a finished command that may carry the phone's note), and
+// the agent's own output JSON for each answer. Payload fields and outputs follow the
+// agents' documentation (docs/hooks.md cites each); unknown payload fields are ignored.
+import { sha256Hex } from "./digest.ts";
 import { toRunId } from "./run_id.ts";
 
-export type Agent = "claude-code" | "cursor" | "codex";
-export const AGENTS: readonly Agent[] = ["claude-code", "cursor", "codex"];
+export type Agent = "claude-code" | "cursor" | "codex" | "gemini" | "copilot";
+export const AGENTS: readonly Agent[] = ["claude-code", "cursor", "codex", "gemini", "copilot"];
 
 // deno-lint-ignore no-explicit-any
 type Payload = Record<string, any>;
@@ -21,9 +22,18 @@ export type HookAction =
     kind: "approval";
     hookEvent: string;
     command: string;
+    /** which shell runs it: Claude Code's PowerShell tool and Copilot's powershell tool
+     * run PowerShell, everything else a POSIX shell */
+    shell: "sh" | "powershell";
     cwd: string;
     requestKey: string;
     context: Record<string, unknown>;
+  }
+  | RunRef & {
+    kind: "after_command";
+    hookEvent: string;
+    /** the command that ran (to find the phone's note on its approval) */
+    command: string;
   }
   | RunRef & { kind: "event"; hookEvent: string; eventType: string; payload: Payload }
   | RunRef & {
@@ -54,7 +64,7 @@ function compact(payload: Payload): Payload {
 async function runRef(agent: Agent, input: Payload): Promise<RunRef> {
   let id = agent === "cursor"
     ? input.conversation_id ?? input.session_id
-    : input.session_id ?? input.conversation_id;
+    : input.session_id ?? input.sessionId ?? input.conversation_id;
   if (typeof id !== "string" || id === "") {
     const folder = Array.isArray(input.workspace_roots) ? input.workspace_roots[0] : input.cwd;
     id = `no-session:${typeof folder === "string" ? folder : ""}`;
@@ -67,12 +77,32 @@ function toolCommand(input: Payload): string | null {
   return typeof command === "string" && command.trim() !== "" ? command : null;
 }
 
-/** The action a hook payload asks for. */
-export async function mapHook(agent: Agent, input: Payload): Promise<HookAction> {
-  const hookEvent = String(input.hook_event_name ?? "");
+/** The shell tools each agent gates, by tool name. */
+const SHELL_TOOLS: Record<Agent, Record<string, "sh" | "powershell">> = {
+  "claude-code": { Bash: "sh", PowerShell: "powershell" },
+  codex: { Bash: "sh" },
+  cursor: {},
+  gemini: { run_shell_command: "sh" },
+  copilot: { bash: "sh", powershell: "powershell" },
+};
+
+/** The action a hook payload asks for. Copilot CLI's camelCase payloads carry no
+ * hook_event_name: the event comes from the installed command (`--event`). */
+export async function mapHook(
+  agent: Agent,
+  input: Payload,
+  eventHint?: string,
+): Promise<HookAction> {
+  const hookEvent = String(input.hook_event_name ?? eventHint ?? "");
   const ref = await runRef(agent, input);
   if (agent === "cursor") return mapCursor(hookEvent, input, ref);
+  if (agent === "gemini") return await mapGemini(hookEvent, input, ref);
+  if (agent === "copilot") return await mapCopilot(hookEvent, input, ref);
   return await mapClaudeLike(agent, hookEvent, input, ref);
+}
+
+async function hashKey(agent: Agent, ref: RunRef, tool: unknown, toolInput: unknown) {
+  return `${agent}:perm:${await sha256Hex(JSON.stringify([ref.providerRunId, tool, toolInput]))}`;
 }
 
 async function mapClaudeLike(
@@ -85,19 +115,19 @@ async function mapClaudeLike(
     case "PreToolUse":
     case "PermissionRequest": {
       const command = toolCommand(input);
-      if (input.tool_name !== "Bash" || command === null) {
+      const shell = SHELL_TOOLS[agent][String(input.tool_name)];
+      if (!shell || command === null) {
         return { kind: "ignore", hookEvent, reason: `tool ${input.tool_name} is not a command` };
       }
       const requestKey = hookEvent === "PreToolUse" && typeof input.tool_use_id === "string"
         ? input.tool_use_id.slice(0, 200)
-        : `${agent}:perm:${await sha256Hex(
-          JSON.stringify([ref.providerRunId, input.tool_name, input.tool_input]),
-        )}`;
+        : await hashKey(agent, ref, input.tool_name, input.tool_input);
       return {
         kind: "approval",
         hookEvent,
         ...ref,
         command,
+        shell,
         cwd: typeof input.cwd === "string" ? input.cwd : "",
         requestKey,
         context: compact({
@@ -107,6 +137,14 @@ async function mapClaudeLike(
           permission_mode: clip(input.permission_mode, 64),
         }),
       };
+    }
+    case "PostToolUse":
+    case "PostToolUseFailure": {
+      const command = toolCommand(input);
+      if (!SHELL_TOOLS[agent][String(input.tool_name)] || command === null) {
+        return { kind: "ignore", hookEvent, reason: `tool ${input.tool_name} is not a command` };
+      }
+      return { kind: "after_command", hookEvent, ...ref, command };
     }
     case "SessionStart":
       return {
@@ -179,6 +217,7 @@ async function mapCursor(hookEvent: string, input: Payload, ref: RunRef): Promis
         hookEvent,
         ...ref,
         command,
+        shell: "sh",
         cwd: typeof input.cwd === "string" ? input.cwd : "",
         requestKey: `cursor:${generation.slice(0, 100)}:${(await sha256Hex(command)).slice(0, 32)}`,
         context: compact({ hook_event_name: hookEvent, model: clip(input.model, 128) }),
@@ -230,6 +269,149 @@ async function mapCursor(hookEvent: string, input: Payload, ref: RunRef): Promis
   }
 }
 
+/** Gemini CLI (geminicli.com/docs/hooks/reference): Claude-like payloads (session_id,
+ * hook_event_name, tool_name, tool_input), its own event names. */
+async function mapGemini(hookEvent: string, input: Payload, ref: RunRef): Promise<HookAction> {
+  switch (hookEvent) {
+    case "BeforeTool": {
+      const command = toolCommand(input);
+      if (!SHELL_TOOLS.gemini[String(input.tool_name)] || command === null) {
+        return { kind: "ignore", hookEvent, reason: `tool ${input.tool_name} is not a command` };
+      }
+      return {
+        kind: "approval",
+        hookEvent,
+        ...ref,
+        command,
+        shell: "sh",
+        cwd: typeof input.tool_input?.dir_path === "string"
+          ? input.tool_input.dir_path
+          : typeof input.cwd === "string"
+          ? input.cwd
+          : "",
+        requestKey: await hashKey("gemini", ref, input.tool_name, input.tool_input),
+        context: compact({
+          hook_event_name: hookEvent,
+          tool_name: input.tool_name,
+          description: clip(input.tool_input?.description),
+        }),
+      };
+    }
+    case "AfterTool": {
+      const command = toolCommand(input);
+      if (!SHELL_TOOLS.gemini[String(input.tool_name)] || command === null) {
+        return { kind: "ignore", hookEvent, reason: `tool ${input.tool_name} is not a command` };
+      }
+      return { kind: "after_command", hookEvent, ...ref, command };
+    }
+    case "SessionStart":
+      return {
+        kind: "event",
+        hookEvent,
+        ...ref,
+        eventType: "RUN_STARTED",
+        payload: compact({ source: clip(input.source, 64) }),
+      };
+    case "AfterAgent":
+      return {
+        kind: "stop",
+        hookEvent,
+        ...ref,
+        stopHookActive: input.stop_hook_active === true,
+        eventType: "RUN_COMPLETED",
+        payload: compact({ message: clip(input.prompt_response) }),
+      };
+    case "SessionEnd":
+      return {
+        kind: "event",
+        hookEvent,
+        ...ref,
+        eventType: "SESSION_ENDED",
+        payload: compact({ reason: clip(input.reason, 64) }),
+      };
+    default:
+      return { kind: "ignore", hookEvent, reason: `gemini hook ${hookEvent} is not handled` };
+  }
+}
+
+/** Copilot CLI's toolArgs: an object, or (in older builds) the arguments as a JSON string. */
+function copilotArgs(input: Payload): Payload {
+  const args = input.toolArgs ?? input.tool_input;
+  if (typeof args === "string") {
+    try {
+      const parsed = JSON.parse(args);
+      return parsed && typeof parsed === "object" ? parsed : {};
+    } catch {
+      return {};
+    }
+  }
+  return args && typeof args === "object" ? args : {};
+}
+
+/** GitHub Copilot CLI (docs.github.com/en/copilot/reference/copilot-cli-reference/
+ * cli-hooks-reference): camelCase payloads, events named by the config key. */
+async function mapCopilot(hookEvent: string, input: Payload, ref: RunRef): Promise<HookAction> {
+  switch (hookEvent) {
+    case "preToolUse": {
+      const tool = String(input.toolName ?? input.tool_name ?? "");
+      const args = copilotArgs(input);
+      const command = typeof args.command === "string" && args.command.trim() !== ""
+        ? args.command
+        : null;
+      const shell = SHELL_TOOLS.copilot[tool];
+      if (!shell || command === null) {
+        return { kind: "ignore", hookEvent, reason: `tool ${tool} is not a command` };
+      }
+      return {
+        kind: "approval",
+        hookEvent,
+        ...ref,
+        command,
+        shell,
+        cwd: typeof input.cwd === "string" ? input.cwd : "",
+        requestKey: await hashKey("copilot", ref, tool, args),
+        context: compact({
+          hook_event_name: hookEvent,
+          tool_name: tool,
+          description: clip(args.description),
+        }),
+      };
+    }
+    case "sessionStart":
+      return {
+        kind: "event",
+        hookEvent,
+        ...ref,
+        eventType: "RUN_STARTED",
+        payload: compact({ source: clip(input.source, 64) }),
+      };
+    case "agentStop":
+      return {
+        kind: "stop",
+        hookEvent,
+        ...ref,
+        stopHookActive: false,
+        eventType: "RUN_COMPLETED",
+        payload: {},
+      };
+    case "sessionEnd": {
+      const reason = typeof input.reason === "string" ? input.reason : "";
+      return {
+        kind: "event",
+        hookEvent,
+        ...ref,
+        eventType: reason === "error" ? "RUN_FAILED" : "SESSION_ENDED",
+        payload: compact({
+          reason: clip(reason, 64),
+          message: reason === "error" ? "The agent session ended with an error" : undefined,
+        }),
+      };
+    }
+    default:
+      return { kind: "ignore", hookEvent, reason: `copilot hook ${hookEvent} is not handled` };
+  }
+}
+
 export interface Verdict {
   decision: "allow" | "deny" | "ask";
   /** the phone's note (an instruction for the agent), if any */
@@ -238,40 +420,86 @@ export interface Verdict {
   reason: string;
 }
 
+/** Where an allow note reaches the agent. Only Cursor's approval answer has a field the
+ * model reads on allow (`agent_message`); everywhere else the note is remembered and handed
+ * over by the next hook whose output the model reads: Claude Code / Codex `PostToolUse`
+ * `additionalContext`, Gemini `AfterTool` `additionalContext`, and, failing that (or for
+ * Copilot, whose command hooks cannot add context after a tool), the next stop. */
+export function allowNoteInline(agent: Agent): boolean {
+  return agent === "cursor";
+}
+
 /** The JSON the agent reads on stdout for an approval hook; "" means "no opinion" (the
- * agent's own permission flow goes on). */
+ * agent's own permission flow goes on). Every shape is validated against the agent's
+ * documented output schema in tests (tests/_helpers/hook_schemas.ts): no field the agent
+ * does not know, since Codex discards an answer with an unknown field. */
 export function approvalOutput(agent: Agent, hookEvent: string, verdict: Verdict): string {
   const note = verdict.note?.trim() ? verdict.note.trim() : null;
-  if (agent === "cursor") {
-    const out: Payload = { permission: verdict.decision, user_message: verdict.reason };
-    if (note) out.agent_message = note;
-    else if (verdict.decision === "deny") out.agent_message = verdict.reason;
-    return JSON.stringify(out);
+  const denyText = note ? `${verdict.reason}: ${note}` : verdict.reason;
+  switch (agent) {
+    case "cursor": {
+      const out: Payload = { permission: verdict.decision, user_message: verdict.reason };
+      if (note) out.agent_message = note;
+      else if (verdict.decision === "deny") out.agent_message = verdict.reason;
+      return JSON.stringify(out);
+    }
+    case "gemini":
+      // `reason` is sent to the agent as the tool error on deny; "ask" makes Gemini confirm.
+      return JSON.stringify({
+        decision: verdict.decision,
+        reason: verdict.decision === "deny" ? denyText : verdict.reason,
+      });
+    case "copilot":
+      return JSON.stringify({
+        permissionDecision: verdict.decision,
+        permissionDecisionReason: verdict.decision === "deny" ? denyText : verdict.reason,
+      });
   }
   if (hookEvent === "PermissionRequest") {
-    // Only allow/deny exist here; "ask" leaves the dialog to the user.
+    // Only allow/deny exist here; "ask" leaves the dialog to the user. No note on allow:
+    // Claude Code has no field for it and Codex rejects unknown fields.
     if (verdict.decision === "ask") return "";
     const decision: Payload = { behavior: verdict.decision };
     if (verdict.decision === "deny") decision.message = note ?? verdict.reason;
-    const out: Payload = { hookEventName: "PermissionRequest", decision };
-    if (verdict.decision === "allow" && note) out.additionalContext = note;
-    return JSON.stringify({ hookSpecificOutput: out });
+    return JSON.stringify({ hookSpecificOutput: { hookEventName: "PermissionRequest", decision } });
   }
-  const out: Payload = {
-    hookEventName: "PreToolUse",
-    permissionDecision: verdict.decision,
-    permissionDecisionReason: verdict.decision === "deny" && note
-      ? `${verdict.reason}: ${note}`
-      : verdict.reason,
-  };
-  if (verdict.decision === "allow" && note) out.additionalContext = note;
-  return JSON.stringify({ hookSpecificOutput: out });
+  return JSON.stringify({
+    hookSpecificOutput: {
+      hookEventName: "PreToolUse",
+      permissionDecision: verdict.decision,
+      permissionDecisionReason: verdict.decision === "deny" ? denyText : verdict.reason,
+    },
+  });
 }
 
-/** The answer for a command that needs no approval: Cursor allows it; Claude Code and
- * Codex keep their own permission rules (no output). */
+/** The answer for a command that needs no approval: Cursor allows it; the others keep
+ * their own permission rules (no output; Gemini `{}`, since it parses stdout as JSON). */
 export function notRequiredOutput(agent: Agent): string {
-  return agent === "cursor" ? JSON.stringify({ permission: "allow" }) : "";
+  if (agent === "cursor") return JSON.stringify({ permission: "allow" });
+  return agent === "gemini" ? "{}" : "";
+}
+
+/** The phone's notes on approved commands, as one message to the agent. */
+export function approvalNoteMessage(notes: { command: string; note: string }[]): string {
+  return notes.map((n) =>
+    `Note from the developer on approving \`${
+      n.command.length > 200 ? `${n.command.slice(0, 199)}…` : n.command
+    }\` (sent from AgentOps): ${n.note}`
+  ).join("\n");
+}
+
+/** The output of a hook that runs after a command (Claude Code / Codex `PostToolUse`,
+ * Gemini `AfterTool`): the phone's note as context the model reads, or no opinion. */
+export function afterCommandOutput(
+  agent: Agent,
+  hookEvent: string,
+  message: string | null,
+): string {
+  if (!message) return agent === "gemini" ? "{}" : "";
+  const eventName = agent === "gemini" ? "AfterTool" : hookEvent;
+  return JSON.stringify({
+    hookSpecificOutput: { hookEventName: eventName, additionalContext: message },
+  });
 }
 
 /** The instructions as one message to the agent. */
@@ -282,10 +510,14 @@ export function instructionMessage(texts: string[]): string {
   }`;
 }
 
-/** The stop hook's output that hands instructions to the agent, or "" to let it stop. */
-export function stopOutput(agent: Agent, texts: string[]): string {
-  if (texts.length === 0) return agent === "cursor" ? "{}" : "";
-  const message = instructionMessage(texts);
+/** The stop hook's output that hands messages (instructions, undelivered approval notes)
+ * to the agent, or the agent's "let it stop" answer. */
+export function stopOutput(agent: Agent, texts: string[], notes = ""): string {
+  const parts = [texts.length > 0 ? instructionMessage(texts) : "", notes].filter(Boolean);
+  if (parts.length === 0) return agent === "cursor" || agent === "gemini" ? "{}" : "";
+  const message = parts.join("\n\n");
   if (agent === "cursor") return JSON.stringify({ followup_message: message });
+  // Gemini AfterAgent: "deny" rejects the response and sends `reason` as a new prompt.
+  if (agent === "gemini") return JSON.stringify({ decision: "deny", reason: message });
   return JSON.stringify({ decision: "block", reason: message });
 }

@@ -1,5 +1,14 @@
 import { assert, assertEquals } from "../tests/_helpers/assert.ts";
-import { approvalOutput, mapHook, notRequiredOutput, stopOutput } from "./hooks.ts";
+import {
+  afterCommandOutput,
+  type Agent,
+  allowNoteInline,
+  approvalOutput,
+  mapHook,
+  notRequiredOutput,
+  stopOutput,
+} from "./hooks.ts";
+import { assertHookOutput } from "../tests/_helpers/hook_schemas.ts";
 import { isUuid, toRunId } from "./run_id.ts";
 
 const FIXTURES = new URL("../tests/fixtures/hooks/", import.meta.url);
@@ -124,39 +133,115 @@ Deno.test("Cursor hooks map to approvals and events keyed by conversation_id", a
   assert(end.kind === "event" && end.eventType === "SESSION_ENDED");
 });
 
-Deno.test("approval answers put the note where each agent reads it", () => {
+Deno.test("approval answers match each agent's documented schema, the deny note where the model reads it", () => {
   const deny = { decision: "deny" as const, note: "use --force-with-lease", reason: "Denied" };
   const allow = { decision: "allow" as const, note: "then run the tests", reason: "Approved" };
-  const pre = JSON.parse(approvalOutput("claude-code", "PreToolUse", deny)).hookSpecificOutput;
-  assertEquals(pre.hookEventName, "PreToolUse");
-  assertEquals(pre.permissionDecision, "deny");
-  assert(pre.permissionDecisionReason.includes("use --force-with-lease"));
-  const preAllow =
-    JSON.parse(approvalOutput("claude-code", "PreToolUse", allow)).hookSpecificOutput;
-  assertEquals([preAllow.permissionDecision, preAllow.additionalContext], [
-    "allow",
-    "then run the tests",
-  ]);
-  const perm = JSON.parse(approvalOutput("codex", "PermissionRequest", deny)).hookSpecificOutput;
-  assertEquals(perm.decision, { behavior: "deny", message: "use --force-with-lease" });
-  const permAllow = JSON.parse(approvalOutput("claude-code", "PermissionRequest", allow));
-  assertEquals(permAllow.hookSpecificOutput.decision, { behavior: "allow" });
-  assertEquals(permAllow.hookSpecificOutput.additionalContext, "then run the tests");
+  const cases: [Agent, string][] = [
+    ["claude-code", "PreToolUse"],
+    ["claude-code", "PermissionRequest"],
+    ["codex", "PermissionRequest"],
+    ["cursor", "beforeShellExecution"],
+    ["gemini", "BeforeTool"],
+    ["copilot", "preToolUse"],
+  ];
+  for (const [agent, event] of cases) {
+    const denied = assertHookOutput(agent, event, approvalOutput(agent, event, deny));
+    assert(JSON.stringify(denied).includes("use --force-with-lease"), `${agent} ${event}`);
+    const allowed = assertHookOutput(agent, event, approvalOutput(agent, event, allow));
+    // Only Cursor has a field the model reads on allow; the others hand the note over later.
+    assertEquals(
+      JSON.stringify(allowed).includes("then run the tests"),
+      allowNoteInline(agent),
+      `${agent} ${event}`,
+    );
+    const asked = approvalOutput(agent, event, { decision: "ask", reason: "x" });
+    assertHookOutput(agent, event, asked);
+  }
+  const perm = JSON.parse(approvalOutput("codex", "PermissionRequest", allow));
+  assertEquals(perm, {
+    hookSpecificOutput: { hookEventName: "PermissionRequest", decision: { behavior: "allow" } },
+  });
   assertEquals(
     approvalOutput("claude-code", "PermissionRequest", { decision: "ask", reason: "x" }),
     "",
   );
-  const cursor = JSON.parse(approvalOutput("cursor", "beforeShellExecution", deny));
-  assertEquals(cursor, {
+  assertEquals(JSON.parse(approvalOutput("cursor", "beforeShellExecution", deny)), {
     permission: "deny",
     user_message: "Denied",
     agent_message: "use --force-with-lease",
   });
   assertEquals(JSON.parse(notRequiredOutput("cursor")), { permission: "allow" });
   assertEquals(notRequiredOutput("claude-code"), "");
+  assertEquals(notRequiredOutput("gemini"), "{}");
+});
+
+Deno.test("after-command answers carry the note as context the model reads", () => {
+  for (
+    const [agent, event] of [
+      ["claude-code", "PostToolUse"],
+      ["claude-code", "PostToolUseFailure"],
+      ["codex", "PostToolUse"],
+      ["gemini", "AfterTool"],
+    ] as [Agent, string][]
+  ) {
+    const out = assertHookOutput(agent, event, afterCommandOutput(agent, event, "keep the lock"));
+    assertEquals(
+      (out?.hookSpecificOutput as Record<string, unknown>).additionalContext,
+      "keep the lock",
+    );
+    assertHookOutput(agent, event, afterCommandOutput(agent, event, null));
+  }
+});
+
+Deno.test("Claude Code's PowerShell tool, Gemini's and Copilot's shell tools ask for approval", async () => {
+  const pwsh = await mapHook("claude-code", await fixture("claude-code-pretooluse-powershell"));
+  assert(pwsh.kind === "approval");
+  assertEquals([pwsh.shell, pwsh.requestKey], ["powershell", "toolu_01PWSH"]);
+  const gemini = await mapHook("gemini", await fixture("gemini-beforetool-shell"));
+  assert(gemini.kind === "approval");
+  assertEquals(gemini.command, "rm -rf dist");
+  assert(gemini.requestKey.startsWith("gemini:perm:"));
+  const copilot = await mapHook("copilot", await fixture("copilot-pretooluse-bash"), "preToolUse");
+  assert(copilot.kind === "approval");
+  assertEquals([copilot.command, copilot.providerRunId], [
+    "npm publish",
+    "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+  ]);
+  // Older Copilot builds send toolArgs as a JSON string.
+  const stringArgs = await mapHook("copilot", {
+    sessionId: "s",
+    toolName: "bash",
+    toolArgs: JSON.stringify({ command: "rm -rf x" }),
+  }, "preToolUse");
+  assert(stringArgs.kind === "approval" && stringArgs.command === "rm -rf x");
+  const view = await mapHook(
+    "copilot",
+    { sessionId: "s", toolName: "view", toolArgs: {} },
+    "preToolUse",
+  );
+  assertEquals(view.kind, "ignore");
+  const after = await mapHook("gemini", await fixture("gemini-aftertool-shell"));
+  assert(after.kind === "after_command" && after.command === "rm -rf dist");
+  const stop = await mapHook("gemini", await fixture("gemini-afteragent"));
+  assert(stop.kind === "stop" && stop.payload.message === "Removed dist/.");
+  const copilotStop = await mapHook("copilot", await fixture("copilot-agentstop"), "agentStop");
+  assertEquals(copilotStop.kind, "stop");
 });
 
 Deno.test("stop answers hand instructions over natively, or let the agent stop", () => {
+  for (
+    const [agent, event] of [
+      ["claude-code", "Stop"],
+      ["codex", "Stop"],
+      ["cursor", "stop"],
+      ["gemini", "AfterAgent"],
+      ["copilot", "agentStop"],
+    ] as [Agent, string][]
+  ) {
+    const out = assertHookOutput(agent, event, stopOutput(agent, ["lint"], "a note"));
+    assert(JSON.stringify(out).includes("a note") && JSON.stringify(out).includes("lint"));
+    assertHookOutput(agent, event, stopOutput(agent, []));
+  }
   const claude = JSON.parse(stopOutput("claude-code", ["run the linter"]));
   assertEquals(claude.decision, "block");
   assert(claude.reason.includes("run the linter"));

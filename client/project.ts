@@ -1,6 +1,6 @@
 // Where a project's AgentOps files live (.agentops/ in the project: credentials 0600,
 // policy, event queue) and the machine's identity (~/.config/agentops/machine_id).
-import { sha256Hex } from "../shared/signing.ts";
+import { sha256Hex } from "./digest.ts";
 import { DEFAULT_URL } from "./sdk.ts";
 
 export interface Credentials {
@@ -16,7 +16,8 @@ export interface Credentials {
 /** The project directory: --project, the agent's project env var, else the cwd. */
 export function projectDir(explicit?: string): string {
   return explicit ?? Deno.env.get("AGENTOPS_PROJECT_DIR") ??
-    Deno.env.get("CLAUDE_PROJECT_DIR") ?? Deno.env.get("CURSOR_PROJECT_DIR") ?? Deno.cwd();
+    Deno.env.get("CLAUDE_PROJECT_DIR") ?? Deno.env.get("CURSOR_PROJECT_DIR") ??
+    Deno.env.get("GEMINI_PROJECT_DIR") ?? Deno.cwd();
 }
 
 export function agentopsDir(project: string): string {

@@ -1,6 +1,6 @@
 // Run ids: the API takes UUIDs. Cursor's conversation_id already is one; Claude Code's
 // session_id need not be, so a stable UUID is derived from the provider and the id.
-import { sha256Hex } from "../shared/signing.ts";
+import { sha256Hex } from "./digest.ts";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,7 +1,18 @@
 // The hook runner's SDK: v2-signed bridge requests, retries with backoff (a fresh nonce
-// each attempt, the same event_id / request_key), and the approval long-poll loop.
-import { signedHeaders } from "../shared/signing.ts";
+// each attempt, the same event_id / request_key), and the approval long-poll loop. Every
+// call is bounded: each attempt has a timeout covering connect, headers and body
+// (AbortSignal.timeout), and no attempt starts or runs past the client's deadline.
+// Loaded on the first request: a hook that sends nothing never pays for it.
+let signing: Promise<typeof import("../shared/signing.ts")> | undefined;
 import type { Rule } from "../shared/rule_match.ts";
+
+/** The signing module, loaded once on the first signed request. */
+function signedHeaders(
+  ...args: Parameters<typeof import("../shared/signing.ts").signedHeaders>
+): ReturnType<typeof import("../shared/signing.ts").signedHeaders> {
+  signing ??= import("../shared/signing.ts");
+  return signing.then((m) => m.signedHeaders(...args));
+}
 
 export const DEFAULT_URL = "http://127.0.0.1:54321/functions/v1";
 
@@ -31,7 +42,7 @@ export interface RetryOptions {
   attempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
-  /** per-attempt timeout */
+  /** per-attempt timeout: connect, response headers and the whole body */
   timeoutMs: number;
 }
 
@@ -39,8 +50,14 @@ export const DEFAULT_RETRY: RetryOptions = {
   attempts: 4,
   baseDelayMs: 200,
   maxDelayMs: 5_000,
-  timeoutMs: 15_000,
+  timeoutMs: 5_000,
 };
+
+/** A backend that answers nothing: `fetch` would wait forever without these timeouts. */
+function timedOut(error: unknown): boolean {
+  return error instanceof DOMException &&
+    (error.name === "TimeoutError" || error.name === "AbortError");
+}
 
 export interface ClientOptions {
   baseUrl: string;
@@ -128,7 +145,10 @@ export class AgentOpsClient {
     const query = options.query ?? "";
     let lastError: unknown;
     for (let attempt = 0; attempt < retry.attempts; attempt++) {
-      if (attempt > 0 && this.deadline !== undefined && Date.now() >= this.deadline) break;
+      if (this.deadline !== undefined && Date.now() >= this.deadline) {
+        lastError ??= new Error("the hook's time budget is spent");
+        break;
+      }
       const headers = await signedHeaders({
         workspaceId: this.workspaceId,
         secret: this.#secret,
@@ -138,24 +158,32 @@ export class AgentOpsClient {
         body: raw,
       });
       if (method === "POST") headers["content-type"] = "application/json";
-      let timeoutMs = retry.timeoutMs;
+      // A retry waits twice as long: a backend that is slow but alive gets its answer in,
+      // one that never answers costs timeoutMs × 3 over two attempts.
+      let timeoutMs = attempt === 0 ? retry.timeoutMs : retry.timeoutMs * 2;
       if (this.deadline !== undefined) {
-        timeoutMs = Math.max(500, Math.min(timeoutMs, this.deadline - Date.now()));
+        timeoutMs = Math.max(50, Math.min(timeoutMs, this.deadline - Date.now()));
       }
+      // One signal for connect, headers and body: a backend that accepts the connection
+      // and never answers (or stops mid-body) costs at most timeoutMs.
+      const signal = AbortSignal.timeout(timeoutMs);
       let res: Response;
+      let text: string;
       try {
         res = await fetch(`${this.baseUrl}${path}${query ? `?${query}` : ""}`, {
           method,
           headers,
           body: method === "POST" ? raw : undefined,
-          signal: AbortSignal.timeout(timeoutMs),
+          signal,
         });
+        text = await res.text();
       } catch (error) {
-        lastError = error;
-        if (attempt + 1 < retry.attempts) await sleep(backoffMs(attempt, retry));
+        lastError = timedOut(error)
+          ? new Error(`no answer within ${timeoutMs} ms (${method} ${path})`)
+          : error;
+        if (attempt + 1 < retry.attempts) await this.#pause(backoffMs(attempt, retry));
         continue;
       }
-      const text = await res.text();
       let body: unknown = null;
       try {
         body = text ? JSON.parse(text) : null;
@@ -174,7 +202,7 @@ export class AgentOpsClient {
       if (!isRetryableStatus(res.status)) throw apiError;
       lastError = apiError;
       if (attempt + 1 < retry.attempts) {
-        await sleep(backoffMs(attempt, retry, res.headers.get("retry-after")));
+        await this.#pause(backoffMs(attempt, retry, res.headers.get("retry-after")));
       }
     }
     throw new UnreachableError(
@@ -183,6 +211,12 @@ export class AgentOpsClient {
       }`,
       lastError,
     );
+  }
+
+  /** Sleeps between attempts, never past the deadline. */
+  async #pause(ms: number): Promise<void> {
+    const left = this.deadline === undefined ? ms : Math.min(ms, this.deadline - Date.now());
+    if (left > 0) await sleep(left);
   }
 
   /** POST /bridge-event (idempotent on event_id). */
@@ -194,18 +228,21 @@ export class AgentOpsClient {
   }
 
   /** POST /bridge-approval-request (idempotent on request_key). */
-  async requestApproval(request: ApprovalRequest) {
+  async requestApproval(request: ApprovalRequest, retry?: Partial<RetryOptions>) {
     const { body } = await this.request<
       { approval_id: string; status: ApprovalState["status"]; expires_at: string }
-    >("POST", "/bridge-approval-request", { body: { kind: "command", ...request } });
+    >("POST", "/bridge-approval-request", { body: { kind: "command", ...request }, retry });
     return body;
   }
 
   /** Long-polls /bridge-approval-wait until the approval is decided or expired, or until
-   * `deadline` (ms since epoch) passes: then the last PENDING state is returned. */
+   * `deadline` (ms since epoch) passes: then the last PENDING state is returned. A poll
+   * that gets no answer within its own timeout + 5 s counts as a failure; after
+   * `maxFailures` in a row the backend is taken as gone (UnreachableError), so a backend
+   * that accepts and never answers costs a bounded time, not the whole deadline. */
   async waitForApproval(
     approvalId: string,
-    options: { deadline: number; maxPollSeconds?: number },
+    options: { deadline: number; maxPollSeconds?: number; maxFailures?: number },
   ): Promise<ApprovalState> {
     let last: ApprovalState | null = null;
     let failures = 0;
@@ -217,7 +254,7 @@ export class AgentOpsClient {
         const { body } = await this.request<ApprovalState>(
           "GET",
           `/bridge-approval-wait/${approvalId}`,
-          { query: `timeout=${timeout}`, retry: { attempts: 1, timeoutMs: (timeout + 10) * 1000 } },
+          { query: `timeout=${timeout}`, retry: { attempts: 1, timeoutMs: (timeout + 5) * 1000 } },
         );
         failures = 0;
         last = body;
@@ -228,6 +265,7 @@ export class AgentOpsClient {
       } catch (error) {
         if (!(error instanceof UnreachableError)) throw error;
         failures++;
+        if (failures >= (options.maxFailures ?? 3)) throw error;
         if (Date.now() >= options.deadline) {
           if (last) return last;
           throw error;
@@ -347,6 +385,7 @@ export async function pairStart(
     method: "POST",
     headers,
     body: raw,
+    signal: AbortSignal.timeout(15_000),
   });
   const json = await res.json().catch(() => null);
   if (!res.ok) {

@@ -64,7 +64,7 @@ function uniqueToolUse(): string {
   return `toolu_${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
-Deno.test("Claude Code PreToolUse: approved on the phone with a note → allow, note in additionalContext", async () => {
+Deno.test("Claude Code PreToolUse: approved on the phone with a note → allow, the note in PostToolUse additionalContext", async () => {
   const w = await world();
   try {
     const toolUseId = uniqueToolUse();
@@ -82,7 +82,17 @@ Deno.test("Claude Code PreToolUse: approved on the phone with a note → allow, 
     const answer = out.json?.hookSpecificOutput;
     assertEquals(answer.hookEventName, "PreToolUse");
     assertEquals(answer.permissionDecision, "allow");
-    assertEquals(answer.additionalContext, "ok, but keep package-lock.json");
+    const after = await runHookCli(
+      w.project,
+      "claude-code",
+      await hookPayload("claude-code-posttooluse-bash", { tool_use_id: toolUseId }),
+    );
+    assert(
+      String(after.json?.hookSpecificOutput?.additionalContext).includes(
+        "ok, but keep package-lock.json",
+      ),
+      after.stdout,
+    );
     const [row] = await w.stack.sql`select run_id, command, cwd_hash from public.approvals
                                     where id = ${approvalId}`;
     assertEquals(row.run_id, await toRunId("claude-code", "abc123"));

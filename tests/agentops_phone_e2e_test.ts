@@ -59,7 +59,20 @@ Deno.test("the stand-in phone lists a pending approval, approves it with a note,
     assertEquals(approved.code, 0, approved.stderr);
     assertEquals(approved.json?.status, "APPROVED");
     const out = await hook;
-    assertEquals(out.json?.hookSpecificOutput?.additionalContext, "fine, then reinstall");
+    assertEquals(out.json?.hookSpecificOutput?.permissionDecision, "allow");
+    // The note reaches Claude after the command, as PostToolUse additionalContext.
+    const after = await runHookCli(
+      project,
+      "claude-code",
+      await hookPayload("claude-code-posttooluse-bash", {
+        session_id: session,
+        tool_use_id: toolUseId,
+      }),
+    );
+    assertEquals(
+      after.json?.hookSpecificOutput?.additionalContext?.includes("fine, then reinstall"),
+      true,
+    );
 
     const runId = await toRunId("claude-code", session);
     const instructed = await runCli(project, ["phone", "instruct", runId, "run", "npm", "ci"], {
