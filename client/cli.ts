@@ -412,9 +412,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+/** Runs the CLI and exits with its code; an unexpected error is one line, no stack. */
+export async function run(argv: string[]): Promise<never> {
   try {
-    Deno.exit(await main(Deno.args));
+    Deno.exit(await main(argv));
   } catch (error) {
     const message = error instanceof ApiError
       ? `${error.code}: ${error.message}`
@@ -422,3 +423,5 @@ if (import.meta.main) {
     fail(message);
   }
 }
+
+if (import.meta.main) await run(Deno.args);
