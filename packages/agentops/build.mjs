@@ -155,7 +155,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const files = await buildPackage();
     const total = files.reduce((n, f) => n + f.bytes, 0);
     const entry = files.find((f) => f.file.endsWith("dist/agentops.mjs"));
-    console.log(
+    // On stderr: `npm pack --json` (whose prepack runs this) keeps stdout for its JSON.
+    console.error(
       `built ${files.length} file(s), ${(total / 1024).toFixed(0)} KiB in all; ` +
         `the entry (what a hook loads first) ${(entry.bytes / 1024).toFixed(0)} KiB`,
     );
