@@ -149,11 +149,23 @@ export async function buildPackage({ outdir = path.join(here, "dist"), minify = 
   const entry = path.join(outdir, "agentops.mjs");
   writeFileSync(entry, `#!/usr/bin/env node\n${readFileSync(entry, "utf8")}`);
   chmodSync(entry, 0o755);
-  return Object.entries(result.metafile.outputs)
+  // What a hook loads: the entry and its static imports (the rest loads on demand).
+  const outputs = result.metafile.outputs;
+  const eager = new Set();
+  const visit = (file) => {
+    if (eager.has(file)) return;
+    eager.add(file);
+    for (const imp of outputs[file]?.imports ?? []) {
+      if (imp.kind === "import-statement" && outputs[imp.path]) visit(imp.path);
+    }
+  };
+  visit(Object.keys(outputs).find((f) => f.endsWith("dist/agentops.mjs")));
+  return Object.entries(outputs)
     .filter(([file]) => file.endsWith(".mjs"))
     .map(([file, out]) => ({
       file: path.relative(root, path.resolve(process.cwd(), file)),
       bytes: out.bytes,
+      eager: eager.has(file),
     }));
 }
 
@@ -161,11 +173,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   try {
     const files = await buildPackage();
     const total = files.reduce((n, f) => n + f.bytes, 0);
-    const entry = files.find((f) => f.file.endsWith("dist/agentops.mjs"));
+    const eager = files.filter((f) => f.eager).reduce((n, f) => n + f.bytes, 0);
     // On stderr: `npm pack --json` (whose prepack runs this) keeps stdout for its JSON.
     console.error(
       `built ${files.length} file(s), ${(total / 1024).toFixed(0)} KiB in all; ` +
-        `the entry (what a hook loads first) ${(entry.bytes / 1024).toFixed(0)} KiB`,
+        `a hook loads ${(eager / 1024).toFixed(0)} KiB of it`,
     );
   } catch (error) {
     console.error(`build failed: ${error.message}`);
