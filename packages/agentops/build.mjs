@@ -12,7 +12,7 @@
 // - Dynamic imports (the phone, the audit, the QR code) become chunks loaded only by the
 //   commands that need them, so a hook starts without parsing supabase-js or postgres.
 import { build } from "esbuild";
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -101,6 +101,26 @@ const denoShim = {
   },
 };
 
+/** The license text of every npm package inside the bundle (their licenses ask for it). */
+function notices(metafile) {
+  const packages = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) packages.add(m[1]);
+  }
+  const parts = ["Third-party software bundled in dist/ (from npm), with its license.\n"];
+  for (const name of [...packages].sort()) {
+    const dir = path.join(root, "node_modules", name);
+    const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
+    parts.push(
+      `${"=".repeat(78)}\n${name}@${pkg.version} (${pkg.license ?? "see below"})\n\n` +
+        (file ? readFileSync(path.join(dir, file), "utf8").trim() : "(no license file)") + "\n",
+    );
+  }
+  return parts.join("\n");
+}
+
 /** Builds dist/; returns the bundle's files and their sizes. */
 export async function buildPackage({ outdir = path.join(here, "dist"), minify = true } = {}) {
   rmSync(outdir, { recursive: true, force: true });
@@ -115,7 +135,7 @@ export async function buildPackage({ outdir = path.join(here, "dist"), minify = 
     platform: "node",
     target: "node20",
     minify,
-    legalComments: "linked",
+    legalComments: "none", // the full licenses are in dist/THIRD_PARTY_NOTICES.txt
     metafile: true,
     logLevel: "warning",
     define: { "import.meta.main": "false" },
@@ -146,6 +166,7 @@ export async function buildPackage({ outdir = path.join(here, "dist"), minify = 
         `add them to packages/agentops/src/deno_shim.ts`,
     );
   }
+  writeFileSync(path.join(outdir, "THIRD_PARTY_NOTICES.txt"), notices(result.metafile));
   const entry = path.join(outdir, "agentops.mjs");
   writeFileSync(entry, `#!/usr/bin/env node\n${readFileSync(entry, "utf8")}`);
   chmodSync(entry, 0o755);
