@@ -29,15 +29,11 @@ Deno.test("the installed agentops prints its help and version and refuses typos 
   const version = await runInstalled(cli, ["--version"], opts);
   assertEquals(version.stdout, `agentops ${cli.version}`);
 
-  // --help / -h on every command and subcommand exits 0 with that command's usage.
+  // --help on every command exits 0 with its usage (every subcommand and -h: client/cli_test.ts).
   for (const c of COMMANDS) {
-    for (const path of [[c.name], ...(c.subcommands ?? []).map((s) => [c.name, s.name])]) {
-      for (const flag of ["--help", "-h"]) {
-        const out = await runInstalled(cli, [...path, flag], opts);
-        assertEquals(out.code, 0, `${path.join(" ")} ${flag}: ${out.stderr}`);
-        assert(out.stdout.includes(`agentops ${path.join(" ")}`), out.stdout);
-      }
-    }
+    const out = await runInstalled(cli, [c.name, "--help"], opts);
+    assertEquals(out.code, 0, `${c.name} --help: ${out.stderr}`);
+    assert(out.stdout.includes(`agentops ${c.name}`), out.stdout);
   }
 
   const typo = await runInstalled(cli, ["instal", "cursor"], opts);
