@@ -4,6 +4,7 @@
 // for Deno must keep seeing Node); it refuses a bundle calling a Deno API missing here,
 // and one that slips through fails with its name instead of "undefined is not a function".
 import fs from "node:fs/promises";
+import fsSync from "node:fs";
 import { Readable } from "node:stream";
 import process from "node:process";
 
@@ -71,21 +72,35 @@ export const SHIMMED = [
   "execPath",
   "exit",
   "lstat",
+  "lstatSync",
   "mkdir",
+  "mkdirSync",
   "pid",
   "readDir",
   "readFile",
   "readTextFile",
+  "readTextFileSync",
   "realPath",
   "remove",
+  "removeSync",
   "rename",
   "stat",
+  "statSync",
   "stderr",
   "stdin",
   "stdout",
   "writeFile",
   "writeTextFile",
+  "writeTextFileSync",
 ] as const;
+
+function sync<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw mapError(error);
+  }
+}
 
 function writer(stream: NodeJS.WriteStream) {
   return {
@@ -161,6 +176,26 @@ const shim = {
   realPath: (path: Path) => wrap(() => fs.realpath(path)),
   stat: (path: Path) => wrap(async () => fileInfo(await fs.stat(path))),
   lstat: (path: Path) => wrap(async () => fileInfo(await fs.lstat(path))),
+  statSync: (path: Path) => sync(() => fileInfo(fsSync.statSync(path))),
+  lstatSync: (path: Path) => sync(() => fileInfo(fsSync.lstatSync(path))),
+  readTextFileSync: (path: Path) => sync(() => fsSync.readFileSync(path, "utf8")),
+  writeTextFileSync: (
+    path: Path,
+    data: string,
+    options: { mode?: number; createNew?: boolean; append?: boolean } = {},
+  ) =>
+    sync(() =>
+      fsSync.writeFileSync(path, data, {
+        mode: options.mode,
+        flag: options.createNew ? "wx" : options.append ? "a" : "w",
+      })
+    ),
+  mkdirSync: (path: Path, options: { recursive?: boolean; mode?: number } = {}) =>
+    sync(() => {
+      fsSync.mkdirSync(path, options);
+    }),
+  removeSync: (path: Path, options: { recursive?: boolean } = {}) =>
+    sync(() => fsSync.rmSync(path, { recursive: options.recursive ?? false })),
   readDir: (path: Path) => ({
     async *[Symbol.asyncIterator]() {
       const entries = await wrap(() => fs.readdir(path, { withFileTypes: true }));
