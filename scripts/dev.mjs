@@ -20,7 +20,9 @@ const DEV_DEFAULTS = {
 };
 const deno = path.join(repoRoot, "node_modules/.bin/deno");
 // Deno reads the import map only: without this it would also fetch every package.json
-// devDependency (the Supabase CLI, Deno itself, PostgreSQL: ~440 MB) into its cache.
+// devDependency (the Supabase CLI, Deno itself, PostgreSQL: ~440 MB) into its cache. Its
+// runs here use --no-lock, or each would rewrite deno.lock without those entries (the
+// tests keep the lock; Deno still checks each package against the registry's integrity).
 const denoEnv = { DENO_NO_PACKAGE_JSON: "1", NO_COLOR: process.env.NO_COLOR ?? "" };
 
 /** KEY=value lines (# comments, optional quotes, `export ` allowed); no expansion. */
@@ -83,7 +85,7 @@ async function configurationProblems(env, embedded) {
     );
   }
   // The functions' own schema, on the environment they will get.
-  const check = runDeno(["run", "-A", "--quiet", "scripts/check_config.ts"], {
+  const check = runDeno(["run", "-A", "--quiet", "--no-lock", "scripts/check_config.ts"], {
     ...env,
     DATABASE_URL: env.DATABASE_URL ??
       `postgresql://postgres:postgres@127.0.0.1:${env.DB_PORT}/postgres`,
@@ -237,7 +239,7 @@ async function main() {
   // (they answer parked long-polls) before the database.
   child = spawn(
     deno,
-    ["run", "-A", "--unstable-no-legacy-abort", "scripts/serve_functions.ts"],
+    ["run", "-A", "--no-lock", "--unstable-no-legacy-abort", "scripts/serve_functions.ts"],
     { cwd: repoRoot, env: { ...env, ...denoEnv }, stdio: "inherit", detached: true },
   );
   child.on("exit", (code) => {
