@@ -36,8 +36,18 @@ export async function eventHash(
   );
 }
 
-/** Walks the rows in seq order; the first gap, broken link or wrong hash fails. */
+/** Walks the rows in seq order; the first gap, broken link or wrong hash fails, and so
+ * does an empty chain: a verifier must not pass a run it never saw. */
 export async function verifyChain(rows: ChainRow[]): Promise<ChainReport> {
+  if (rows.length === 0) {
+    return {
+      ok: false,
+      checked: 0,
+      first_bad_seq: null,
+      first_bad_event_id: null,
+      reason: "no events: the run is unknown to this database or has no timeline",
+    };
+  }
   let prev: string | null = null;
   let checked = 0;
   for (const [i, row] of rows.entries()) {

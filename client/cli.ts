@@ -1,11 +1,17 @@
-// The `agentops` CLI: pair a project, run as the agents' hook, install the hooks, show
-// status, verify a run's audit chain, and a stand-in phone. `deno run -A client/cli.ts`.
+// The `agentops` CLI: pair a project, run as the agents' hook, install the hooks, check
+// the setup, verify a run's audit chain, and a stand-in phone. One table of commands
+// (COMMANDS) drives parsing, help and suggestions: each command declares its options and
+// usage, `--help`/`-h` anywhere prints that usage (exit 0), and an unknown command or
+// option is an error with a suggestion (exit 2). `deno run -A client/cli.ts`, or the npm
+// package built from this folder (packages/agentops).
 // Only the hook path is imported up front, since every agent tool call starts this process;
-// every other command loads what it needs when it runs.
+// every other command loads what it needs when it runs (the options are parsed here, by
+// hand, for the same reason: node:util would cost the hook its start-up time).
 import { type Agent, AGENTS } from "./hooks.ts";
 import { runHook } from "./runner.ts";
 import { AgentOpsClient, ApiError, pairStart } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
+import { VERSION } from "./launcher.ts";
 import {
   backendUrl,
   credentialsPath,
@@ -18,53 +24,92 @@ import {
   workspaceFingerprint,
 } from "./project.ts";
 
-async function parseArgs<T extends import("node:util").ParseArgsConfig>(config: T) {
-  return (await import("node:util")).parseArgs(config);
+type Values = Record<string, string | boolean | undefined>;
+type Options = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+async function describeError(error: unknown): Promise<string> {
+  return (await import("./net_errors.ts")).describeError(error);
 }
 
-const USAGE = `agentops — the AgentOps hook runner
+/** What a command gets: its parsed options and positionals, and the project directory. */
+interface Context {
+  values: Values;
+  args: string[];
+  project: string;
+}
 
-  agentops pair [--name <display name>] [--no-qr]     pair this project with your phone
-  agentops install <agent> [--shared] [--launcher cmd] write the agent's hook configuration
-  agentops uninstall <agent>                          remove exactly what install wrote
-  agentops hook <agent> [--event e] [--timeout s]     run as the agent's hook (stdin → stdout)
-  agentops status                                     credentials, policy, queue, devices
-  agentops flush                                      deliver queued run events now
-  agentops audit verify <run_id> [--database-url u]   recompute a run's hash chain
-  agentops phone <pair|pending|approve|deny|instruct|runs|tail|rules|allow|revoke> …
+/** One command (or subcommand) of the table: its options, its help, and what it runs. */
+export interface Command {
+  name: string;
+  /** the line in the parent's list */
+  summary: string;
+  /** the arguments after the name, for the usage line */
+  synopsis: string;
+  /** more help after the usage line */
+  details?: string;
+  options?: Options;
+  /** how many positionals it takes */
+  args?: { min: number; max: number };
+  run?: (ctx: Context) => Promise<number>;
+  subcommands?: Command[];
+}
 
-Agents: claude-code, cursor, codex, gemini, copilot.
-Options: --project <dir> (default: $CLAUDE_PROJECT_DIR, else the current directory).
-Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1).`;
+const GLOBAL_OPTIONS: Options = {
+  project: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
 
-const PHONE_USAGE = `agentops phone — a stand-in phone (supabase-js, like the app)
-
-  agentops phone pair <code> [--platform android|ios] [--push-token t] [--name n]
-  agentops phone pending                      pending approvals
-  agentops phone approve <approval_id> [--note text]
-  agentops phone deny <approval_id> [--note text]
-  agentops phone instruct <run_id> <text…>    queue an instruction for the agent
-  agentops phone runs                         recent runs
-  agentops phone tail <run_id> [--follow]     a run's timeline
-  agentops phone rules [--workspace id]       the workspace's active rules
-  agentops phone allow <command…> [--match prefix|exact] [--effect allow|deny]
-                       [--expires s] [--note t] [--workspace id]   make a rule
-  agentops phone revoke <rule_id>             take a rule back
-  approve/deny also take --remember exact|prefix [--prefix "<words>"] [--expires s]:
-  the decision then makes a rule (allow / deny) for this command or its prefix.
-  --workspace defaults to the workspace of the project in the current directory.
-
-Against the local stack it signs in with a dev token made from the local JWT secret
-(SUPABASE_JWT_SECRET overrides); elsewhere set AGENTOPS_ACCESS_TOKEN.`;
+/** A usage error: printed with a pointer to the command's help, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string, readonly path: string[] = []) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
 
 function fail(message: string, code = 1): never {
   console.error(`agentops: ${message}`);
   Deno.exit(code);
 }
 
-function parseAgent(value: string | undefined): Agent {
-  if (!value || !(AGENTS as readonly string[]).includes(value)) {
-    fail(`name the agent: ${AGENTS.join(", ")}`, 2);
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+/** The closest candidate, if it is close enough to be what was meant. */
+export function suggest(word: string, candidates: string[]): string | null {
+  let best: string | null = null;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const score = c.startsWith(word) || word.startsWith(c) ? 0.5 : distance(word, c);
+    if (score < bestScore) [best, bestScore] = [c, score];
+  }
+  return best !== null && bestScore <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
+}
+
+function didYouMean(word: string, candidates: string[]): string {
+  const s = suggest(word, candidates);
+  return s ? ` (did you mean ${s}?)` : "";
+}
+
+function parseAgent(value: string | undefined, path: string[]): Agent {
+  if (!value) throw new UsageError(`name the agent: ${AGENTS.join(", ")}`, path);
+  if (!(AGENTS as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `unknown agent "${value}"${didYouMean(value, [...AGENTS])}; one of ${AGENTS.join(", ")}`,
+      path,
+    );
   }
   return value as Agent;
 }
@@ -81,46 +126,36 @@ async function readStdin(timeoutMs: number): Promise<string> {
   }
 }
 
-async function cmdHook(args: string[], project: string): Promise<number> {
-  // Parsed by hand (node:util would cost the hook its start-up time).
-  const positionals: string[] = [];
-  const values: { timeout?: string; event?: string } = {};
-  for (let i = 0; i < args.length; i++) {
-    const match = /^--(timeout|event)(?:=(.*))?$/.exec(args[i]);
-    if (match) values[match[1] as "timeout" | "event"] = match[2] ?? args[++i];
-    else positionals.push(args[i]);
-  }
-  const agent = parseAgent(positionals[0]);
-  const hostTimeout = values.timeout ? Number(values.timeout) : undefined;
-  const raw = await readStdin(10_000);
-  const result = await runHook(agent, raw, {
-    project,
-    hostTimeoutSeconds: hostTimeout,
-    event: values.event,
-  });
-  if (result.stdout) await writeAll(Deno.stdout, result.stdout + "\n");
-  if (Deno.env.get("AGENTOPS_DEBUG")) console.error(`agentops: ${result.note}`);
-  return result.exitCode;
-}
-
 async function writeAll(file: { write(p: Uint8Array): Promise<number> }, text: string) {
   const bytes = new TextEncoder().encode(text);
   let written = 0;
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
 
-async function cmdPair(args: string[], project: string): Promise<number> {
-  const { values } = await parseArgs({
-    args,
-    options: {
-      name: { type: "string" },
-      "no-qr": { type: "boolean" },
-      wait: { type: "string" },
-    },
+async function cmdHook({ values, args, project }: Context): Promise<number> {
+  const agent = parseAgent(args[0], ["hook"]);
+  const hostTimeout = values.timeout ? Number(values.timeout) : undefined;
+  if (hostTimeout !== undefined && !(hostTimeout > 0)) {
+    throw new UsageError(`--timeout takes seconds, not "${values.timeout}"`, ["hook"]);
+  }
+  const raw = await readStdin(10_000);
+  const result = await runHook(agent, raw, {
+    project,
+    hostTimeoutSeconds: hostTimeout,
+    event: values.event as string | undefined,
   });
+  if (result.stdout) await writeAll(Deno.stdout, result.stdout + "\n");
+  if (Deno.env.get("AGENTOPS_DEBUG")) console.error(`agentops: ${result.note}`);
+  return result.exitCode;
+}
+
+async function cmdPair({ values, project }: Context): Promise<number> {
   const url = backendUrl(null);
-  const displayName = (values.name ?? (await Deno.realPath(project)).split("/").pop() ??
-    "project").slice(0, 100);
+  const displayName = String(
+    values.name ?? (await Deno.realPath(project)).split("/").pop() ?? "project",
+  ).slice(0, 100);
+  const waitSeconds = Number(values.wait ?? 600);
+  if (!(waitSeconds >= 0)) throw new UsageError(`--wait takes seconds`, ["pair"]);
   const machine = await machineId();
   const fingerprint = await workspaceFingerprint(project);
   const body = {
@@ -156,7 +191,7 @@ async function cmdPair(args: string[], project: string): Promise<number> {
     display_name: displayName,
     paired_at: "",
   });
-  console.log(`Pairing "${displayName}" (workspace ${started.workspace_id})`);
+  console.log(`Pairing "${displayName}" (workspace ${started.workspace_id}) with ${url}`);
   console.log(`\n  Code: ${started.pair_token}\n  ${started.pairing_uri}\n`);
   if (!values["no-qr"]) console.log(await qrCode(started.pairing_uri));
   console.log(`Scan the QR code or type the code in the AgentOps app (or run`);
@@ -168,10 +203,7 @@ async function cmdPair(args: string[], project: string): Promise<number> {
     workspaceId: started.workspace_id,
     secret: started.bridge_secret,
   });
-  const until = Math.min(
-    Date.parse(started.expires_at),
-    Date.now() + Number(values.wait ?? 600) * 1000,
-  );
+  const until = Math.min(Date.parse(started.expires_at), Date.now() + waitSeconds * 1000);
   while (Date.now() < until) {
     const wait = Math.max(0, Math.min(30, Math.floor((until - Date.now()) / 1000)));
     const status = await client.pairStatus(wait);
@@ -186,7 +218,7 @@ async function cmdPair(args: string[], project: string): Promise<number> {
           status.devices.map((d) => d.device_name ?? d.platform).join(", ")
         }. Credentials: ${credentialsPath(project)} (0600).`,
       );
-      console.log(`Next: agentops install claude-code (or cursor, codex).`);
+      console.log(`Next: agentops install claude-code (or cursor, codex, gemini, copilot).`);
       return 0;
     }
     if (wait === 0) break;
@@ -203,24 +235,18 @@ async function qrCode(text: string): Promise<string> {
   return await new Promise((resolve) => qr.generate(text, { small: true }, resolve));
 }
 
-async function cmdInstall(args: string[], project: string): Promise<number> {
-  const { values, positionals } = await parseArgs({
-    args,
-    options: {
-      local: { type: "boolean" },
-      shared: { type: "boolean" },
-      launcher: { type: "string" },
-    },
-    allowPositionals: true,
-  });
-  const agent = parseAgent(positionals[0]);
+async function cmdInstall({ values, args, project }: Context): Promise<number> {
+  const agent = parseAgent(args[0], ["install"]);
   const { loadPolicy } = await import("./policy.ts");
   const { install } = await import("./install.ts");
   const policy = await loadPolicy(policyPath(project));
+  // Without --launcher: install.ts's defaultLauncher() (agentops on PATH, else this npm
+  // package's own command, else an absolute, quoted one).
   const result = await install(project, agent, {
     policy,
-    launcher: values.launcher,
-    shared: values.shared && !values.local,
+    launcher: values.launcher as string | undefined,
+    // --local (the default since --shared exists) wins over --shared.
+    shared: Boolean(values.shared && !values.local),
   });
   console.log(`Wrote the AgentOps hooks into ${result.path} (command: ${result.command} …).`);
   for (const note of result.notes) console.log(note);
@@ -233,9 +259,8 @@ async function cmdInstall(args: string[], project: string): Promise<number> {
   return 0;
 }
 
-async function cmdUninstall(args: string[], project: string): Promise<number> {
-  const { positionals } = await parseArgs({ args, allowPositionals: true });
-  const agent = parseAgent(positionals[0]);
+async function cmdUninstall({ args, project }: Context): Promise<number> {
+  const agent = parseAgent(args[0], ["uninstall"]);
   const { uninstall } = await import("./install.ts");
   const changed = await uninstall(project, agent);
   console.log(
@@ -246,7 +271,7 @@ async function cmdUninstall(args: string[], project: string): Promise<number> {
   return 0;
 }
 
-async function cmdStatus(project: string): Promise<number> {
+async function cmdStatus({ project }: Context): Promise<number> {
   const creds = await loadCredentials(project);
   const { DEFAULT_POLICY, loadPolicy } = await import("./policy.ts");
   const policy = await loadPolicy(policyPath(project)).catch((e) => {
@@ -278,19 +303,19 @@ async function cmdStatus(project: string): Promise<number> {
     console.log(
       `Devices:   ${
         status.devices.length === 0
-          ? "none paired"
+          ? "none paired (run `agentops pair`)"
           : status.devices.map((d) => `${d.device_name ?? d.platform} (since ${d.paired_at})`)
             .join(", ")
       }`,
     );
     return status.paired ? 0 : 1;
   } catch (error) {
-    console.log(`Backend:   ${(error as Error).message}`);
+    console.log(`Backend:   ${await describeError(error)}`);
     return 1;
   }
 }
 
-async function cmdFlush(project: string): Promise<number> {
+async function cmdFlush({ project }: Context): Promise<number> {
   const creds = await loadCredentials(project);
   if (!creds) fail("this project is not paired: run `agentops pair`");
   const client = new AgentOpsClient({
@@ -305,201 +330,596 @@ async function cmdFlush(project: string): Promise<number> {
   return result.remaining === 0 ? 0 : 1;
 }
 
-async function cmdAudit(args: string[]): Promise<number> {
-  const { values, positionals } = await parseArgs({
-    args,
-    options: { "database-url": { type: "string" } },
-    allowPositionals: true,
-  });
-  if (positionals[0] !== "verify" || !positionals[1]) {
-    fail("usage: agentops audit verify <run_id>", 2);
+async function cmdDoctor({ project }: Context): Promise<number> {
+  const { runDoctor } = await import("./doctor.ts");
+  return await runDoctor(project);
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function cmdAuditVerify({ values, args, project }: Context): Promise<number> {
+  const runId = args[0];
+  if (!UUID_RE.test(runId)) {
+    throw new UsageError(`"${runId}" is not a run id (a UUID)`, ["audit", "verify"]);
   }
-  const databaseUrl = values["database-url"] ?? Deno.env.get("AGENTOPS_DATABASE_URL") ??
-    Deno.env.get("DATABASE_URL");
+  const { databaseUrlFor } = await import("./phone.ts");
+  const databaseUrl = (values["database-url"] as string | undefined) ??
+    databaseUrlFor(backendUrl(await loadCredentials(project).catch(() => null)));
   if (!databaseUrl) {
-    fail("set DATABASE_URL (or --database-url): the audit reads the run's events from Postgres", 2);
+    throw new UsageError(
+      "set AGENTOPS_DATABASE_URL (or --database-url): the audit reads the run's events from Postgres",
+      ["audit", "verify"],
+    );
   }
   const { verifyRunFromDatabase } = await import("./audit.ts");
-  const report = await verifyRunFromDatabase(databaseUrl, positionals[1]);
-  console.log(JSON.stringify({ run_id: positionals[1], ...report }, null, 2));
-  if (report.ok && report.checked === 0) console.error("agentops: the run has no events");
+  const { explainDatabase } = await import("./net_errors.ts");
+  const report = await explainDatabase(
+    databaseUrl,
+    () => verifyRunFromDatabase(databaseUrl, runId),
+  );
+  console.log(JSON.stringify({ run_id: runId, ...report }, null, 2));
+  if (!report.ok) {
+    console.error(`agentops: run ${runId} does not verify: ${report.reason}`);
+  }
   return report.ok ? 0 : 1;
 }
 
-async function cmdPhone(args: string[], project: string): Promise<number> {
-  const { values, positionals } = await parseArgs({
-    args,
-    options: {
-      note: { type: "string" },
-      device: { type: "string" },
-      platform: { type: "string" },
-      "push-token": { type: "string" },
-      "push-provider": { type: "string" },
-      name: { type: "string" },
-      follow: { type: "boolean" },
-      help: { type: "boolean" },
-      remember: { type: "string" },
-      prefix: { type: "string" },
-      expires: { type: "string" },
-      match: { type: "string" },
-      effect: { type: "string" },
-      workspace: { type: "string" },
-    },
-    allowPositionals: true,
-  });
-  const [sub, ...rest] = positionals;
-  if (!sub || values.help) {
-    console.log(PHONE_USAGE);
-    return sub ? 0 : 2;
-  }
+async function withPhone<T>(
+  run: (
+    phoneMod: typeof import("./phone.ts"),
+    phone: import("./phone.ts").Phone,
+  ) => Promise<T>,
+): Promise<T> {
   const phoneMod = await import("./phone.ts");
   const phone = await phoneMod.connectPhone(backendUrl(null));
-  const state = await phoneMod.loadPhoneState();
-  switch (sub) {
-    case "pair": {
-      if (!rest[0]) fail("usage: agentops phone pair <code>", 2);
-      const body: Record<string, unknown> = {
-        pair_token: rest[0],
-        platform: values.platform ?? "android",
-        push_token: values["push-token"] ?? `agentops-phone-${state.user_id}`,
-        device_name: values.name ?? "agentops phone",
-      };
-      if (values["push-provider"]) body.push_provider = values["push-provider"];
-      if (state.device_id) body.device_id = state.device_id;
-      const out = await phoneMod.invoke<
-        { device_id: string; workspace_id: string; display_name: string }
-      >(
-        phone,
-        "pair-complete",
-        body,
-      );
-      await phoneMod.savePhoneState({ ...state, device_id: out.device_id });
-      console.log(
-        `Paired device ${out.device_id} with "${out.display_name}" (${out.workspace_id}).`,
-      );
-      return 0;
-    }
-    case "approve":
-    case "deny": {
-      if (!rest[0]) fail(`usage: agentops phone ${sub} <approval_id> [--note text]`, 2);
-      const body: Record<string, unknown> = { decision: sub === "approve" ? "APPROVE" : "DENY" };
+  return await run(phoneMod, phone);
+}
+
+async function cmdPhonePair({ values, args }: Context): Promise<number> {
+  return await withPhone(async (phoneMod, phone) => {
+    const state = await phoneMod.loadPhoneState();
+    const body: Record<string, unknown> = {
+      pair_token: args[0],
+      platform: values.platform ?? "android",
+      push_token: values["push-token"] ?? `agentops-phone-${state.user_id}`,
+      device_name: values.name ?? "agentops phone",
+    };
+    if (values["push-provider"]) body.push_provider = values["push-provider"];
+    if (state.device_id) body.device_id = state.device_id;
+    const out = await phoneMod.invoke<
+      { device_id: string; workspace_id: string; display_name: string }
+    >(phone, "pair-complete", body);
+    await phoneMod.savePhoneState({ ...state, device_id: out.device_id });
+    console.log(`Paired device ${out.device_id} with "${out.display_name}" (${out.workspace_id}).`);
+    return 0;
+  });
+}
+
+function cmdPhoneDecide(decision: "APPROVE" | "DENY") {
+  return async ({ values, args }: Context): Promise<number> =>
+    await withPhone(async (phoneMod, phone) => {
+      const body: Record<string, unknown> = { decision };
       if (values.note) body.note = values.note;
       if (values.device) body.device_id = values.device;
       if (values.remember) {
+        if (values.remember !== "exact" && values.remember !== "prefix") {
+          throw new UsageError(
+            `--remember takes exact or prefix, not "${values.remember}"`,
+            ["phone", decision === "APPROVE" ? "approve" : "deny"],
+          );
+        }
         const remember: Record<string, unknown> = { match: values.remember };
         if (values.prefix) remember.prefix = values.prefix;
         if (values.expires) remember.expires_in_seconds = Number(values.expires);
         body.remember = remember;
+      } else if (values.prefix || values.expires) {
+        throw new UsageError(
+          "--prefix and --expires go with --remember exact|prefix",
+          ["phone", decision === "APPROVE" ? "approve" : "deny"],
+        );
       }
-      const out = await phoneMod.invoke(phone, `mobile-approval-decision/${rest[0]}`, body);
+      const out = await phoneMod.invoke(phone, `mobile-approval-decision/${args[0]}`, body);
       console.log(JSON.stringify(out, null, 2));
       return 0;
-    }
-    case "instruct": {
-      if (!rest[0] || rest.length < 2) fail("usage: agentops phone instruct <run_id> <text…>", 2);
-      const out = await phoneMod.invoke(phone, `mobile-run-instruction/${rest[0]}`, {
-        text: rest.slice(1).join(" "),
-      });
-      console.log(JSON.stringify(out, null, 2));
-      return 0;
-    }
-    case "rules":
-    case "allow":
-    case "revoke":
-      return await phoneMod.rulesCommand(phone, sub, rest, {
-        ...values,
-        workspaceId: values.workspace ??
+    });
+}
+
+async function cmdPhoneInstruct({ args }: Context): Promise<number> {
+  return await withPhone(async (phoneMod, phone) => {
+    const out = await phoneMod.invoke(phone, `mobile-run-instruction/${args[0]}`, {
+      text: args.slice(1).join(" "),
+    });
+    console.log(JSON.stringify(out, null, 2));
+    return 0;
+  });
+}
+
+function cmdPhoneRules(sub: "rules" | "allow" | "revoke") {
+  return async ({ values, args, project }: Context): Promise<number> =>
+    await withPhone(async (phoneMod, phone) =>
+      await phoneMod.rulesCommand(phone, sub, args, {
+        ...(values as Record<string, string | undefined>),
+        // The project's own workspace unless --workspace names another.
+        workspaceId: (values.workspace as string | undefined) ??
           (await loadCredentials(project).catch(() => null))?.workspace_id,
-      });
-    case "pending":
-    case "runs":
-    case "tail": {
+      })
+    );
+}
+
+function cmdPhoneRead(what: "pending" | "runs" | "tail") {
+  return async ({ values, args }: Context): Promise<number> =>
+    await withPhone(async (phoneMod, phone) => {
       const reader = phoneMod.readerFor(phone);
       try {
-        if (sub === "pending") {
-          const rows = await reader.pendingApprovals();
-          if (rows.length === 0) console.log("No pending approvals.");
-          for (const a of rows) {
-            console.log(`${a.id}  expires ${new Date(a.expires_at).toISOString()}  ${a.command}`);
-          }
-        } else if (sub === "runs") {
-          for (const r of await reader.runs()) {
-            console.log(
-              `${r.id}  ${r.status.padEnd(9)} ${r.provider.padEnd(11)} ${r.last_message ?? ""}`,
-            );
-          }
-        } else {
-          if (!rest[0]) fail("usage: agentops phone tail <run_id> [--follow]", 2);
-          let after = 0;
-          while (true) {
-            for (const e of await reader.events(rest[0], after)) {
-              console.log(phoneMod.formatEvent(e));
-              after = e.seq;
+        await reader.explain(async () => {
+          if (what === "pending") {
+            const rows = await reader.pendingApprovals();
+            if (rows.length === 0) console.log("No pending approvals.");
+            for (const a of rows) {
+              console.log(
+                `${a.id}  expires ${new Date(a.expires_at).toISOString()}  ${a.command}`,
+              );
             }
-            if (!values.follow) break;
-            await new Promise((r) => setTimeout(r, 1000));
+          } else if (what === "runs") {
+            const rows = await reader.runs();
+            if (rows.length === 0) console.log("No runs yet.");
+            for (const r of rows) {
+              console.log(
+                `${r.id}  ${r.status.padEnd(9)} ${r.provider.padEnd(11)} ${r.last_message ?? ""}`,
+              );
+            }
+          } else {
+            let after = 0;
+            const details = await reader.timelineDetails(args[0]);
+            while (true) {
+              for (const e of await reader.events(args[0], after)) {
+                console.log(phoneMod.formatEvent(e, details));
+                after = e.seq;
+              }
+              if (!values.follow) break;
+              await new Promise((r) => setTimeout(r, 1000));
+              Object.assign(details, await reader.timelineDetails(args[0]));
+            }
           }
-        }
+        });
       } finally {
         await reader.close();
       }
       return 0;
-    }
-    default:
-      console.log(PHONE_USAGE);
-      return 2;
-  }
+    });
 }
 
-export async function main(argv: string[]): Promise<number> {
-  // The global options by hand: --project <dir> | --project=<dir>, -h/--help.
-  let projectArg: string | undefined;
-  let help = false;
-  const rest: string[] = [];
-  let command: string | undefined;
+const AGENT_LIST = AGENTS.join("|");
+
+/** Every command. */
+export const COMMANDS: Command[] = [
+  {
+    name: "pair",
+    summary: "pair this project with your phone",
+    synopsis: "[--name <display name>] [--no-qr] [--wait <s>]",
+    details:
+      "Starts pairing with the backend (AGENTOPS_URL), prints a code and a QR code, waits\n" +
+      "until a phone pairs and stores the credentials in .agentops/credentials.json (0600).",
+    options: {
+      name: { type: "string" },
+      "no-qr": { type: "boolean" },
+      wait: { type: "string" },
+    },
+    args: { min: 0, max: 0 },
+    run: cmdPair,
+  },
+  {
+    name: "install",
+    summary: "write the agent's hook configuration",
+    synopsis: `${AGENT_LIST} [--shared] [--launcher <command>]`,
+    details:
+      "Writes the AgentOps hooks into .claude/settings.local.json (--shared: the committed\n" +
+      ".claude/settings.json, which needs `agentops` on PATH), .cursor/hooks.json,\n" +
+      ".codex/hooks.json, .gemini/settings.json or .github/hooks/agentops.json (Copilot),\n" +
+      "keeping every other hook; `agentops uninstall` removes exactly what it wrote. The\n" +
+      "hooks call `agentops` when it is on PATH, else this command by its absolute path\n" +
+      "(--launcher overrides how they start it). --local is the default, kept for scripts.",
+    options: {
+      shared: { type: "boolean" },
+      local: { type: "boolean" },
+      launcher: { type: "string" },
+    },
+    args: { min: 1, max: 1 },
+    run: cmdInstall,
+  },
+  {
+    name: "uninstall",
+    summary: "remove exactly what install wrote",
+    synopsis: AGENT_LIST,
+    details:
+      "Removes the AgentOps hooks from the agent's configuration, keeping every other hook\n" +
+      "and setting; a file install created (and left otherwise empty) is deleted.",
+    args: { min: 1, max: 1 },
+    run: cmdUninstall,
+  },
+  {
+    name: "hook",
+    summary: "run as the agent's hook (stdin → stdout)",
+    synopsis: `${AGENT_LIST} [--event <event>] [--timeout <s>]`,
+    details:
+      "What the installed hooks run: reads the agent's JSON on stdin and answers on stdout.\n" +
+      "--event names the hook event when the payload does not (Copilot); --timeout is the\n" +
+      "host's hook timeout, and the runner answers a few seconds before it.",
+    options: { event: { type: "string" }, timeout: { type: "string" } },
+    args: { min: 1, max: 1 },
+    run: cmdHook,
+  },
+  {
+    name: "status",
+    summary: "credentials, policy, queue, devices",
+    synopsis: "",
+    args: { min: 0, max: 0 },
+    run: cmdStatus,
+  },
+  {
+    name: "doctor",
+    summary: "check the backend, clock, pairing, hooks, policy and queue",
+    synopsis: "",
+    details: "Each check prints ok or what is wrong and what to do; exits 1 if any fails.",
+    args: { min: 0, max: 0 },
+    run: cmdDoctor,
+  },
+  {
+    name: "flush",
+    summary: "deliver queued run events now",
+    synopsis: "",
+    args: { min: 0, max: 0 },
+    run: cmdFlush,
+  },
+  {
+    name: "audit",
+    summary: "verify a run's tamper-evident timeline",
+    synopsis: "verify <run_id>",
+    subcommands: [{
+      name: "verify",
+      summary: "recompute a run's hash chain from Postgres",
+      synopsis: "<run_id> [--database-url <url>]",
+      details:
+        "Reads the run's events (AGENTOPS_DATABASE_URL, DATABASE_URL, or the local stack's\n" +
+        "database on DB_PORT) and recomputes every hash. Exits 1 when the chain is broken or\n" +
+        "the run has no events.",
+      options: { "database-url": { type: "string" } },
+      args: { min: 1, max: 1 },
+      run: cmdAuditVerify,
+    }],
+  },
+  {
+    name: "phone",
+    summary: "a stand-in phone (supabase-js, like the app)",
+    synopsis: "<pair|pending|approve|deny|instruct|runs|tail|rules|allow|revoke> …",
+    details:
+      "Against the local stack it signs in with a dev token made from the local JWT secret\n" +
+      "(SUPABASE_JWT_SECRET overrides) and reads the database on DB_PORT\n" +
+      "(AGENTOPS_DATABASE_URL overrides); elsewhere set AGENTOPS_ACCESS_TOKEN.\n" +
+      "--workspace (rules, allow) defaults to the workspace of the project (--project, else\n" +
+      "the current directory).",
+    subcommands: [
+      {
+        name: "pair",
+        summary: "pair this stand-in phone with a code from `agentops pair`",
+        synopsis: "<code> [--platform android|ios] [--push-token t] [--push-provider fcm|apns] " +
+          "[--name n]",
+        options: {
+          platform: { type: "string" },
+          "push-token": { type: "string" },
+          "push-provider": { type: "string" },
+          name: { type: "string" },
+        },
+        args: { min: 1, max: 1 },
+        run: cmdPhonePair,
+      },
+      {
+        name: "pending",
+        summary: "pending approvals",
+        synopsis: "",
+        args: { min: 0, max: 0 },
+        run: cmdPhoneRead("pending"),
+      },
+      {
+        name: "approve",
+        summary: "approve a command (the note goes to the agent)",
+        synopsis: "<approval_id> [--note text] [--device id] " +
+          '[--remember exact|prefix [--prefix "<words>"] [--expires <s>]]',
+        details:
+          "--remember makes the decision a rule (allow) for this exact command, or for its\n" +
+          "prefix (--prefix narrows it to the leading words given), for --expires seconds\n" +
+          "(default: until revoked). See `agentops phone rules`.",
+        options: {
+          note: { type: "string" },
+          device: { type: "string" },
+          remember: { type: "string" },
+          prefix: { type: "string" },
+          expires: { type: "string" },
+        },
+        args: { min: 1, max: 1 },
+        run: cmdPhoneDecide("APPROVE"),
+      },
+      {
+        name: "deny",
+        summary: "deny a command (the note goes to the agent)",
+        synopsis: "<approval_id> [--note text] [--device id] " +
+          '[--remember exact|prefix [--prefix "<words>"] [--expires <s>]]',
+        details:
+          "--remember makes the decision a rule (deny) for this exact command, or for its\n" +
+          "prefix (--prefix narrows it to the leading words given), for --expires seconds\n" +
+          "(default: until revoked). See `agentops phone rules`.",
+        options: {
+          note: { type: "string" },
+          device: { type: "string" },
+          remember: { type: "string" },
+          prefix: { type: "string" },
+          expires: { type: "string" },
+        },
+        args: { min: 1, max: 1 },
+        run: cmdPhoneDecide("DENY"),
+      },
+      {
+        name: "instruct",
+        summary: "queue an instruction for the agent's next stop",
+        synopsis: "<run_id> <text…>",
+        args: { min: 2, max: Infinity },
+        run: cmdPhoneInstruct,
+      },
+      {
+        name: "runs",
+        summary: "recent runs",
+        synopsis: "",
+        args: { min: 0, max: 0 },
+        run: cmdPhoneRead("runs"),
+      },
+      {
+        name: "tail",
+        summary: "a run's timeline: events, decisions with note and device, instructions",
+        synopsis: "<run_id> [--follow]",
+        options: { follow: { type: "boolean" } },
+        args: { min: 1, max: 1 },
+        run: cmdPhoneRead("tail"),
+      },
+      {
+        name: "rules",
+        summary: "the workspace's active rules",
+        synopsis: "[--workspace <id>]",
+        options: { workspace: { type: "string" } },
+        args: { min: 0, max: 0 },
+        run: cmdPhoneRules("rules"),
+      },
+      {
+        name: "allow",
+        summary: "make a rule: allow (or deny) a command or its prefix without asking",
+        synopsis: "<command…> [--match prefix|exact] [--effect allow|deny] [--expires <s>] " +
+          "[--note t] [--device id] [--workspace <id>]",
+        details: "The rule matches the command's leading words (--match prefix, the default) or\n" +
+          "the whole command (exact); put `--` before a command that has options of its own.",
+        options: {
+          match: { type: "string" },
+          effect: { type: "string" },
+          expires: { type: "string" },
+          note: { type: "string" },
+          device: { type: "string" },
+          workspace: { type: "string" },
+        },
+        args: { min: 1, max: Infinity },
+        run: cmdPhoneRules("allow"),
+      },
+      {
+        name: "revoke",
+        summary: "take a rule back",
+        synopsis: "<rule_id>",
+        args: { min: 1, max: 1 },
+        run: cmdPhoneRules("revoke"),
+      },
+    ],
+  },
+];
+
+function findCommand(path: string[]): Command | null {
+  let list = COMMANDS;
+  let found: Command | null = null;
+  for (const name of path) {
+    found = list.find((c) => c.name === name) ?? null;
+    if (!found) return null;
+    list = found.subcommands ?? [];
+  }
+  return found;
+}
+
+function listing(commands: Command[], prefix: string): string {
+  const rows = commands.map((c) => [`${prefix}${c.name} ${c.synopsis}`.trimEnd(), c.summary]);
+  const width = Math.min(60, Math.max(...rows.map(([l]) => l.length)) + 2);
+  return rows.map(([l, s]) =>
+    l.length + 2 > width ? `  ${l}\n  ${" ".repeat(width)}${s}` : `  ${l.padEnd(width)}${s}`
+  ).join("\n");
+}
+
+const GLOBAL_HELP =
+  `Options: --project <dir> (default: $AGENTOPS_PROJECT_DIR, $CLAUDE_PROJECT_DIR, else the
+current directory), -h/--help (on every command), -V/--version.
+Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1, the local stack).`;
+
+/** The help of the whole CLI, or of one command. */
+export function helpText(path: string[] = []): string {
+  if (path.length === 0) {
+    return `agentops ${VERSION} — the AgentOps hook runner\n\n` +
+      `${listing(COMMANDS, "agentops ")}\n\n${GLOBAL_HELP}\n` +
+      `Run \`agentops <command> --help\` for a command's options.`;
+  }
+  const cmd = findCommand(path)!;
+  const name = `agentops ${path.join(" ")}`;
+  let text = `${name} — ${cmd.summary}\n\nUsage: ${name} ${cmd.synopsis}`.trimEnd();
+  if (cmd.details) text += `\n\n${cmd.details}`;
+  if (cmd.subcommands) text += `\n\n${listing(cmd.subcommands, `${name} `)}`;
+  return `${text}\n\nOptions: --project <dir>, -h/--help. See \`agentops --help\`.`;
+}
+
+function optionNames(options: Options): string[] {
+  return Object.keys(options).map((o) => `--${o}`);
+}
+
+/** Parses a command's arguments strictly: unknown options are usage errors. `--opt v`,
+ * `--opt=v`, boolean `--flag`, the options' short forms, and `--` before positionals that
+ * start with a dash. By hand, not node:util's parseArgs: a hook starts this process on
+ * every tool call, and loading node:util would cost it its start-up time. */
+export function parseCommand(
+  cmd: Pick<Command, "options">,
+  path: string[],
+  argv: string[],
+): { values: Values; positionals: string[] } {
+  const options = { ...GLOBAL_OPTIONS, ...cmd.options };
+  const values: Values = {};
+  const positionals: string[] = [];
+  const unknown = (flag: string) =>
+    new UsageError(`unknown option ${flag}${didYouMean(flag, optionNames(options))}`, path);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--project") projectArg = argv[++i];
-    else if (arg.startsWith("--project=")) projectArg = arg.slice("--project=".length);
-    else if (command === undefined && (arg === "-h" || arg === "--help")) help = true;
-    else if (command === undefined && !arg.startsWith("-")) command = arg;
-    else if (command !== undefined) rest.push(arg);
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    let name: string;
+    let inline: string | undefined;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      inline = eq < 0 ? undefined : arg.slice(eq + 1);
+      if (!Object.hasOwn(options, name)) throw unknown(`--${name}`);
+    } else {
+      const found = Object.entries(options).find(([, o]) => o.short === arg.slice(1));
+      if (!found) throw unknown(arg);
+      name = found[0];
+    }
+    if (options[name].type === "boolean") {
+      if (inline !== undefined) throw new UsageError(`--${name} takes no value`, path);
+      values[name] = true;
+      continue;
+    }
+    const value = inline ?? argv[i + 1];
+    if (inline === undefined) i++;
+    if (value === undefined || (inline === undefined && value.startsWith("-") && value !== "-")) {
+      throw new UsageError(
+        `--${name} needs a value (--${name}=<value> for one that starts with a dash)`,
+        path,
+      );
+    }
+    values[name] = value;
   }
-  if (!command) {
-    console.log(USAGE);
-    return help ? 0 : 2;
-  }
-  const project = projectDir(projectArg);
-  switch (command) {
-    case "hook":
-      return await cmdHook(rest, project);
-    case "pair":
-      return await cmdPair(rest, project);
-    case "install":
-      return await cmdInstall(rest, project);
-    case "uninstall":
-      return await cmdUninstall(rest, project);
-    case "status":
-      return await cmdStatus(project);
-    case "flush":
-      return await cmdFlush(project);
-    case "audit":
-      return await cmdAudit(rest);
-    case "phone":
-      return await cmdPhone(rest, project);
-    default:
-      console.log(USAGE);
-      return 2;
+  return { values, positionals };
+}
+
+/** Runs the CLI; the exit code. Usage errors are 2, failures 1. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const where = error.path.length ? `agentops ${error.path.join(" ")}` : "agentops";
+    console.error(`${where}: ${error.message}`);
+    console.error(`Run \`${where} --help\` for usage.`);
+    return 2;
   }
 }
 
-if (import.meta.main) {
+async function dispatch(argv: string[]): Promise<number> {
+  // Options before the command: --project, --help, --version.
+  let project: string | undefined;
+  let i = 0;
+  for (; i < argv.length && argv[i].startsWith("-") && argv[i] !== "-"; i++) {
+    const arg = argv[i];
+    if (arg === "-h" || arg === "--help") {
+      console.log(helpText());
+      return 0;
+    }
+    if (arg === "-V" || arg === "--version") {
+      console.log(`agentops ${VERSION}`);
+      return 0;
+    }
+    if (arg === "--project" && argv[i + 1] !== undefined) project = argv[++i];
+    else if (arg.startsWith("--project=")) project = arg.slice("--project=".length);
+    else {
+      const flag = arg.split("=")[0];
+      throw new UsageError(
+        `unknown option ${flag}${didYouMean(flag, ["--project", "--help", "--version"])}`,
+      );
+    }
+  }
+  if (i >= argv.length) {
+    console.error(helpText());
+    return 2;
+  }
+  // The command and its subcommands.
+  const path: string[] = [];
+  let list = COMMANDS;
+  let cmd: Command | undefined;
+  while (i < argv.length) {
+    const name = argv[i];
+    if (name.startsWith("-") && cmd?.subcommands) {
+      if (name === "-h" || name === "--help") {
+        console.log(helpText(path));
+        return 0;
+      }
+      throw new UsageError(`name a subcommand first: ${list.map((c) => c.name).join(", ")}`, path);
+    }
+    const next = list.find((c) => c.name === name);
+    if (!next) {
+      const what = path.length ? "subcommand" : "command";
+      throw new UsageError(
+        `unknown ${what} "${name}"${didYouMean(name, list.map((c) => c.name))}`,
+        path,
+      );
+    }
+    cmd = next;
+    path.push(name);
+    i++;
+    if (!cmd.subcommands) break;
+    list = cmd.subcommands;
+  }
+  if (!cmd) throw new UsageError("name a command");
+  if (cmd.subcommands) {
+    // `agentops phone` alone: the list of subcommands.
+    console.error(helpText(path));
+    return 2;
+  }
+  const { values, positionals } = parseCommand(cmd, path, argv.slice(i));
+  if (values.help) {
+    console.log(helpText(path));
+    return 0;
+  }
+  const { min, max } = cmd.args ?? { min: 0, max: Infinity };
+  if (positionals.length < min) {
+    throw new UsageError(`missing arguments: ${cmd.synopsis.split(" [")[0]}`, path);
+  }
+  if (positionals.length > max) {
+    throw new UsageError(`unexpected argument "${positionals[max]}"`, path);
+  }
+  project = (values.project as string | undefined) ?? project;
+  return await cmd.run!({ values, args: positionals, project: projectDir(project) });
+}
+
+/** Runs the CLI and exits with its code; an unexpected error is one line, no stack. The
+ * interactive commands get a fetch that names the URL when a connection fails. */
+export async function run(argv: string[]): Promise<never> {
+  // A hook keeps the plain fetch (and skips loading net_errors.ts): its errors become the
+  // runner's fallback, not messages.
+  if (!argv.includes("hook")) {
+    const { explainFetch } = await import("./net_errors.ts");
+    globalThis.fetch = explainFetch(globalThis.fetch);
+  }
   try {
-    Deno.exit(await main(Deno.args));
+    Deno.exit(await main(argv));
   } catch (error) {
     const message = error instanceof ApiError
       ? `${error.code}: ${error.message}`
-      : (error as Error).message ?? String(error);
+      : await describeError(error);
     fail(message);
   }
 }
+
+if (import.meta.main) await run(Deno.args);

@@ -14,6 +14,7 @@
 import type { Agent } from "./hooks.ts";
 import { hostTimeoutSeconds, type Policy } from "./policy.ts";
 import { agentopsDir } from "./project.ts";
+import { installedPackage } from "./launcher.ts";
 
 /** Timeout of the hooks that only record events, hand notes over or collect instructions. */
 export const EVENT_HOOK_TIMEOUT_SECONDS = 10;
@@ -66,10 +67,14 @@ export function onPath(name: string, path = Deno.env.get("PATH") ?? ""): string 
 }
 
 /** How the hooks start this CLI: `agentops` when it is on PATH (portable, fine in a
- * committed file); else a compiled binary runs itself, else `<deno> run -A <cli.ts>`, both
+ * committed file); else the npm package's own command (its bin, or npx from the npx cache:
+ * under Node, Deno.execPath() is node's path, and a hook calling plain `node` would run
+ * nothing); else a compiled binary runs itself, else `<deno> run -A <cli.ts>`, both
  * absolute (the agent's shell may not have deno on PATH) and quoted. */
 export function defaultLauncher(): Launcher {
   if (onPath("agentops")) return { command: "agentops", portable: true };
+  const pkg = installedPackage();
+  if (pkg) return launcherFrom(pkg.launcher);
   const exec = Deno.execPath();
   if (!/(^|\/)deno(\.exe)?$/.test(exec)) return { command: shellQuote(exec), portable: false };
   const cli = new URL("./cli.ts", import.meta.url);

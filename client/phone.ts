@@ -3,14 +3,28 @@
 // timelines as the `authenticated` role under RLS: through PostgREST (supabase-js) on a
 // Supabase project, or, against the local stack (which has no PostgREST), straight from
 // Postgres with the same role switch PostgREST makes.
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { SupabaseClient } from "@supabase/supabase-js";
 import * as jose from "jose";
 import postgres from "postgres";
 import { configHome } from "./project.ts";
+import { explainDatabase, networkReason } from "./net_errors.ts";
 
 /** The Supabase CLI's local JWT secret (SPEC section 2a). */
 export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
 export const LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+
+/** The local stack's database: `npm run dev`'s embedded PostgreSQL, on DB_PORT if set. */
+export function localDatabaseUrl(): string {
+  const port = Deno.env.get("DB_PORT");
+  return port ? LOCAL_DATABASE_URL.replace(":54322/", `:${port}/`) : LOCAL_DATABASE_URL;
+}
+
+/** The database the CLI reads (the audit, the stand-in phone against the local stack):
+ * AGENTOPS_DATABASE_URL, else DATABASE_URL, else the local stack's when the backend is. */
+export function databaseUrlFor(functionsUrl: string): string | undefined {
+  return Deno.env.get("AGENTOPS_DATABASE_URL") ?? Deno.env.get("DATABASE_URL") ??
+    (isLocalUrl(functionsUrl) ? localDatabaseUrl() : undefined);
+}
 
 export interface PhoneState {
   user_id: string;
@@ -72,13 +86,36 @@ export interface Phone {
   functionsUrl: string;
 }
 
+/** supabase-js, without its import-time "Node.js 20 is deprecated" warning: the stand-in
+ * phone runs on the Node 20 that agent users have, and uses no Realtime (the one part that
+ * needs Node 22's WebSocket). */
+async function loadSupabase(): Promise<typeof import("@supabase/supabase-js")> {
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    return await import("@supabase/supabase-js");
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** Stands in for WebSocket where Node has none (Node 20); never used: no Realtime here. */
+class NoWebSocket {
+  constructor() {
+    throw new Error("Realtime needs a WebSocket (Node 22 or later)");
+  }
+}
+
 export async function connectPhone(functionsUrl: string): Promise<Phone> {
   const state = await loadPhoneState();
   const token = await accessToken(functionsUrl, state.user_id);
   const baseUrl = functionsUrl.replace(/\/functions\/v1\/?$/, "");
+  const { createClient } = await loadSupabase();
+  const transport = (globalThis.WebSocket ?? NoWebSocket) as typeof WebSocket;
   const supabase = createClient(baseUrl, Deno.env.get("AGENTOPS_ANON_KEY") ?? "anon", {
     global: { headers: { Authorization: `Bearer ${token}` } },
     auth: { persistSession: false, autoRefreshToken: false },
+    realtime: { transport },
   });
   return { supabase, userId: state.user_id, token, functionsUrl };
 }
@@ -93,6 +130,7 @@ export async function invoke<T>(
   if (error) {
     const res = (error as { context?: Response }).context;
     let detail = error.message;
+    if (res instanceof Error || networkReason(res)) throw res; // names the URL (net_errors.ts)
     if (res && typeof res.json === "function") {
       const json = await res.json().catch(() => null);
       if (json?.error) detail = `${json.error.code}: ${json.error.message}`;
@@ -119,6 +157,14 @@ export interface EventRow {
   payload: Record<string, unknown>;
 }
 
+/** What a timeline line shows beside an event: the approval's rule, the deciding device. */
+export interface TimelineDetails {
+  /** approval id → the policy rule that asked for it */
+  rules: Record<string, string>;
+  /** device id → its name */
+  devices: Record<string, string>;
+}
+
 export interface RunRow {
   id: string;
   workspace_id: string;
@@ -133,6 +179,9 @@ export interface PhoneReader {
   pendingApprovals(): Promise<ApprovalRow[]>;
   runs(): Promise<RunRow[]>;
   events(runId: string, afterSeq: number): Promise<EventRow[]>;
+  timelineDetails(runId: string): Promise<TimelineDetails>;
+  /** runs reads, turning a failed connection into an error that names where it went */
+  explain<T>(run: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -161,6 +210,12 @@ export function restReader(phone: Phone): PhoneReader {
       if (error) throw new Error(`Cannot read events: ${error.message}`);
       return data as EventRow[];
     },
+    async timelineDetails(runId) {
+      const approvals = await db.from("approvals").select("id, context").eq("run_id", runId);
+      const devices = await db.from("devices").select("id, device_name, platform");
+      return toDetails(approvals.data ?? [], devices.data ?? []);
+    },
+    explain: (run) => run(),
     async close() {},
   };
 }
@@ -195,28 +250,77 @@ export function sqlReader(databaseUrl: string, userId: string): PhoneReader {
                   where run_id = ${runId} and seq > ${afterSeq}
                   order by seq limit 500`) as unknown as EventRow[]
       ),
+    timelineDetails: (runId) =>
+      asUser(async (tx) =>
+        toDetails(
+          await tx`select id, context from public.approvals where run_id = ${runId}`,
+          await tx`select id, device_name, platform from public.devices`,
+        )
+      ),
+    explain: (run) => explainDatabase(databaseUrl, run),
     close: () => sql.end({ timeout: 1 }),
   };
+}
+
+function toDetails(
+  approvals: readonly { id: string; context: unknown }[],
+  devices: readonly { id: string; device_name: string | null; platform: string }[],
+): TimelineDetails {
+  const rules: Record<string, string> = {};
+  for (const a of approvals) {
+    const rule = (a.context as { rule?: unknown } | null)?.rule;
+    if (typeof rule === "string") rules[a.id] = rule;
+  }
+  const names: Record<string, string> = {};
+  for (const d of devices) names[d.id] = d.device_name ?? d.platform;
+  return { rules, devices: names };
 }
 
 /** SQL against the local stack (or AGENTOPS_DATABASE_URL), PostgREST elsewhere. */
 export function readerFor(phone: Phone): PhoneReader {
   const databaseUrl = Deno.env.get("AGENTOPS_DATABASE_URL") ??
-    (isLocalUrl(phone.functionsUrl) ? LOCAL_DATABASE_URL : undefined);
+    (isLocalUrl(phone.functionsUrl) ? localDatabaseUrl() : undefined);
   return databaseUrl ? sqlReader(databaseUrl, phone.userId) : restReader(phone);
 }
 
+function text(value: unknown): string | null {
+  return typeof value === "string" && value !== "" ? value : null;
+}
+
+/** What an event says, beyond its type: the decision with its note and device, the
+ * command with the rule that asked, an instruction's text, a run's message. */
+export function describeEvent(e: EventRow, details?: TimelineDetails): string {
+  const p = e.payload ?? {};
+  const approval = text(p.approval_id);
+  switch (e.type) {
+    case "APPROVAL_REQUESTED": {
+      const rule = approval ? details?.rules[approval] : undefined;
+      return [text(p.command) ?? "", rule ? `[rule: ${rule}]` : "", approval ? `(${approval})` : ""]
+        .filter(Boolean).join("  ");
+    }
+    case "APPROVAL_DECIDED": {
+      const device = text(p.decided_by_device_id);
+      const by = device ? ` by ${details?.devices[device] ?? "device"} (${device})` : "";
+      const note = text(p.note);
+      return `${text(p.status) ?? "decided"}${by}${note ? `  note: ${JSON.stringify(note)}` : ""}` +
+        (approval ? `  (${approval})` : "");
+    }
+    case "APPROVAL_EXPIRED":
+      return approval ? `(${approval})` : "";
+    case "INSTRUCTION_QUEUED":
+      return text(p.text) ?? "";
+    case "INSTRUCTION_DELIVERED":
+      return `delivered to the agent${p.instruction_id ? ` (${p.instruction_id})` : ""}`;
+    default:
+      return text(p.message) ?? text(p.text) ?? text(p.command) ?? "";
+  }
+}
+
 /** One line of a timeline. */
-export function formatEvent(e: EventRow): string {
+export function formatEvent(e: EventRow, details?: TimelineDetails): string {
   const ts = new Date(e.event_ts).toISOString();
-  const message = typeof e.payload?.message === "string"
-    ? e.payload.message
-    : typeof e.payload?.text === "string"
-    ? e.payload.text
-    : typeof e.payload?.command === "string"
-    ? e.payload.command
-    : "";
-  return `${String(e.seq).padStart(4)}  ${ts}  ${e.type.padEnd(22)} ${message}`.trimEnd();
+  return `${String(e.seq).padStart(4)}  ${ts}  ${e.type.padEnd(22)} ${describeEvent(e, details)}`
+    .trimEnd();
 }
 
 /** A mobile function called with GET (supabase-js invoke sends a body): `path` includes
