@@ -116,12 +116,13 @@ Deno.test("the LISTEN connection closes cleanly when nothing waits, and the next
     // Decided while nobody listens, then parked: the check when LISTEN comes up answers it
     // (the poll is a minute away), as for a park that arrives while the connection reopens.
     const second = await insertPendingApproval(stack.sql, ws.workspaceId);
+    const third = await insertPendingApproval(stack.sql, ws.workspaceId);
     await decide(stack, userId, second);
     const secondWait = waiter.wait(second, { timeoutMs: HOUR, expiresAt: far() });
     assertEquals((await secondWait)?.status, "APPROVED");
 
-    // And a NOTIFY on the reopened connection wakes a parked wait.
-    const third = await insertPendingApproval(stack.sql, ws.workspaceId);
+    // And a NOTIFY on the reopened connection wakes a parked wait (parked at once, so the
+    // idle timer the answer above started cannot close the connection in between).
     const thirdWait = waiter.wait(third, { timeoutMs: HOUR, expiresAt: far() });
     await eventually(() => waiter.stats().listening, "LISTEN again");
     const reopened = await listenBackends(stack);

@@ -96,7 +96,7 @@ export function createApprovalWaiter(
   const { config, log } = deps;
   const pollMs = config.APPROVAL_WAIT_POLL_MS;
   const safetyPollMs = options.safetyPollMs ?? Math.max(5_000, 10 * pollMs);
-  const parked = new Map<string, Parked | Parked[]>();
+  const parked = new ParkedIndex();
   const heap = new DeadlineHeap<Parked>();
   let live = 0;
   let stopped = false;
@@ -104,10 +104,7 @@ export function createApprovalWaiter(
 
   // ---- parking ------------------------------------------------------------------------
   function add(p: Parked): void {
-    const existing = parked.get(p.approvalId);
-    if (existing === undefined) parked.set(p.approvalId, p);
-    else if (Array.isArray(existing)) existing.push(p);
-    else parked.set(p.approvalId, [existing, p]);
+    parked.add(p);
     live++;
     heap.push(p);
     armDeadline();
@@ -115,21 +112,11 @@ export function createApprovalWaiter(
     listen.busy();
   }
 
-  function remove(p: Parked): void {
-    const existing = parked.get(p.approvalId);
-    if (existing === p) parked.delete(p.approvalId);
-    else if (Array.isArray(existing)) {
-      const rest = existing.filter((x) => x !== p);
-      if (rest.length === 0) parked.delete(p.approvalId);
-      else parked.set(p.approvalId, rest.length === 1 ? rest[0] : rest);
-    }
-  }
-
   function finish(p: Parked, state: ApprovalState | null): void {
     if (p.done) return;
     p.done = true;
     live--;
-    remove(p);
+    parked.remove(p);
     if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
     p.resolve(state);
     if (live === 0) {
@@ -141,13 +128,8 @@ export function createApprovalWaiter(
     } else if (heap.size > 1024 && heap.size > 2 * live) heap.compact();
   }
 
-  function entries(approvalId: string): Parked[] {
-    const e = parked.get(approvalId);
-    return e === undefined ? [] : Array.isArray(e) ? [...e] : [e];
-  }
-
   function settle(state: ApprovalState): void {
-    for (const p of entries(state.approval_id)) finish(p, state);
+    for (const p of parked.entries(state.approval_id)) finish(p, state);
   }
 
   // ---- one timer for every deadline (timeouts and expiries) ----------------------------
@@ -317,7 +299,7 @@ export function createApprovalWaiter(
   function shutdown(): void {
     stopped = true;
     for (const key of [...parked.keys()]) {
-      for (const p of entries(key)) finish(p, null);
+      for (const p of parked.entries(key)) finish(p, null);
     }
     heap.clear();
     clearTimers();
@@ -344,6 +326,38 @@ export function createApprovalWaiter(
     close,
     stats: () => ({ parked: live, listening, queries }),
   };
+}
+
+/** The parked requests by approval id: one entry, or an array when several clients wait on
+ * the same approval (rare), so the common case costs no array. */
+class ParkedIndex {
+  #byId = new Map<string, Parked | Parked[]>();
+  add(p: Parked): void {
+    const existing = this.#byId.get(p.approvalId);
+    if (existing === undefined) this.#byId.set(p.approvalId, p);
+    else if (Array.isArray(existing)) existing.push(p);
+    else this.#byId.set(p.approvalId, [existing, p]);
+  }
+  remove(p: Parked): void {
+    const existing = this.#byId.get(p.approvalId);
+    if (existing === p) this.#byId.delete(p.approvalId);
+    else if (Array.isArray(existing)) {
+      const rest = existing.filter((x) => x !== p);
+      if (rest.length === 0) this.#byId.delete(p.approvalId);
+      else this.#byId.set(p.approvalId, rest.length === 1 ? rest[0] : rest);
+    }
+  }
+  /** a copy: finishing an entry changes the index */
+  entries(approvalId: string): Parked[] {
+    const e = this.#byId.get(approvalId);
+    return e === undefined ? [] : Array.isArray(e) ? [...e] : [e];
+  }
+  has(approvalId: string): boolean {
+    return this.#byId.has(approvalId);
+  }
+  keys(): IterableIterator<string> {
+    return this.#byId.keys();
+  }
 }
 
 /** The approval ids of recent NOTIFYs (RECENT_NOTIFY_MS, RECENT_NOTIFY_MAX at most), for a
