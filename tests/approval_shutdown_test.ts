@@ -63,7 +63,8 @@ Deno.test("SIGTERM answers the parked long-polls PENDING, then the server exits"
       const [row] = await sql`
         select (select count(*) from private.bridge_nonces)::int as nonces,
                (select count(*) from pg_stat_activity
-                where application_name = 'agentops-waiter')::int as listeners`;
+                where application_name = 'agentops-waiter'
+                  and datname = current_database())::int as listeners`;
       return row.nonces === 4 && row.listeners === 1;
     }, "the waits to park");
     await new Promise((r) => setTimeout(r, 100));

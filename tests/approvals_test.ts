@@ -196,7 +196,8 @@ Deno.test("with LISTEN disabled a decision wakes the long-poll through the batch
       assertEquals(answer.body.note, "not on main");
       assertEquals(stack.deps.waiter.stats().listening, false);
       const [listeners] = await stack.sql`
-      select count(*)::int as n from pg_stat_activity where application_name = 'agentops-waiter'`;
+      select count(*)::int as n from pg_stat_activity
+      where application_name = 'agentops-waiter' and datname = current_database()`;
       assertEquals(listeners.n, 0);
     },
   );

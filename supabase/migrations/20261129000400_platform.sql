@@ -77,7 +77,7 @@ begin
         using (
           realtime.messages.extension = 'broadcast'
           and exists (
-            select 1 from private.user_workspace_ids((select auth.uid())) w
+            select 1 from private.user_workspace_ids() w
             where 'workspace:' || w::text = (select realtime.topic())
           )
         )$p$;

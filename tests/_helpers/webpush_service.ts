@@ -6,6 +6,7 @@
 import * as jose from "jose";
 import { fromBase64Url, toBase64Url } from "../../shared/push_subscription.ts";
 import type { ScriptedAnswer } from "./push_providers.ts";
+import { concat, hkdf } from "../../supabase/functions/_shared/webpush.ts";
 
 export interface ReceivedWebPush {
   subscriptionId: string;
@@ -32,28 +33,6 @@ export interface FakeWebPushService {
 }
 
 const encoder = new TextEncoder();
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
-async function hkdf(
-  salt: Uint8Array<ArrayBuffer>,
-  ikm: Uint8Array<ArrayBuffer>,
-  info: Uint8Array<ArrayBuffer>,
-  bytes: number,
-) {
-  const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
-  return new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, key, bytes * 8),
-  );
-}
 
 interface Subscriber {
   keys: CryptoKeyPair;

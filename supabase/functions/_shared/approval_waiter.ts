@@ -1,10 +1,12 @@
 // Parks long-poll requests until their approval is decided or expires (SPEC section 7).
 // One waiter per isolate: a Map of parked requests, one min-heap of deadlines under one
-// timer, one LISTEN connection (opened on the first park, never at import) and one batched
-// query for every check, so the database sees no query per waiter per interval.
-import postgres from "postgres";
+// timer, the isolate's one LISTEN connection (listener.ts: shared with the pairing waiter,
+// opened on the first park, never at import) and one batched query for every check, so the
+// database sees no query per waiter per interval.
 import type { Config } from "./config.ts";
-import { reconnectBackoff, type Sql } from "./db.ts";
+import type { Sql } from "./db.ts";
+import { DeadlineHeap } from "./deadline_heap.ts";
+import { createListener, type Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
 
 /** The answer of bridge-approval-wait. */
@@ -52,6 +54,9 @@ export interface WaiterDeps {
   log: Logger;
   /** read when an expiry enqueued clear pushes */
   push?: { deliverSoon(): void };
+  /** the isolate's LISTEN connection (shared; its owner closes it). Without one the waiter
+   * opens its own on SUPABASE_DB_URL (when APPROVAL_WAIT_LISTEN) and closes it on close(). */
+  listener?: Listener;
 }
 
 export interface WaiterOptions {
@@ -67,13 +72,12 @@ const RECENT_NOTIFY_MS = 30_000;
 const RECENT_NOTIFY_MAX = 4096;
 /** retry of an expiry the database did not see yet (clock skew) or could not write */
 const EXPIRY_RETRY_MS = 250;
-/** pause between attempts to LISTEN after one failed (the poll runs meanwhile) */
-const LISTEN_RETRY_MS = 5_000;
 
 // One parked request. A class so 10,000 of them share one hidden class.
 class Parked {
   done = false;
   due: number;
+  onAbort?: () => void;
   constructor(
     readonly approvalId: string,
     readonly resolve: (state: ApprovalState | null) => void,
@@ -82,51 +86,6 @@ class Parked {
     readonly signal: AbortSignal | undefined,
   ) {
     this.due = Math.min(timeoutAt, expiresAt);
-  }
-  onAbort?: () => void;
-}
-
-// A binary min-heap on `due`; resolved entries are skipped when they reach the top and
-// swept out when they outnumber the live ones.
-class DeadlineHeap {
-  items: Parked[] = [];
-  push(p: Parked): void {
-    const a = this.items;
-    a.push(p);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (a[parent].due <= a[i].due) break;
-      [a[parent], a[i]] = [a[i], a[parent]];
-      i = parent;
-    }
-  }
-  peek(): Parked | undefined {
-    return this.items[0];
-  }
-  pop(): Parked | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < a.length && a[l].due < a[m].due) m = l;
-        if (r < a.length && a[r].due < a[m].due) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i], a[m]];
-        i = m;
-      }
-    }
-    return top;
-  }
-  compact(): void {
-    const live = this.items.filter((p) => !p.done);
-    this.items = [];
-    for (const p of live) this.push(p);
   }
 }
 
@@ -137,55 +96,40 @@ export function createApprovalWaiter(
   const { config, log } = deps;
   const pollMs = config.APPROVAL_WAIT_POLL_MS;
   const safetyPollMs = options.safetyPollMs ?? Math.max(5_000, 10 * pollMs);
-  const parked = new Map<string, Parked | Parked[]>();
-  const heap = new DeadlineHeap();
+  const parked = new ParkedIndex();
+  const heap = new DeadlineHeap<Parked>();
   let live = 0;
   let stopped = false;
   let queries = 0;
 
   // ---- parking ------------------------------------------------------------------------
   function add(p: Parked): void {
-    const existing = parked.get(p.approvalId);
-    if (existing === undefined) parked.set(p.approvalId, p);
-    else if (Array.isArray(existing)) existing.push(p);
-    else parked.set(p.approvalId, [existing, p]);
+    parked.add(p);
     live++;
     heap.push(p);
     armDeadline();
     armPoll();
-  }
-
-  function remove(p: Parked): void {
-    const existing = parked.get(p.approvalId);
-    if (existing === p) parked.delete(p.approvalId);
-    else if (Array.isArray(existing)) {
-      const rest = existing.filter((x) => x !== p);
-      if (rest.length === 0) parked.delete(p.approvalId);
-      else parked.set(p.approvalId, rest.length === 1 ? rest[0] : rest);
-    }
+    listen.busy();
   }
 
   function finish(p: Parked, state: ApprovalState | null): void {
     if (p.done) return;
     p.done = true;
     live--;
-    remove(p);
+    parked.remove(p);
     if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
     p.resolve(state);
     if (live === 0) {
-      // Nothing parked: no timer left behind (an idle isolate keeps none running).
-      heap.items = [];
+      // Nothing parked: no timer left behind (an idle isolate keeps none running), and the
+      // LISTEN connection may close once the other waiter holds nothing either.
+      heap.clear();
       clearTimers();
-    } else if (heap.items.length > 1024 && heap.items.length > 2 * live) heap.compact();
-  }
-
-  function entries(approvalId: string): Parked[] {
-    const e = parked.get(approvalId);
-    return e === undefined ? [] : Array.isArray(e) ? [...e] : [e];
+      listen.idle();
+    } else if (heap.size > 1024 && heap.size > 2 * live) heap.compact();
   }
 
   function settle(state: ApprovalState): void {
-    for (const p of entries(state.approval_id)) finish(p, state);
+    for (const p of parked.entries(state.approval_id)) finish(p, state);
   }
 
   // ---- one timer for every deadline (timeouts and expiries) ----------------------------
@@ -193,11 +137,7 @@ export function createApprovalWaiter(
   let deadlineAt = Infinity;
 
   function armDeadline(): void {
-    let top = heap.peek();
-    while (top && top.done) {
-      heap.pop();
-      top = heap.peek();
-    }
+    const top = heap.peekLive();
     if (!top) {
       if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
       deadlineTimer = undefined;
@@ -294,99 +234,42 @@ export function createApprovalWaiter(
   function onPoll(): void {
     pollTimer = undefined;
     if (stopped || live === 0) return;
-    if (canStartListen()) startListen();
+    listen.busy(); // LISTEN down: try again (unless within the pause after a failure)
     checkSoon();
     armPoll();
   }
 
-  // ---- LISTEN: one connection per isolate, opened on the first park --------------------
-  // A dedicated postgres.js client of one connection (to SUPABASE_DB_URL: the pooler in
-  // transaction mode cannot LISTEN) whose onnotify/onclose hooks say whether LISTEN is up,
-  // so the poll runs at APPROVAL_WAIT_POLL_MS while it is down and slowly while it is up.
-  let listenSql: Sql | undefined;
+  // ---- LISTEN: the isolate's one connection (listener.ts) --------------------------------
+  // Up: the poll slows to the safety interval and everything parked is checked once (what
+  // was decided while nobody listened). Down (lost, or closed idle): the poll runs at
+  // APPROVAL_WAIT_POLL_MS until it is back.
   let listening = false;
-  let listenStarting = false;
-  let relistenTimer: ReturnType<typeof setTimeout> | undefined;
-  const recent = new Map<string, number>();
-
-  function onNotify(channel: string, payload: string): void {
-    if (channel !== APPROVAL_CHANNEL) return;
-    // The payload says only which approval changed. Any database login can NOTIFY, so it
-    // is never taken for the answer: the woken approvals are re-read in one batched query.
-    const approvalId = payload.toLowerCase();
-    if (!UUID_RE.test(approvalId)) return;
-    const now = Date.now();
-    recent.delete(approvalId);
-    recent.set(approvalId, now);
-    for (const [id, at] of recent) {
-      if (recent.size <= RECENT_NOTIFY_MAX && now - at < RECENT_NOTIFY_MS) break;
-      recent.delete(id);
-    }
-    if (parked.has(approvalId)) checkSoon(approvalId);
-  }
-
-  function onListenClosed(): void {
-    if (stopped || !listening) return; // a failed attempt: the next poll tries again
-    log.warn("approval waiter lost its LISTEN connection", { parked: live });
-    listening = false;
-    // Come back at once while requests are parked (else on the next park); until then
-    // the batched poll runs at its full rate.
-    scheduleListen(0);
-    reArmPoll();
-  }
-
-  function scheduleListen(delayMs: number): void {
-    if (stopped || live === 0 || relistenTimer !== undefined) return;
-    relistenTimer = setTimeout(() => {
-      relistenTimer = undefined;
-      if (live > 0 && canStartListen()) startListen();
-    }, delayMs);
-  }
-
-  function startListen(): void {
-    listenStarting = true;
-    // `onnotify` is the hook postgres.js's own sql.listen() is built on (src/index.js,
-    // 3.4.x, pinned); sql.listen() itself hides the connection's close, which we need.
-    const listenOptions = {
-      max: 1,
-      prepare: false,
-      max_lifetime: null,
-      connect_timeout: 5,
-      fetch_types: false,
-      backoff: reconnectBackoff,
-      onnotice: () => {},
-      onnotify: onNotify,
-      onclose: onListenClosed,
-      connection: { application_name: "agentops-waiter" },
-    };
-    listenSql ??= postgres(config.SUPABASE_DB_URL, listenOptions as postgres.Options<never>);
-    listenSql.unsafe(`listen ${APPROVAL_CHANNEL}`).then(() => {
-      listenStarting = false;
+  const recent = new RecentIds();
+  const listener = deps.listener ?? createListener({
+    url: config.SUPABASE_DB_URL,
+    log,
+    enabled: config.APPROVAL_WAIT_LISTEN,
+  });
+  const listen = listener.subscribe(APPROVAL_CHANNEL, {
+    up() {
       if (stopped) return;
-      const again = listenedBefore;
-      listenedBefore = listening = true;
-      if (again) log.info("approval waiter listening again", { parked: live });
+      listening = true;
       reArmPoll();
-      // Whatever was decided while nobody listened is found by one check of everything.
       if (live > 0) checkSoon();
-    }, (error) => {
-      listenStarting = false;
-      // Polling meanwhile; try again after a pause (and say so once per pause, not per poll).
-      const now = Date.now();
-      if (nextListenAttempt <= now) {
-        log.warn("approval waiter cannot LISTEN; polling", { error: String(error) });
-      }
-      nextListenAttempt = now + LISTEN_RETRY_MS;
-      scheduleListen(LISTEN_RETRY_MS);
-    });
-  }
-  let listenedBefore = false;
-  let nextListenAttempt = 0;
-
-  function canStartListen(): boolean {
-    return config.APPROVAL_WAIT_LISTEN && !listening && !listenStarting && !stopped &&
-      Date.now() >= nextListenAttempt;
-  }
+    },
+    down() {
+      listening = false;
+      if (!stopped) reArmPoll();
+    },
+    notify(payload) {
+      // The payload says only which approval changed. Any database login can NOTIFY, so
+      // it is never taken for the answer: the woken approvals are re-read in one query.
+      const approvalId = payload.toLowerCase();
+      if (!UUID_RE.test(approvalId)) return;
+      recent.add(approvalId);
+      if (parked.has(approvalId)) checkSoon(approvalId);
+    },
+  });
 
   // ---- the interface --------------------------------------------------------------------
   function wait(approvalId: string, opts: WaitOptions): Promise<ApprovalState | null> {
@@ -408,7 +291,6 @@ export function createApprovalWaiter(
         opts.signal.addEventListener("abort", p.onAbort, { once: true });
       }
       add(p);
-      if (canStartListen()) startListen();
       // A NOTIFY that arrived between the first read and this park would be lost.
       if (recent.has(approvalId)) checkSoon(approvalId);
     });
@@ -417,24 +299,24 @@ export function createApprovalWaiter(
   function shutdown(): void {
     stopped = true;
     for (const key of [...parked.keys()]) {
-      for (const p of entries(key)) finish(p, null);
+      for (const p of parked.entries(key)) finish(p, null);
     }
-    heap.items = [];
+    heap.clear();
     clearTimers();
+    listen.idle();
   }
 
   function clearTimers(): void {
     if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
     if (pollTimer !== undefined) clearTimeout(pollTimer);
-    if (relistenTimer !== undefined) clearTimeout(relistenTimer);
-    deadlineTimer = pollTimer = relistenTimer = undefined;
+    deadlineTimer = pollTimer = undefined;
     deadlineAt = Infinity;
   }
 
   async function close(): Promise<void> {
     shutdown();
     await flushing;
-    if (listenSql) await listenSql.end({ timeout: 1 });
+    if (!deps.listener) await listener.close();
     listening = false;
   }
 
@@ -444,4 +326,55 @@ export function createApprovalWaiter(
     close,
     stats: () => ({ parked: live, listening, queries }),
   };
+}
+
+/** The parked requests by approval id: one entry, or an array when several clients wait on
+ * the same approval (rare), so the common case costs no array. */
+class ParkedIndex {
+  #byId = new Map<string, Parked | Parked[]>();
+  add(p: Parked): void {
+    const existing = this.#byId.get(p.approvalId);
+    if (existing === undefined) this.#byId.set(p.approvalId, p);
+    else if (Array.isArray(existing)) existing.push(p);
+    else this.#byId.set(p.approvalId, [existing, p]);
+  }
+  remove(p: Parked): void {
+    const existing = this.#byId.get(p.approvalId);
+    if (existing === p) this.#byId.delete(p.approvalId);
+    else if (Array.isArray(existing)) {
+      const rest = existing.filter((x) => x !== p);
+      if (rest.length === 0) this.#byId.delete(p.approvalId);
+      else this.#byId.set(p.approvalId, rest.length === 1 ? rest[0] : rest);
+    }
+  }
+  /** a copy: finishing an entry changes the index */
+  entries(approvalId: string): Parked[] {
+    const e = this.#byId.get(approvalId);
+    return e === undefined ? [] : Array.isArray(e) ? [...e] : [e];
+  }
+  has(approvalId: string): boolean {
+    return this.#byId.has(approvalId);
+  }
+  keys(): IterableIterator<string> {
+    return this.#byId.keys();
+  }
+}
+
+/** The approval ids of recent NOTIFYs (RECENT_NOTIFY_MS, RECENT_NOTIFY_MAX at most), for a
+ * request parked just after its notification arrived. */
+class RecentIds {
+  #at = new Map<string, number>();
+  add(id: string): void {
+    const now = Date.now();
+    const at = this.#at;
+    at.delete(id);
+    at.set(id, now);
+    for (const [old, when] of at) {
+      if (at.size <= RECENT_NOTIFY_MAX && now - when < RECENT_NOTIFY_MS) break;
+      at.delete(old);
+    }
+  }
+  has(id: string): boolean {
+    return this.#at.has(id);
+  }
 }

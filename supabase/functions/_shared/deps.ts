@@ -8,6 +8,7 @@ import { createMobileVerifier, type MobileVerifier } from "./mobile_auth.ts";
 import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts";
 import { createPushDispatcher, type PushDispatcher } from "./push_dispatcher.ts";
 import { createPairingWaiter, type PairingWaiter } from "./pairing_waiter.ts";
+import { createListener, type Listener } from "./listener.ts";
 
 export interface Deps {
   config: Config;
@@ -19,6 +20,9 @@ export interface Deps {
   push: PushDispatcher;
   /** wakes pair-status long-polls when a device pairs */
   pairing: PairingWaiter;
+  /** the isolate's one LISTEN connection, shared by both waiters; open only while
+   * something is parked (plus LISTEN_IDLE_CLOSE_SECONDS) */
+  listener: Listener;
   /** keeps work alive after the response (EdgeRuntime.waitUntil on Supabase) */
   background: (task: Promise<unknown>) => void;
   close(): Promise<void>;
@@ -46,8 +50,15 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       EdgeRuntime.waitUntil(guarded);
     }
   };
+  const listener = createListener({
+    url: config.SUPABASE_DB_URL,
+    log,
+    enabled: config.APPROVAL_WAIT_LISTEN,
+    idleCloseMs: config.LISTEN_IDLE_CLOSE_SECONDS * 1000,
+  });
   const deps: Deps = {
     config,
+    listener,
     sql,
     log,
     now,
@@ -62,9 +73,8 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     push: undefined as unknown as PushDispatcher,
     pairing: createPairingWaiter({
       sql,
-      listenUrl: config.SUPABASE_DB_URL,
+      listener,
       log,
-      listen: config.APPROVAL_WAIT_LISTEN,
       pollMs: config.PAIR_STATUS_POLL_MS,
       maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
     }),
@@ -72,6 +82,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       deps.waiter.shutdown();
       await deps.pairing.close();
       await deps.waiter.close();
+      await listener.close();
       await deps.push.close();
       await sql.end({ timeout: 1 });
     },

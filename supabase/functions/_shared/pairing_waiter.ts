@@ -1,13 +1,15 @@
 // Parks pair-status long-polls until a device pairs with their workspace, the way the
-// approval waiter parks approval waits: one LISTEN connection per isolate (opened on the
-// first park, on SUPABASE_DB_URL) for `workspace_paired`, whose payload is only the
+// approval waiter parks approval waits: on the isolate's one LISTEN connection (listener.ts,
+// shared with the approval waiter, opened on the first park) for `workspace_paired`, whose
+// payload is only the
 // workspace id and is never believed (any database login can NOTIFY): a notification
 // makes the waiter re-read, in ONE query, every woken workspace. A batched poll (one
 // query per interval for every workspace parked in the isolate) covers a lost
 // notification or a LISTEN that is down. A workspace may park only so many requests at
 // once (PAIR_STATUS_MAX_PARKED_PER_WORKSPACE): beyond that, 429.
-import { createSql, type Sql } from "./db.ts";
+import type { Sql } from "./db.ts";
 import { HttpError } from "./http_error.ts";
+import { createListener, type Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
 
 export const WORKSPACE_PAIRED_CHANNEL = "workspace_paired";
@@ -53,10 +55,13 @@ export interface PairingWaiter {
 
 export interface PairingWaiterOptions {
   sql: Sql;
-  /** the direct database connection (LISTEN does not work through a transaction pooler) */
-  listenUrl: string;
+  /** the isolate's LISTEN connection (shared; its owner closes it) */
+  listener?: Listener;
+  /** without a listener: the direct database connection to LISTEN on (LISTEN does not work
+   * through a transaction pooler); the waiter opens its own and closes it on close() */
+  listenUrl?: string;
   log: Logger;
-  /** false: the batched poll only */
+  /** without a listener: false polls only */
   listen?: boolean;
   /** the batched poll's interval (default 2 s) */
   pollMs?: number;
@@ -170,40 +175,32 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
     pollTimer = undefined;
   }
 
-  // ---- LISTEN: one connection per isolate, opened on the first reservation -------------
-  // postgres.js's sql.listen() reconnects and re-listens by itself and calls onlisten
-  // each time: then every parked workspace is re-read once (a pairing made while nobody
-  // listened). Until it is up, and whenever it is down, the poll alone wakes the parked.
-  let listenSql: Sql | undefined;
+  // ---- LISTEN: the isolate's one connection (listener.ts), held while a place is reserved
+  // Up (first open, reconnect, reopen after an idle close): every parked workspace is
+  // re-read once (a pairing made while nobody listened). Down: the poll alone wakes.
   let listening = false;
-  let listenStarted = false;
-
-  function onNotify(payload: string): void {
-    const workspaceId = payload.toLowerCase();
-    if (!UUID_RE.test(workspaceId)) return;
-    const set = slots.get(workspaceId);
-    if (!set) return;
-    for (const s of set) s.notified = true;
-    checkSoon(workspaceId);
-  }
-
-  function startListening(): void {
-    if (listenStarted || stopped || options.listen === false) return;
-    listenStarted = true;
-    const sql = listenSql = createSql(options.listenUrl, { max: 1 });
-    sql.listen(WORKSPACE_PAIRED_CHANNEL, onNotify, () => {
+  const listener = options.listener ?? createListener({
+    url: options.listenUrl ?? "",
+    log: options.log,
+    enabled: options.listen !== false && options.listenUrl !== undefined,
+  });
+  const listen = listener.subscribe(WORKSPACE_PAIRED_CHANNEL, {
+    up() {
       listening = true;
-      if (waiting > 0) checkSoon();
-    }).catch((error: unknown) => {
-      options.log.warn("pairing waiter cannot LISTEN; polling", {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      if (waiting > 0 && !stopped) checkSoon();
+    },
+    down() {
       listening = false;
-      listenStarted = false; // the next reservation tries again
-      if (listenSql === sql) listenSql = undefined;
-      sql.end({ timeout: 0 }).catch(() => {});
-    });
-  }
+    },
+    notify(payload) {
+      const workspaceId = payload.toLowerCase();
+      if (!UUID_RE.test(workspaceId)) return;
+      const set = slots.get(workspaceId);
+      if (!set) return;
+      for (const s of set) s.notified = true;
+      checkSoon(workspaceId);
+    },
+  });
 
   // ---- the interface --------------------------------------------------------------------
   function reserve(workspaceId: string): PairingSlot {
@@ -220,7 +217,7 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
     const slot = new Slot(key);
     set.add(slot);
     count++;
-    startListening();
+    if (!stopped) listen.busy();
     return {
       wait: (timeoutMs, signal) => wait(slot, timeoutMs, signal),
       release: () => release(slot),
@@ -254,6 +251,7 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
     set?.delete(slot);
     if (set?.size === 0) slots.delete(slot.workspaceId);
     count--;
+    if (count === 0) listen.idle();
   }
 
   const onUnload = () => waiter.shutdown();
@@ -276,10 +274,9 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
       waiter.shutdown();
       if (edge) globalThis.removeEventListener("beforeunload", onUnload);
       await flushing;
-      const sql = listenSql;
-      listenSql = undefined;
+      listen.idle();
+      if (!options.listener) await listener.close();
       listening = false;
-      if (sql) await sql.end({ timeout: 1 });
     },
   };
   return waiter;

@@ -29,7 +29,8 @@ const DEFAULT_TTL_S = 24 * 3600;
 
 const encoder = new TextEncoder();
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+/** Exported for the loopback push service of the tests, which decrypts with it. */
+export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) {
@@ -39,7 +40,7 @@ function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-async function hkdf(
+export async function hkdf(
   salt: Uint8Array<ArrayBuffer>,
   ikm: Uint8Array<ArrayBuffer>,
   info: Uint8Array<ArrayBuffer>,
