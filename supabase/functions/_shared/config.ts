@@ -4,7 +4,7 @@ import { z } from "zod";
 import {
   connectionBudgetIssues,
   DEFAULT_LISTEN_IDLE_CLOSE_SECONDS,
-  DEFAULT_POOL_MAX,
+  defaultPoolMax,
 } from "./connection_budget.ts";
 
 const intFrom = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -71,14 +71,17 @@ export const ConfigSchema = z.object({
   CLIENT_IP_TRUSTED_HOPS: intFrom(1, 1, 16),
   /** a request body must arrive whole within this long (slow or stalled bodies: 400) */
   BODY_READ_TIMEOUT_MS: intFrom(30_000, 100, 600_000),
-  DB_POOL_MAX: intFrom(DEFAULT_POOL_MAX, 1, 500),
+  /** unset: 1 on a hosted project, 10 elsewhere (defaultPoolMax) */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(500).optional(),
   LISTEN_IDLE_CLOSE_SECONDS: intFrom(DEFAULT_LISTEN_IDLE_CLOSE_SECONDS, 0, 3600),
-}).superRefine((c, ctx) => {
-  // Before the fallback below: whether DATABASE_URL itself was set matters on hosted.
-  for (const issue of connectionBudgetIssues(c)) {
-    ctx.addIssue({ code: "custom", path: [issue.path], message: issue.message });
-  }
-}).transform((c) => {
+}).transform((c) => ({ ...c, DB_POOL_MAX: c.DB_POOL_MAX ?? defaultPoolMax(c) })).superRefine(
+  (c, ctx) => {
+    // Before the fallback below: whether DATABASE_URL itself was set matters on hosted.
+    for (const issue of connectionBudgetIssues(c)) {
+      ctx.addIssue({ code: "custom", path: [issue.path], message: issue.message });
+    }
+  },
+).transform((c) => {
   const databaseUrl = c.DATABASE_URL ?? c.SUPABASE_DB_URL;
   return { ...c, DATABASE_URL: databaseUrl, SUPABASE_DB_URL: c.SUPABASE_DB_URL ?? databaseUrl };
 }).refine((c) => c.DATABASE_URL !== undefined, {

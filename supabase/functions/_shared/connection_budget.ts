@@ -3,11 +3,20 @@
 // against the Supavisor pooler's client limit or, worse, the ~60 direct connections of a
 // small plan. A configuration that would spend that budget fails at startup.
 
-/** Connections per isolate to DATABASE_URL. postgres.js pipelines queries on a connection
- * (up to 100 in flight), and every request here is one SQL function call, so one
- * connection carries an isolate's concurrent requests, and the 200 pooler clients of the
- * smallest plans serve as many isolates (docs/deploy.md). */
+/** Connections per isolate to DATABASE_URL on a hosted project. postgres.js pipelines
+ * queries on a connection (up to 100 in flight), and every request here is one SQL function
+ * call, so one connection carries an isolate's concurrent requests, and the 200 pooler
+ * clients of the smallest plans serve as many isolates (docs/deploy.md). */
 export const DEFAULT_POOL_MAX = 1;
+
+/** Connections of the one local process that serves every function (`npm run dev`, tests,
+ * benchmarks): its SQL calls would otherwise queue behind each other on one connection. */
+export const LOCAL_POOL_MAX = 10;
+
+/** DB_POOL_MAX when unset: the hosted budget on a hosted project, else the local one. */
+export function defaultPoolMax(input: Pick<BudgetInput, "SUPABASE_URL" | "SUPABASE_DB_URL">) {
+  return isHostedProject(input) ? DEFAULT_POOL_MAX : LOCAL_POOL_MAX;
+}
 
 /** The most connections per isolate a hosted project may configure (DB_POOL_MAX). */
 export const HOSTED_POOL_MAX_LIMIT = 5;

@@ -5,6 +5,7 @@ import {
   createIdleCloser,
   DEFAULT_POOL_MAX,
   isHostedProject,
+  LOCAL_POOL_MAX,
 } from "./connection_budget.ts";
 
 function assertThrows(fn: () => unknown): Error {
@@ -36,11 +37,20 @@ Deno.test("isHostedProject() tells a hosted project from supabase start and the 
   );
 });
 
-Deno.test("loadConfig() defaults to one connection per isolate", () => {
+Deno.test("loadConfig() defaults to one connection per isolate on a hosted project", () => {
   const config = loadConfig({ ...HOSTED, DATABASE_URL: POOLER });
   assertEquals(config.DB_POOL_MAX, DEFAULT_POOL_MAX);
   assertEquals(DEFAULT_POOL_MAX, 1);
   assertEquals(config.DATABASE_URL, POOLER);
+});
+
+Deno.test("loadConfig() gives the local process that serves every function a pool of 10", () => {
+  const config = loadConfig({
+    HMAC_SECRET: "x".repeat(32),
+    DATABASE_URL: "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
+  });
+  assertEquals(config.DB_POOL_MAX, LOCAL_POOL_MAX);
+  assertEquals(LOCAL_POOL_MAX, 10);
 });
 
 Deno.test("loadConfig() refuses a hosted project without DATABASE_URL, naming both variables", () => {
