@@ -54,6 +54,30 @@ export interface Command {
   subcommands?: Command[];
 }
 
+/** `agentops phone approve|deny`: the same options, one decision each. */
+function phoneDecisionCommand(name: string, decision: "APPROVE" | "DENY"): Command {
+  const effect = decision === "APPROVE" ? "allow" : "deny";
+  return {
+    name,
+    summary: `${name} a command (the note goes to the agent)`,
+    synopsis: "<approval_id> [--note text] [--device id] " +
+      '[--remember exact|prefix [--prefix "<words>"] [--expires <s>]]',
+    details:
+      `--remember makes the decision a rule (${effect}) for this exact command, or for its\n` +
+      "prefix (--prefix narrows it to the leading words given), for --expires seconds\n" +
+      "(default: 24 hours). See `agentops phone rules`.",
+    options: {
+      note: { type: "string" },
+      device: { type: "string" },
+      remember: { type: "string" },
+      prefix: { type: "string" },
+      expires: { type: "string" },
+    },
+    args: { min: 1, max: 1 },
+    run: cmdPhoneDecide(decision),
+  };
+}
+
 const GLOBAL_OPTIONS: Options = {
   project: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -620,44 +644,8 @@ export const COMMANDS: Command[] = [
         args: { min: 0, max: 0 },
         run: cmdPhoneRead("pending"),
       },
-      {
-        name: "approve",
-        summary: "approve a command (the note goes to the agent)",
-        synopsis: "<approval_id> [--note text] [--device id] " +
-          '[--remember exact|prefix [--prefix "<words>"] [--expires <s>]]',
-        details:
-          "--remember makes the decision a rule (allow) for this exact command, or for its\n" +
-          "prefix (--prefix narrows it to the leading words given), for --expires seconds\n" +
-          "(default: until revoked). See `agentops phone rules`.",
-        options: {
-          note: { type: "string" },
-          device: { type: "string" },
-          remember: { type: "string" },
-          prefix: { type: "string" },
-          expires: { type: "string" },
-        },
-        args: { min: 1, max: 1 },
-        run: cmdPhoneDecide("APPROVE"),
-      },
-      {
-        name: "deny",
-        summary: "deny a command (the note goes to the agent)",
-        synopsis: "<approval_id> [--note text] [--device id] " +
-          '[--remember exact|prefix [--prefix "<words>"] [--expires <s>]]',
-        details:
-          "--remember makes the decision a rule (deny) for this exact command, or for its\n" +
-          "prefix (--prefix narrows it to the leading words given), for --expires seconds\n" +
-          "(default: until revoked). See `agentops phone rules`.",
-        options: {
-          note: { type: "string" },
-          device: { type: "string" },
-          remember: { type: "string" },
-          prefix: { type: "string" },
-          expires: { type: "string" },
-        },
-        args: { min: 1, max: 1 },
-        run: cmdPhoneDecide("DENY"),
-      },
+      phoneDecisionCommand("approve", "APPROVE"),
+      phoneDecisionCommand("deny", "DENY"),
       {
         name: "instruct",
         summary: "queue an instruction for the agent's next stop",

@@ -97,7 +97,9 @@ Deno.test({
   async fn(t) {
     const pg = await startSmallPostgres(MAX_CONNECTIONS);
     try {
+      // what an isolate of a hosted project gets when DB_POOL_MAX is unset
       const defaultMax = loadConfig({
+        SUPABASE_URL: "https://abcdefghijklmnop.supabase.co",
         HMAC_SECRET: "agentops-test-hmac-secret-0123456789abcdef",
         DATABASE_URL: pg.url,
       }).DB_POOL_MAX;
