@@ -200,7 +200,7 @@ revoke all on public.devices, public.workspaces, public.workspace_devices, publi
 -- The whole of workspaces: what identifies a machine is in private.workspace_keys.
 grant select on public.devices, public.workspaces, public.workspace_devices, public.runs,
   public.events, public.approvals to authenticated;
-revoke all on private.workspace_keys from public, anon, authenticated;
+revoke all on private.workspace_keys from public, anon, authenticated, service_role;
 
 -- The workspaces the calling user's devices are paired with. Security definer so that
 -- policies do not recurse through each other's RLS; in `private`, which the API does not
