@@ -27,8 +27,10 @@ try {
       `${PER_RUN} + one hot run of ${HOT_EVENTS.toLocaleString("en")}) with generate_series`,
   );
   const [ws] = await sql`
-    insert into public.workspaces (machine_id, project_fingerprint, display_name)
-    values ('bench', 'timeline', 'Timeline bench') returning id`;
+    insert into public.workspaces (display_name) values ('Timeline bench') returning id`;
+  await sql`
+    insert into private.workspace_keys (workspace_id, machine_id, project_fingerprint)
+    values (${ws.id}, 'bench', 'timeline')`;
   // Run i's id is a synthetic UUID built from i; the hot run is run 0.
   await sql.unsafe(
     `insert into public.runs (id, workspace_id, provider, last_seq)

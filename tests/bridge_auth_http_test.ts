@@ -147,8 +147,8 @@ Deno.test("a wrong secret, an unknown workspace and a rotated secret are unautho
       eventBody(unknownId),
     );
     await assertRefused(stack, before, unknown, 401, "unauthorized", "unknown workspace");
-    await stack.sql`update public.workspaces set secret_version = secret_version + 1
-                    where id = ${ws.workspaceId}`;
+    await stack.sql`update private.workspace_keys set secret_version = secret_version + 1
+                    where workspace_id = ${ws.workspaceId}`;
     const rotated = await postEvent(stack, ws, eventBody(ws.workspaceId));
     await assertRefused(stack, before, rotated, 401, "unauthorized", "rotated secret");
   });
@@ -159,8 +159,8 @@ Deno.test("after re-pairing, the new secret works at once and the old one is ref
     // the functions have seen (and may cache) the workspace's current secret version
     assertEquals((await postEvent(stack, ws, eventBody(ws.workspaceId))).status, 202);
     const [{ secret_version: version }] = await stack.sql`
-      update public.workspaces set secret_version = secret_version + 1
-      where id = ${ws.workspaceId} returning secret_version`;
+      update private.workspace_keys set secret_version = secret_version + 1
+      where workspace_id = ${ws.workspaceId} returning secret_version`;
     const before = await writtenRows(stack.sql);
     const old = await postEvent(stack, ws, eventBody(ws.workspaceId));
     await assertRefused(stack, before, old, 401, "unauthorized", "the old secret");

@@ -192,10 +192,12 @@ Deno.test("after mobile-unpair the device gets none of that workspace's pushes a
     });
     const bobs = await pairPhone(stack, bob, {
       start: {
-        machine_id: (await stack.sql`select machine_id from public.workspaces
-                                     where id = ${first.workspaceId}`)[0].machine_id,
-        workspace_fingerprint: (await stack.sql`select project_fingerprint from public.workspaces
-                                     where id = ${first.workspaceId}`)[0].project_fingerprint,
+        machine_id: (await stack.sql`select machine_id from private.workspace_keys
+                                     where workspace_id = ${first.workspaceId}`)[0].machine_id,
+        workspace_fingerprint:
+          (await stack.sql`select project_fingerprint from private.workspace_keys
+                                     where workspace_id = ${first.workspaceId}`)[0]
+            .project_fingerprint,
         display_name: "agentops-backend",
       },
       signedWith: credentialsOf(first.started),
@@ -275,7 +277,7 @@ Deno.test("a user whose other device stays paired keeps seeing the workspace aft
   try {
     const ada = await phoneOf(stack);
     const phone = await pairPhone(stack, ada);
-    const ws = await stack.sql`select machine_id, project_fingerprint from public.workspaces`;
+    const ws = await stack.sql`select machine_id, project_fingerprint from private.workspace_keys`;
     const tablet = await pairPhone(stack, ada, {
       start: {
         machine_id: ws[0].machine_id,

@@ -278,10 +278,11 @@ Deno.test("one device serves several workspaces and one workspace has several de
     // its secret: a new token)
     const again = await started(stack, {
       ...machine(),
-      machine_id: (await stack.sql`select machine_id from public.workspaces
-                                  where id = ${first.workspace_id}`)[0].machine_id,
-      workspace_fingerprint: (await stack.sql`select project_fingerprint from public.workspaces
-                                  where id = ${first.workspace_id}`)[0].project_fingerprint,
+      machine_id: (await stack.sql`select machine_id from private.workspace_keys
+                                  where workspace_id = ${first.workspace_id}`)[0].machine_id,
+      workspace_fingerprint: (await stack.sql`select project_fingerprint from private.workspace_keys
+                                  where workspace_id = ${first.workspace_id}`)[0]
+        .project_fingerprint,
     }, creds(first));
     assertEquals(again.workspace_id, first.workspace_id);
     const tablet = await invoke(
@@ -319,7 +320,8 @@ Deno.test("re-pairing the same machine and project, signed with the current secr
     assertEquals(second.workspace_id, first.workspace_id);
     assertNotEquals(second.bridge_secret, first.bridge_secret);
     assertNotEquals(second.pair_token, first.pair_token);
-    const [ws] = await stack.sql`select secret_version, display_name from public.workspaces`;
+    const [ws] = await stack.sql`select k.secret_version, w.display_name
+      from public.workspaces w join private.workspace_keys k on k.workspace_id = w.id`;
     assertEquals(ws.secret_version, 3);
     assertEquals(ws.display_name, "renamed project");
     assertEquals(await count(stack, "public.workspaces"), 1);

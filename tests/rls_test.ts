@@ -56,7 +56,8 @@ async function visible(sql: postgres.Sql, userId: string) {
       const rows = await tx.unsafe(`select distinct workspace_id from public.${table}`);
       out[table] = rows.map((r) => r.workspace_id).sort();
     }
-    out.workspaces = (await tx`select id from public.workspaces`).map((r) => r.id).sort();
+    // `select *`, as supabase-js's .from("workspaces").select() does
+    out.workspaces = (await tx`select * from public.workspaces`).map((r) => r.id).sort();
     out.devices = (await tx`select user_id from public.devices`).map((r) => r.user_id);
     return out;
   });
@@ -135,15 +136,41 @@ Deno.test("another user, a user with no claims and anon see nothing", async () =
     for (const table of TABLES) assertEquals(stranger[table], [], `stranger, ${table}`);
     await asRole(stack.sql, "authenticated", null, async (tx) => {
       for (const table of TABLES) {
-        // workspaces: only some columns are granted (tests/workspace_takeover_test.ts)
-        const columns = table === "workspaces" ? "id, display_name" : "*";
-        const rows = await tx.unsafe(`select ${columns} from public.${table}`);
+        const rows = await tx.unsafe(`select * from public.${table}`);
         assertEquals(rows.length, 0, `no claims, ${table}`);
       }
     });
     for (const table of TABLES) {
       const code = await errorCodeAs(stack.sql, "anon", null, `select * from public.${table}`);
       assertEquals(code, "42501", `anon may not read ${table}`);
+    }
+  });
+});
+
+Deno.test("select * on workspaces returns the user's workspaces and none of what identifies a machine", async () => {
+  await withTwoTenants(async (stack, { a, userA }) => {
+    const rows = await asRole(
+      stack.sql,
+      "authenticated",
+      userA,
+      (tx) => tx`select * from public.workspaces`,
+    );
+    assertEquals(rows.map((r) => r.id), [a.workspaceId]);
+    assertEquals(
+      Object.keys(rows[0]).sort(),
+      ["created_at", "display_name", "id", "last_hash", "last_seq", "updated_at"],
+    );
+    // the identifiers live in private.workspace_keys: no client may read (or write) them
+    for (const role of ["authenticated", "anon"] as const) {
+      for (
+        const statement of [
+          "select * from private.workspace_keys",
+          "select machine_id, project_fingerprint, secret_version from private.workspace_keys",
+        ]
+      ) {
+        const code = await errorCodeAs(stack.sql, role, role === "anon" ? null : userA, statement);
+        assertEquals(code, "42501", `${role}: ${statement}`);
+      }
     }
   });
 });
@@ -176,7 +203,8 @@ Deno.test("nothing can be written from a client, even to its own rows", async ()
       `update public.approvals set status = 'APPROVED' where workspace_id = '${a.workspaceId}'`,
       `insert into public.workspace_devices (workspace_id, device_id)
        select '${a.workspaceId}', id from public.devices limit 1`,
-      `update public.workspaces set secret_version = 1`,
+      `update public.workspaces set display_name = 'stolen'`,
+      `update private.workspace_keys set secret_version = 1`,
       `update public.devices set push_token = 'stolen'`,
       `select private.append_event('${a.workspaceId}', '${run.id}', 'X', '{}')`,
       `select private.ingest_event('${a.workspaceId}', 1, 'nonce-nonce', '{}', 100, 100)`,

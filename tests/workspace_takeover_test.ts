@@ -1,5 +1,5 @@
 // Knowing a machine's identifiers is never enough to take its workspace over: clients
-// cannot read them, and pair-start re-pairs a workspace (a new secret for the same
+// cannot read them (they live in private.workspace_keys), and pair-start re-pairs a workspace (a new secret for the same
 // machine and project) only when signed with its current secret; anything else gets a
 // new workspace. `agentops pair` signs when it is already paired.
 import type postgres from "postgres";
@@ -35,26 +35,33 @@ async function codeAs(sql: postgres.Sql, userId: string, statement: string) {
   }
 }
 
-Deno.test("a paired user reads a workspace's id and name but never what identifies its machine", async () => {
+Deno.test("a paired user reads their workspace with select * but never what identifies its machine", async () => {
   const stack = await startStack();
   try {
     const ada = await phoneOf(stack);
     const paired = await pairPhone(stack, ada, { start: { ...machine(), display_name: "proj" } });
-    const allowed = await codeAs(
-      stack.sql,
-      ada.userId,
-      "select id, display_name, last_seq, created_at, updated_at from public.workspaces",
-    );
-    assertEquals(allowed.code, null);
-    assertEquals(allowed.rows.map((r) => [r.id, r.display_name]), [[paired.workspaceId, "proj"]]);
-    for (const column of ["machine_id", "project_fingerprint", "secret_version", "*"]) {
-      const refused = await codeAs(
+    await started(stack, machine()); // someone else's workspace
+    const all = await codeAs(stack.sql, ada.userId, "select * from public.workspaces");
+    assertEquals(all.code, null);
+    assertEquals(all.rows.map((r) => [r.id, r.display_name]), [[paired.workspaceId, "proj"]]);
+    for (const column of ["machine_id", "project_fingerprint", "secret_version"]) {
+      assert(!(column in all.rows[0]), `${column} is not a column of public.workspaces`);
+      const missing = await codeAs(
         stack.sql,
         ada.userId,
         `select ${column} from public.workspaces`,
       );
+      assertEquals(missing.code, "42703", column);
+      // they live in private.workspace_keys, which no client may read
+      const refused = await codeAs(
+        stack.sql,
+        ada.userId,
+        `select ${column} from private.workspace_keys`,
+      );
       assertEquals(refused.code, "42501", column);
     }
+    const star = await codeAs(stack.sql, ada.userId, "select * from private.workspace_keys");
+    assertEquals(star.code, "42501");
   } finally {
     await stack.close();
   }
@@ -71,13 +78,13 @@ Deno.test("pair-start with a known machine and project but no signature makes a 
     assertEquals(real.workspaceId, first.workspace_id);
     assertEquals(await count(stack, "public.workspaces"), 1);
     const [{ secret_version: before }] = await stack.sql`
-      select secret_version from public.workspaces where id = ${first.workspace_id}`;
+      select secret_version from private.workspace_keys where workspace_id = ${first.workspace_id}`;
 
     const intruder = await started(stack, ids);
     assertNotEquals(intruder.workspace_id, first.workspace_id);
     assertEquals(await count(stack, "public.workspaces"), 2);
     const [{ secret_version: after }] = await stack.sql`
-      select secret_version from public.workspaces where id = ${first.workspace_id}`;
+      select secret_version from private.workspace_keys where workspace_id = ${first.workspace_id}`;
     assertEquals(after, before, "the existing workspace's secret is untouched");
     // the real hook runner's secret still works; the new workspace has none of its devices
     const kept = await pairStatus(stack, creds(real.started));
@@ -107,7 +114,8 @@ Deno.test("a signed re-pair keeps the workspace; a stale secret or a replay is r
       workspaces: await count(stack, "public.workspaces"),
       tokens: await count(stack, "private.pair_tokens"),
       nonces: await count(stack, "private.bridge_nonces"),
-      version: (await stack.sql`select secret_version from public.workspaces`)[0].secret_version,
+      version:
+        (await stack.sql`select secret_version from private.workspace_keys`)[0].secret_version,
     });
     const before = await rows();
     assertEquals(before.workspaces, 1);

@@ -39,19 +39,30 @@ create index devices_user_id_idx on public.devices (user_id);
 
 create table public.workspaces (
   id uuid primary key default gen_random_uuid(),
-  machine_id text not null,
-  project_fingerprint text not null,
   display_name text not null,
-  secret_version integer not null default 1,
   -- workspace-level timeline chain (events with no run, e.g. DEVICE_PAIRED)
   last_seq integer not null default 0,
   last_hash text,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
--- Not unique: the same machine and project get a new workspace whenever they pair without
--- proof of the current secret (pair-start), so knowing the two identifiers is never enough.
-create index workspaces_machine_project_idx on public.workspaces (machine_id, project_fingerprint);
+
+-- What identifies a workspace's machine and project, and which bridge secret is current:
+-- the server's alone. SPEC section 5 puts these columns on workspaces; they live here, in
+-- `private` (which the Data API does not expose and no client has a table grant in), so
+-- that a co-paired user can `select *` from workspaces without learning them (they were
+-- once all pair-start needed to take a workspace over) and without column-level grants.
+create table private.workspace_keys (
+  workspace_id uuid primary key references public.workspaces (id) on delete cascade,
+  machine_id text not null,
+  project_fingerprint text not null,
+  secret_version integer not null default 1
+);
+-- pair-start's re-pair check. Not unique: the same machine and project get a new
+-- workspace whenever they pair without proof of the current secret, so knowing the two
+-- identifiers is never enough.
+create index workspace_keys_machine_project_idx
+  on private.workspace_keys (machine_id, project_fingerprint);
 
 create table public.workspace_devices (
   workspace_id uuid not null references public.workspaces (id) on delete cascade,
@@ -186,13 +197,10 @@ alter table public.approvals enable row level security;
 
 revoke all on public.devices, public.workspaces, public.workspace_devices, public.runs,
   public.events, public.approvals from anon, authenticated;
-grant select on public.devices, public.workspace_devices, public.runs, public.events,
-  public.approvals to authenticated;
--- Not machine_id, project_fingerprint or secret_version: what identifies a machine is none
--- of a co-paired user's business (and was once all pair-start needed to take a workspace
--- over). The phone selects these columns by name.
-grant select (id, display_name, last_seq, last_hash, created_at, updated_at)
-  on public.workspaces to authenticated;
+-- The whole of workspaces: what identifies a machine is in private.workspace_keys.
+grant select on public.devices, public.workspaces, public.workspace_devices, public.runs,
+  public.events, public.approvals to authenticated;
+revoke all on private.workspace_keys from public, anon, authenticated, service_role;
 
 -- The workspaces the calling user's devices are paired with. Security definer so that
 -- policies do not recurse through each other's RLS; in `private`, which the API does not
@@ -293,7 +301,8 @@ language plpgsql as $$
 declare
   v_version integer;
 begin
-  select secret_version into v_version from public.workspaces where id = p_workspace_id;
+  select k.secret_version into v_version from private.workspace_keys k
+  where k.workspace_id = p_workspace_id;
   if v_version is null or v_version <> p_secret_version then
     perform private.fail('unauthorized', 'Cannot verify request: the bridge secret was rotated');
   end if;

@@ -40,8 +40,8 @@ $$;
 -- same machine and project keep their workspace only when the request is signed with its
 -- current secret (p_workspace_id, p_secret_version and p_nonce come from the verified
 -- signature; the nonce is consumed here, so a captured request cannot be replayed to
--- rotate the secret again): secret_version is bumped (which kills the old bridge secret)
--- and its unused pair tokens dropped. Anything else — unsigned, or signed for another
+-- rotate the secret again): its secret_version in private.workspace_keys is bumped
+-- (which kills the old bridge secret) and its unused pair tokens dropped. Anything else — unsigned, or signed for another
 -- machine or project — gets a new workspace: knowing a machine's identifiers is never
 -- enough to take its workspace over.
 create or replace function private.pair_start(
@@ -51,7 +51,8 @@ create or replace function private.pair_start(
 ) returns jsonb
 language plpgsql as $$
 declare
-  v_workspace public.workspaces;
+  v_workspace_id uuid;
+  v_version integer;
   v_expires_at timestamptz := now() + make_interval(secs => (p_request ->> 'ttl_seconds')::integer);
 begin
   perform private.hit_rate_limit('pair_start:ip:' || p_ip, p_limit, 60);
@@ -61,29 +62,35 @@ begin
     -- taking the locks in that order too leaves no deadlock between a re-pair and a
     -- redemption
     delete from private.pair_tokens t
-    using public.workspaces w
-    where t.workspace_id = w.id and t.used_at is null and w.id = p_workspace_id
-      and w.machine_id = p_request ->> 'machine_id'
-      and w.project_fingerprint = p_request ->> 'workspace_fingerprint';
-    update public.workspaces w
-    set secret_version = w.secret_version + 1,
-        display_name = p_request ->> 'display_name',
-        updated_at = now()
-    where w.id = p_workspace_id
-      and w.machine_id = p_request ->> 'machine_id'
-      and w.project_fingerprint = p_request ->> 'workspace_fingerprint'
-    returning * into v_workspace;
+    using private.workspace_keys k
+    where t.workspace_id = k.workspace_id and t.used_at is null
+      and k.workspace_id = p_workspace_id
+      and k.machine_id = p_request ->> 'machine_id'
+      and k.project_fingerprint = p_request ->> 'workspace_fingerprint';
+    update private.workspace_keys k
+    set secret_version = k.secret_version + 1
+    where k.workspace_id = p_workspace_id
+      and k.machine_id = p_request ->> 'machine_id'
+      and k.project_fingerprint = p_request ->> 'workspace_fingerprint'
+    returning k.workspace_id, k.secret_version into v_workspace_id, v_version;
+    if v_workspace_id is not null then
+      update public.workspaces w
+      set display_name = p_request ->> 'display_name', updated_at = now()
+      where w.id = v_workspace_id;
+    end if;
   end if;
-  if v_workspace.id is null then
-    insert into public.workspaces (machine_id, project_fingerprint, display_name)
-    values (p_request ->> 'machine_id', p_request ->> 'workspace_fingerprint',
-            p_request ->> 'display_name')
-    returning * into v_workspace;
+  if v_workspace_id is null then
+    insert into public.workspaces (display_name)
+    values (p_request ->> 'display_name')
+    returning id into v_workspace_id;
+    insert into private.workspace_keys (workspace_id, machine_id, project_fingerprint)
+    values (v_workspace_id, p_request ->> 'machine_id', p_request ->> 'workspace_fingerprint')
+    returning secret_version into v_version;
   end if;
   -- 40 random bits: a clash with a live token is all but impossible; a stale row with the
   -- same hash is simply replaced.
   insert into private.pair_tokens (token_hash, workspace_id, expires_at)
-  values (p_request ->> 'token_hash', v_workspace.id, v_expires_at)
+  values (p_request ->> 'token_hash', v_workspace_id, v_expires_at)
   on conflict (token_hash) do update
     set workspace_id = excluded.workspace_id, created_at = now(),
         expires_at = excluded.expires_at, used_at = null
@@ -92,8 +99,8 @@ begin
     perform private.fail('conflict', 'Conflict: pair token collision, please retry');
   end if;
   return jsonb_build_object(
-    'workspace_id', v_workspace.id,
-    'secret_version', v_workspace.secret_version,
+    'workspace_id', v_workspace_id,
+    'secret_version', v_version,
     'expires_at', private.ts_text(v_expires_at));
 end
 $$;

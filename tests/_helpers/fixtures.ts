@@ -17,9 +17,12 @@ export async function randomWorkspace(
 ): Promise<TestWorkspace> {
   const displayName = options.displayName ?? `Project ${crypto.randomUUID().slice(0, 6)}`;
   const [row] = await sql`
-    insert into public.workspaces (machine_id, project_fingerprint, display_name)
-    values (${crypto.randomUUID()}, ${crypto.randomUUID()}, ${displayName})
-    returning id, secret_version`;
+    with w as (
+      insert into public.workspaces (display_name) values (${displayName}) returning id
+    )
+    insert into private.workspace_keys (workspace_id, machine_id, project_fingerprint)
+    select w.id, ${crypto.randomUUID()}, ${crypto.randomUUID()} from w
+    returning workspace_id as id, secret_version`;
   const secret = await deriveBridgeSecret(
     options.hmacSecret ?? TEST_HMAC_SECRET,
     row.id,

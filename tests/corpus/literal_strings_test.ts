@@ -85,8 +85,10 @@ Deno.test("SQL-looking and unicode strings in events, approvals and notes are st
         });
         assertEquals(res.status, 201, `pair-start with ${JSON.stringify(text)}`);
         const { workspace_id } = (await res.json()) as Json;
-        const [w] = await stack.sql`select machine_id, display_name from public.workspaces
-                                    where id = ${workspace_id}`;
+        const [w] = await stack.sql`select k.machine_id, w.display_name
+                                    from public.workspaces w
+                                    join private.workspace_keys k on k.workspace_id = w.id
+                                    where w.id = ${workspace_id}`;
         assertEquals(w, { machine_id: text, display_name: text.slice(0, 100).trim() });
       }
     }

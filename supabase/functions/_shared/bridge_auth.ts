@@ -124,7 +124,7 @@ export async function verifyBridgeRequest(input: BridgeAuthInput): Promise<Bridg
     secretVersion = cached.version;
   } else {
     const rows = await query(() =>
-      input.sql`select secret_version from public.workspaces where id = ${id}`
+      input.sql`select secret_version from private.workspace_keys where workspace_id = ${id}`
     );
     if (rows.length === 0) {
       cache.delete(id);
