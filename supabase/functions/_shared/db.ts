@@ -48,6 +48,28 @@ const UNAVAILABLE_CODES = new Set([
   "08006",
 ]);
 
+const strayListeners = new Set<(error: unknown) => void>();
+
+/** Keeps the process up when a database connection is reset under it. When the server goes
+ * away (a restart, a failover), postgres.js under Deno's Node layer can surface the socket's
+ * ECONNRESET as a promise rejection nobody awaits (seen in tests/faults/listen_restart_test.ts
+ * about one run in four); unhandled, it would end the isolate, and every parked long-poll with
+ * it. Requests still get their 503 from their own query; this only stops the stray rejection
+ * from killing the process. Any other unhandled rejection is left alone. One event listener;
+ * each caller's onStray hears of every stray reset. */
+export function guardConnectionRejections(onStray: (error: unknown) => void): void {
+  if (strayListeners.size === 0) {
+    globalThis.addEventListener("unhandledrejection", (event) => {
+      const code = (event.reason as PgError | undefined)?.code;
+      if (code && UNAVAILABLE_CODES.has(code)) {
+        event.preventDefault();
+        for (const listener of strayListeners) listener(event.reason);
+      }
+    });
+  }
+  strayListeners.add(onStray);
+}
+
 interface PgError {
   code?: string;
   message?: string;

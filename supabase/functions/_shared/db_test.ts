@@ -1,5 +1,5 @@
 import { assertEquals } from "../../../tests/_helpers/assert.ts";
-import { callJson } from "./db.ts";
+import { callJson, guardConnectionRejections } from "./db.ts";
 import { startStack } from "../../../tests/_helpers/stack.ts";
 
 const NASTY = [
@@ -34,4 +34,13 @@ Deno.test("callJson() passes every argument through exactly, quotes and dollars 
   } finally {
     await stack.close();
   }
+});
+
+Deno.test("guardConnectionRejections() keeps a stray connection reset from ending the process", async () => {
+  const seen: unknown[] = [];
+  guardConnectionRejections((error) => seen.push(error));
+  // what postgres.js under Deno can leave behind when the server resets its socket
+  Promise.reject(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assertEquals(seen.length, 1);
 });

@@ -2,7 +2,7 @@
 // mobile-token verifier, the approval waiter and the push dispatcher. Tests build their
 // own with a real database and, where they need it, a fixed clock.
 import { type Config, loadConfig } from "./config.ts";
-import { createSql, type Sql } from "./db.ts";
+import { createSql, guardConnectionRejections, type Sql } from "./db.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMobileVerifier, type MobileVerifier } from "./mobile_auth.ts";
 import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts";
@@ -40,6 +40,9 @@ export interface DepsOverrides {
 
 export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps {
   const log = overrides.log ?? createLogger(config.LOG_LEVEL);
+  guardConnectionRejections((error) =>
+    log.warn("a database connection was reset", { error: String(error) })
+  );
   const sql = overrides.sql ?? createSql(config.DATABASE_URL, { max: config.DB_POOL_MAX });
   const now = overrides.now ?? (() => Date.now());
   const background = (task: Promise<unknown>) => {
