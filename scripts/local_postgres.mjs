@@ -33,7 +33,7 @@ export function postgresSettings({ dataDir, durable }) {
 /** Starts embedded Postgres on 127.0.0.1:<port> with data in dataDir (reused when present).
  * `logFile`: where the server's own log goes (else it is printed unless `quiet`). */
 export async function startEmbeddedPostgres(
-  { port, dataDir, quiet = true, persistent = true, durable = true, logFile },
+  { port, dataDir, quiet = true, persistent = true, durable = true, logFile, settings = {} },
 ) {
   await mkdir(dataDir, { recursive: true });
   if (process.getuid?.() === 0) {
@@ -54,7 +54,11 @@ export async function startEmbeddedPostgres(
     authMethod: "scram-sha-256",
     persistent,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: postgresSettings({ dataDir, durable }),
+    // `settings`: more server settings (`-c name=value`), e.g. a small max_connections
+    postgresFlags: [
+      ...postgresSettings({ dataDir, durable }),
+      ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+    ],
     onLog: log,
     onError: (e) => {
       if (logFile) log(e instanceof Error ? `${e.message}\n` : e);

@@ -11,14 +11,22 @@ export interface OwnPostgres {
   destroy(): Promise<void>;
 }
 
-export async function startOwnPostgres(): Promise<OwnPostgres> {
+/** `maxConnections`: the server's max_connections (default: PostgreSQL's). */
+export async function startOwnPostgres(
+  options: { maxConnections?: number } = {},
+): Promise<OwnPostgres> {
   const port = freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "agentops-fault-db-" });
   let child: Deno.ChildProcess | undefined;
   let url = "";
   async function start() {
     child = new Deno.Command("node", {
-      args: ["tests/faults/pg_server.mjs", String(port), dataDir],
+      args: [
+        "tests/faults/pg_server.mjs",
+        String(port),
+        dataDir,
+        ...(options.maxConnections ? [String(options.maxConnections)] : []),
+      ],
       stdout: "piped",
       stderr: "inherit",
     }).spawn();

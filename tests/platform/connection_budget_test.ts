@@ -4,47 +4,13 @@
 // concurrent queries each fit in 30 connections; the old default (10 per isolate) is
 // refused under the same load, which shows the test can tell the two apart.
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { freePort } from "../../bench/lib/ports.ts";
+import { startOwnPostgres } from "../faults/own_postgres.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db.ts";
 
 const MAX_CONNECTIONS = 30;
 const ISOLATES = 20;
 const QUERIES_PER_ISOLATE = 100;
-
-interface SmallPostgres {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startSmallPostgres(maxConnections: number): Promise<SmallPostgres> {
-  const port = freePort();
-  const dataDir = await Deno.makeTempDir({ prefix: "agentops-budget-db-" });
-  const child = new Deno.Command("node", {
-    args: ["tests/platform/small_postgres.mjs", String(port), dataDir, String(maxConnections)],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`small_postgres.mjs exited before it was ready: ${out}`);
-    out += value;
-  }
-  reader.releaseLock();
-  const match = /^ready (\S+)/.exec(out);
-  if (!match) throw new Error(`small_postgres.mjs said ${out}`);
-  return {
-    url: match[1],
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-    },
-  };
-}
 
 interface Burst {
   ok: number;
@@ -95,7 +61,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const pg = await startSmallPostgres(MAX_CONNECTIONS);
+    const pg = await startOwnPostgres({ maxConnections: MAX_CONNECTIONS });
     try {
       // what an isolate of a hosted project gets when DB_POOL_MAX is unset
       const defaultMax = loadConfig({
@@ -121,7 +87,7 @@ Deno.test({
         },
       );
     } finally {
-      await pg.stop();
+      await pg.destroy();
     }
   },
 });
