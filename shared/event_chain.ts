@@ -1,8 +1,15 @@
 // The timeline's hash chain (SPEC section 4: hash = sha256(prev_hash | seq | type | event_ts |
 // created_at | canonical payload)), recomputed from the rows by a verifier that trusts nothing
 // the server says about them: `agentops audit verify` (client/audit.ts) and the web app's
-// timeline (web/src/timeline.ts). Web Crypto only, so it runs in Deno and in the browser.
-import { sha256Hex } from "./signing.ts";
+// timeline (web/src/timeline.ts). Web Crypto only (not signing.ts's node:crypto digest), so
+// it runs in Deno and in the browser; nothing else may be imported here.
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  let out = "";
+  for (const b of new Uint8Array(digest)) out += b.toString(16).padStart(2, "0");
+  return out;
+}
 
 export interface ChainRow {
   id: string;

@@ -1,0 +1,90 @@
+// Every failure the app can meet, in words: the API's error shape (SPEC section 4) mapped to
+// a sentence a person can act on, followed by the server's own message (written to be read).
+// Shared by the pages and the service worker.
+
+/** An answer in the spec's error shape, `{"error": {code, message, details?}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly requestId?: string | null,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The backend could not be reached at all (no network, server down, CORS refused). */
+export class OfflineError extends Error {
+  constructor(message = "Cannot reach the AgentOps backend") {
+    super(message);
+    this.name = "OfflineError";
+  }
+}
+
+const LEADS: Record<string, string> = {
+  invalid_json: "The app sent something the backend could not read.",
+  invalid_request: "The backend refused the request.",
+  unauthorized: "Your sign-in is not accepted; the app will sign in again.",
+  signature_expired: "The request was too old when it arrived; check this device's clock.",
+  forbidden: "This device may not do that.",
+  not_found: "Not found, or not yours to see.",
+  method_not_allowed: "The backend does not offer this here (is it up to date?).",
+  conflict: "That conflicts with the current state.",
+  already_decided: "Already decided, so your answer was not used.",
+  expired: "Too late: the approval expired.",
+  no_device: "No phone is paired with that project.",
+  payload_too_large: "That is too long to send.",
+  unsupported_media_type: "The app sent an unexpected format.",
+  rate_limited: "Too many requests; wait a moment and try again.",
+  unavailable: "The backend's database is unavailable right now; try again shortly.",
+  internal: "The backend failed on its side.",
+};
+
+/** One sentence or two for a person: what went wrong and the server's explanation. */
+export function errorWords(error: unknown): string {
+  if (error instanceof OfflineError) {
+    return `Offline: ${error.message}. Check the connection; the app retries on its own.`;
+  }
+  if (error instanceof ApiError) {
+    const lead = LEADS[error.code] ?? `The backend answered ${error.status} (${error.code}).`;
+    const issues = issueWords(error.details);
+    const message = error.message && error.message !== lead ? ` ${error.message}` : "";
+    return `${lead}${message}${issues ? ` (${issues})` : ""}`;
+  }
+  if (error instanceof Error) return `Something went wrong: ${error.message}`;
+  return `Something went wrong: ${String(error)}`;
+}
+
+/** zod issues from `invalid_request` details, as "field: problem" pairs. */
+function issueWords(details: unknown): string {
+  const list = Array.isArray(details) ? details : (details as { issues?: unknown })?.issues ?? null;
+  if (!Array.isArray(list)) return "";
+  return list.slice(0, 3).map((issue) => {
+    const { path, message } = issue as { path?: unknown[]; message?: string };
+    return path?.length ? `${path.join(".")}: ${message}` : String(message ?? "");
+  }).join("; ");
+}
+
+/** Parses a response in the spec's error shape (or anything else) into an ApiError. */
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+  const requestId = res.headers.get("x-request-id");
+  const text = await res.text().catch(() => "");
+  try {
+    const { error } = JSON.parse(text) as {
+      error?: { code?: string; message?: string; details?: unknown };
+    };
+    if (error?.code) {
+      return new ApiError(res.status, error.code, error.message ?? "", error.details, requestId);
+    }
+  } catch { /* not JSON: fall through */ }
+  return new ApiError(
+    res.status,
+    res.status >= 500 ? "internal" : "invalid_request",
+    `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`,
+    undefined,
+    requestId,
+  );
+}
