@@ -11,6 +11,7 @@ import { type Agent, AGENTS } from "./hooks.ts";
 import { runHook } from "./runner.ts";
 import { AgentOpsClient, ApiError, pairStart } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
+import { appPairLink } from "../shared/pair_link.ts";
 import { VERSION } from "./launcher.ts";
 import {
   backendUrl,
@@ -216,8 +217,11 @@ async function cmdPair({ values, project }: Context): Promise<number> {
     paired_at: "",
   });
   console.log(`Pairing "${displayName}" (workspace ${started.workspace_id}) with ${url}`);
-  console.log(`\n  Code: ${started.pair_token}\n  ${started.pairing_uri}\n`);
-  if (!values["no-qr"]) console.log(await qrCode(started.pairing_uri));
+  // With the web app's address, the QR code opens the app at its pairing screen.
+  const appUrl = Deno.env.get("AGENTOPS_APP_URL");
+  const link = appUrl ? appPairLink(appUrl, started.pair_token, url) : started.pairing_uri;
+  console.log(`\n  Code: ${started.pair_token}\n  ${link}\n`);
+  if (!values["no-qr"]) console.log(await qrCode(link));
   console.log(`Scan the QR code or type the code in the AgentOps app (or run`);
   console.log(
     `\`agentops phone pair ${started.pair_token}\`). Waiting until ${started.expires_at}…`,
@@ -727,7 +731,8 @@ function listing(commands: Command[], prefix: string): string {
 const GLOBAL_HELP =
   `Options: --project <dir> (default: $AGENTOPS_PROJECT_DIR, $CLAUDE_PROJECT_DIR, else the
 current directory), -h/--help (on every command), -V/--version.
-Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1, the local stack).`;
+Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1, the local stack);
+AGENTOPS_APP_URL (the web app: \`agentops pair\`'s QR code then opens it at its pairing screen).`;
 
 /** The help of the whole CLI, or of one command. */
 export function helpText(path: string[] = []): string {

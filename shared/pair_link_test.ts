@@ -1,5 +1,5 @@
-import { assertEquals } from "../../tests/_helpers/assert.ts";
-import { normaliseCode, parsePairText } from "./pair_link.ts";
+import { assertEquals } from "../tests/_helpers/assert.ts";
+import { appPairLink, normaliseCode, parsePairText } from "./pair_link.ts";
 
 Deno.test("normaliseCode() accepts a typed code in any case, with spaces and look-alikes", () => {
   assertEquals(normaliseCode("abcd 1234"), "ABCD1234");
@@ -21,5 +21,18 @@ Deno.test("parsePairText() reads the app link, the agentops:// link and a bare c
   assertEquals(parsePairText("https://app.example/#/pair?code=ABCD1234&api=javascript:x"), {
     code: "ABCD1234",
     api: null,
+  });
+});
+
+Deno.test("appPairLink() makes a link that parsePairText() reads back", () => {
+  const link = appPairLink(
+    "https://app.example/",
+    "ABCD1234",
+    "http://127.0.0.1:54321/functions/v1",
+  );
+  assertEquals(link.startsWith("https://app.example/#/pair?code=ABCD1234&api="), true);
+  assertEquals(parsePairText(link), {
+    code: "ABCD1234",
+    api: "http://127.0.0.1:54321/functions/v1",
   });
 });
