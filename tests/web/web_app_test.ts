@@ -1,0 +1,320 @@
+/// <reference lib="dom" />
+// The web app (web/) in a real browser against the real stack: pairing from the app with the
+// code `agentops pair` printed, an approval from a hook decided in the inbox, a push delivered
+// to the service worker and denied from its notification action, a tampered event flagged by
+// the in-browser hash-chain check, and an accessibility check of every screen at 360 px.
+// Screenshots of the screens go to docs/screenshots/ (WEB_SCREENSHOTS=1).
+import type { Browser, Page } from "puppeteer-core";
+import { assert, assertEquals } from "../_helpers/assert.ts";
+import { startStack } from "../_helpers/stack.ts";
+import { eventually } from "../_helpers/approvals.ts";
+import { CLI, hookPayload, runHookCli, testProject } from "../_helpers/agentops.ts";
+import { startFakeWebPushService } from "../_helpers/webpush_service.ts";
+import {
+  accessibilityViolations,
+  launchBrowser,
+  phonePage,
+  serviceWorker,
+  startWebApp,
+  waitForText,
+} from "./_browser.ts";
+
+const SCREENSHOTS = Deno.env.get("WEB_SCREENSHOTS") === "1"
+  ? new URL("../../docs/screenshots/", import.meta.url).pathname
+  : null;
+
+async function screenshot(page: Page, name: string) {
+  if (!SCREENSHOTS) return;
+  await Deno.mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+}
+
+async function assertAccessible(page: Page, screen: string) {
+  const violations = await accessibilityViolations(page);
+  assertEquals(violations, [], `axe-core violations on the ${screen} screen`);
+}
+
+/** Reads the CLI's output until `pattern` matches; the rest keeps flowing into `printed`. */
+async function readUntil(
+  reader: ReadableStreamDefaultReader<string>,
+  state: { printed: string },
+  pattern: RegExp,
+): Promise<RegExpExecArray> {
+  while (true) {
+    const match = pattern.exec(state.printed);
+    if (match) return match;
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`agentops pair ended before ${pattern}: ${state.printed}`);
+    state.printed += value;
+  }
+}
+
+Deno.test({
+  name:
+    "the web app pairs, decides from the inbox and from a notification, and flags a tampered timeline",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const pushService = await startFakeWebPushService();
+    const stack = await startStack({ env: { ...pushService.env, AGENTOPS_DEV_SIGN_IN: "1" } });
+    const app = await startWebApp(stack.functionsUrl);
+    const project = await testProject(stack, null);
+    let browser: Browser | null = null;
+    try {
+      browser = await launchBrowser();
+      const page = await phonePage(browser);
+      // This Chromium cannot reach a real push service nor grant notifications: the page gets
+      // a subscription of the loopback push service instead (the test holds its keys).
+      const subscription = await pushService.subscribe();
+      await page.evaluateOnNewDocument((json: string) => {
+        const sub = JSON.parse(json);
+        let subscribed = false;
+        const fake = {
+          endpoint: sub.endpoint,
+          toJSON: () => sub,
+          unsubscribe: () => {
+            subscribed = false;
+            return Promise.resolve(true);
+          },
+        };
+        Object.defineProperty(Notification, "permission", { get: () => "granted" });
+        Notification.requestPermission = () => Promise.resolve("granted");
+        PushManager.prototype.subscribe = function () {
+          subscribed = true;
+          return Promise.resolve(fake as unknown as PushSubscription);
+        };
+        PushManager.prototype.getSubscription = function () {
+          return Promise.resolve(subscribed ? fake as unknown as PushSubscription : null);
+        };
+      }, subscription.json);
+
+      await t.step("pairs from the app with the QR link `agentops pair` printed", async () => {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", CLI, "pair", "--no-qr", "--name", "web-e2e"],
+          cwd: project.dir,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+          env: { ...project.env, AGENTOPS_APP_URL: app.url },
+        }).spawn();
+        const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        const state = { printed: "" };
+        const [, code] = await readUntil(reader, state, /Code: ([0-9A-Z]{8})/);
+        const [link] = await readUntil(reader, state, /http:\/\/\S+#\/pair\?\S+/);
+        assert(link.startsWith(app.url), link);
+        await page.goto(link, { waitUntil: "load" });
+        await page.waitForSelector("#pair-code");
+        await page.waitForFunction(
+          (c: string) => (document.querySelector("#pair-code") as HTMLInputElement).value === c,
+          {},
+          code,
+        );
+        await screenshot(page, "pair");
+        await assertAccessible(page, "pairing");
+        await page.click("button[type=submit]");
+        await waitForText(page, "[data-testid=paired]", /Paired with web-e2e/);
+        const rest = await reader.read().then(async function drain(r): Promise<void> {
+          if (r.done) return;
+          state.printed += r.value;
+          return await reader.read().then(drain);
+        });
+        void rest;
+        assertEquals((await child.status).code, 0, state.printed);
+        assert(state.printed.includes("Paired with"), state.printed);
+        const [device] = await stack.sql`select platform, push_provider, push_token from devices`;
+        assertEquals(device.platform, "web");
+        assertEquals(device.push_provider, "webpush");
+        assertEquals(
+          JSON.parse(device.push_token).endpoint,
+          JSON.parse(subscription.json).endpoint,
+        );
+      });
+
+      const conversation = crypto.randomUUID();
+      await t.step(
+        "a hook's approval appears in the inbox; approve with a note reaches the hook",
+        async () => {
+          await page.goto(`${app.url}#/inbox`, { waitUntil: "load" });
+          await page.waitForSelector("[data-testid=inbox-empty]");
+          const hook = runHookCli(
+            project,
+            "cursor",
+            await hookPayload("cursor-beforeshellexecution", {
+              conversation_id: conversation,
+              generation_id: `g-${crypto.randomUUID()}`,
+              command: "npm publish",
+            }),
+          );
+          // Benchmark, not assertion: how long from the request being stored to the card shown.
+          const card = await page.waitForSelector("article[data-approval-id]", { timeout: 90_000 });
+          const [stored] = await stack.sql`select requested_at from approvals`;
+          console.log(
+            `inbox: approval shown ${Date.now() - new Date(stored.requested_at).getTime()} ms ` +
+              `after it was stored`,
+          );
+          assert(card);
+          await waitForText(page, "article[data-approval-id] pre", /^npm publish$/);
+          await screenshot(page, "inbox");
+          await assertAccessible(page, "inbox");
+          await page.type("article[data-approval-id] textarea", "fine, then tag the release");
+          await page.click("article[data-approval-id] button.primary");
+          const out = await hook;
+          assertEquals(out.code, 0, out.stderr);
+          assertEquals(out.json?.permission, "allow");
+          assert(
+            String(out.json?.agent_message ?? "").includes("fine, then tag the release"),
+            JSON.stringify(out.json),
+          );
+          await waitForText(page, "[data-testid=delivery]", /The agent has your answer/);
+          await screenshot(page, "inbox-decided");
+        },
+      );
+
+      await t.step(
+        "a push shows Approve/Deny; Deny decides from the service worker without opening the app",
+        async () => {
+          const worker = await serviceWorker(browser!, app.url);
+          await worker.evaluate(() => {
+            // deno-lint-ignore no-explicit-any
+            const sw = globalThis as any;
+            sw.__shown = [];
+            sw.__opened = [];
+            sw.registration.showNotification = (title: string, options: unknown) => {
+              sw.__shown.push({ title, options });
+              return Promise.resolve();
+            };
+            sw.clients.openWindow = (url: string) => {
+              sw.__opened.push(url);
+              return Promise.resolve(null);
+            };
+          });
+          const before = pushService.received.length;
+          const hook = runHookCli(
+            project,
+            "cursor",
+            await hookPayload("cursor-beforeshellexecution", {
+              conversation_id: conversation,
+              generation_id: `g-${crypto.randomUUID()}`,
+              command: "npm run build",
+            }),
+          );
+          await pushService.waitForReceived(before + 1, 90_000);
+          const push = pushService.received.at(-1)!.payload;
+          assertEquals((push.data as Record<string, string>).type, "approval");
+          const session = await page.createCDPSession();
+          const { registrations } = await new Promise<
+            { registrations: { registrationId: string; scopeURL: string }[] }
+          >((resolve) => {
+            session.on("ServiceWorker.workerRegistrationUpdated", resolve);
+            session.send("ServiceWorker.enable");
+          });
+          const registration = registrations.find((r) => r.scopeURL.startsWith(app.url))!;
+          await session.send("ServiceWorker.deliverPushMessage", {
+            origin: new URL(app.url).origin,
+            registrationId: registration.registrationId,
+            data: JSON.stringify(push),
+          });
+          await eventually(
+            // deno-lint-ignore no-explicit-any
+            async () => (await worker.evaluate(() => (globalThis as any).__shown.length)) > 0,
+            "the worker to show the notification",
+            60_000,
+          );
+          // deno-lint-ignore no-explicit-any
+          const [notification] = await worker.evaluate(() => (globalThis as any).__shown);
+          assertEquals(notification.title, push.title);
+          assertEquals(notification.options.body, "npm run build");
+          assertEquals(
+            notification.options.actions.map((a: { action: string }) => a.action),
+            ["approve", "deny"],
+          );
+          const outcome = await worker.evaluate(
+            (data: unknown) =>
+              // deno-lint-ignore no-explicit-any
+              (globalThis as any).agentopsNotificationClick({ tag: "t", data, close() {} }, "deny"),
+            notification.options.data,
+          );
+          assertEquals(outcome.decided?.status, "DENIED", JSON.stringify(outcome));
+          const out = await hook;
+          assertEquals(out.json?.permission, "deny", JSON.stringify(out.json));
+          // deno-lint-ignore no-explicit-any
+          assertEquals(await worker.evaluate(() => (globalThis as any).__opened), []);
+
+          // A dangerous command offers no decision from the notification: only "open the app".
+          await worker.evaluate(() => {
+            // deno-lint-ignore no-explicit-any
+            (globalThis as any).__shown = [];
+          });
+          await session.send("ServiceWorker.deliverPushMessage", {
+            origin: new URL(app.url).origin,
+            registrationId: registration.registrationId,
+            data: JSON.stringify({
+              ...push,
+              data: { ...(push.data as Record<string, string>), requires_unlock: "true" },
+            }),
+          });
+          await eventually(
+            // deno-lint-ignore no-explicit-any
+            async () => (await worker.evaluate(() => (globalThis as any).__shown.length)) > 0,
+            "the worker to show the dangerous command's notification",
+            60_000,
+          );
+          // deno-lint-ignore no-explicit-any
+          const [dangerous] = await worker.evaluate(() => (globalThis as any).__shown);
+          assertEquals(dangerous.options.actions.map((a: { action: string }) => a.action), [
+            "open",
+          ]);
+          await session.detach();
+        },
+      );
+
+      await t.step(
+        "the timeline verifies in the browser, and a tampered event is flagged",
+        async () => {
+          const [run] = await stack.sql`select id from runs`;
+          await page.goto(`${app.url}#/runs`, { waitUntil: "load" });
+          await page.waitForSelector(`a[href="#/runs/${run.id}"]`);
+          await screenshot(page, "runs");
+          await assertAccessible(page, "runs");
+          await page.click(`a[href="#/runs/${run.id}"]`);
+          await waitForText(page, "[data-testid=chain]", /Timeline verified/);
+          await screenshot(page, "timeline");
+          await assertAccessible(page, "timeline");
+          const [target] = await stack.sql`
+          select id, seq from events where run_id = ${run.id} and type = 'APPROVAL_DECIDED'
+          order by seq limit 1`;
+          await stack.sql`
+          update events set payload = jsonb_set(payload, '{note}', '"rewritten"')
+          where id = ${target.id}`;
+          await page.reload({ waitUntil: "load" });
+          const flagged = await waitForText(page, "[data-testid=chain]", /Timeline check failed/);
+          assert(flagged.includes(`event ${target.seq}`), flagged);
+          await page.waitForSelector(`li.altered[data-seq="${target.seq}"]`);
+          await screenshot(page, "timeline-tampered");
+        },
+      );
+
+      await t.step(
+        "the devices screen and the offline state are accessible at 360 px",
+        async () => {
+          await page.goto(`${app.url}#/devices`, { waitUntil: "load" });
+          await waitForText(page, "main h3", /web-e2e/);
+          await screenshot(page, "devices");
+          await assertAccessible(page, "devices");
+          await page.setOfflineMode(true);
+          await page.evaluate(() => dispatchEvent(new Event("offline")));
+          await page.waitForSelector("[data-testid=offline]");
+          await screenshot(page, "offline");
+          await page.setOfflineMode(false);
+        },
+      );
+      console.log(`web app: ${app.eagerGzip} B of JS gzipped at first load`);
+    } finally {
+      await browser?.close();
+      await project.close();
+      await app.close();
+      await stack.close();
+      await pushService.close();
+    }
+  },
+});
