@@ -2,7 +2,7 @@
 // whose token every mobile endpoint accepts; everywhere else it does not exist (404 like a
 // path with no function), and each condition that keeps it off is proven here.
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { fetchJson, type Stack, startStack, TEST_JWT_SECRET } from "./_helpers/stack.ts";
+import { fetchJson, type Stack, TEST_JWT_SECRET, withStack } from "./_helpers/stack.ts";
 import { machine, startPairing } from "./_helpers/pairing.ts";
 import { loadConfig } from "../supabase/functions/_shared/config.ts";
 import {
@@ -10,15 +10,6 @@ import {
   LOCAL_JWT_SECRET,
 } from "../supabase/functions/_shared/endpoints/dev_sign_in.ts";
 import { DevSignInResponse } from "../shared/api_schemas.ts";
-
-async function withStack(env: Record<string, string>, fn: (stack: Stack) => Promise<void>) {
-  const stack = await startStack({ env });
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
 
 function signIn(stack: Stack, body: unknown = {}, headers: Record<string, string> = {}) {
   return fetchJson(`${stack.functionsUrl}/dev-sign-in`, {
