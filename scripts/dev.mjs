@@ -173,6 +173,9 @@ async function main() {
   env.DB_PORT ??= "54322";
   env.WEB_PORT ??= "54330";
   env.SUPABASE_URL ??= `http://127.0.0.1:${env.PORT}`;
+  // The web app signs in through POST /dev-sign-in on this stack (no Auth server here); it
+  // stays off unless the JWT secret is the local default and the caller is on loopback.
+  env.AGENTOPS_DEV_SIGN_IN ??= "1";
   const embedded = !env.DATABASE_URL;
 
   const problems = await configurationProblems(env, embedded);

@@ -282,7 +282,7 @@ export const BridgeRulesResponse = z.object({
 const longPollWait = z.coerce.number().int().min(0).max(30).default(0);
 export const MobileInboxQuery = z.object({
   wait: longPollWait,
-  since: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, {
+  since: z.string().regex(/^[0-9a-f]{32}$/, {
     message: "must be the cursor of an earlier answer",
   }).optional(),
   recent: z.coerce.number().int().min(0).max(50).default(20),

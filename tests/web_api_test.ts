@@ -3,7 +3,7 @@
 // mobile-run-events (the hash chain recomputed as the browser does), mobile-workspaces,
 // and another user who sees none of it.
 import { assert, assertEquals, assertNotEquals } from "./_helpers/assert.ts";
-import { fetchJson, type Json, mintUserToken, type Stack, startStack } from "./_helpers/stack.ts";
+import { fetchJson, type Json, mintUserToken, type Stack, withStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
 import {
   decideApproval,
@@ -19,15 +19,6 @@ import {
   MobileRunsResponse,
   MobileWorkspacesResponse,
 } from "../shared/api_schemas.ts";
-
-async function withStack(env: Record<string, string>, fn: (stack: Stack) => Promise<void>) {
-  const stack = await startStack({ env });
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
 
 function get(stack: Stack, token: string, path: string, signal?: AbortSignal) {
   return fetchJson(`${stack.functionsUrl}${path}`, {

@@ -7,6 +7,7 @@
 // announce (a run's other events) and a LISTEN that is down. A parked request may also name
 // a moment to re-read (the inbox's earliest expiry). A user parks a few requests at most
 // (429 beyond), counted before the first read so a refused request costs nothing.
+import { type CheckBatch, createCheckQueue } from "./check_queue.ts";
 import { HttpError } from "./http_error.ts";
 import type { Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
@@ -91,36 +92,15 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
   }
 
   // ---- batched re-reads ---------------------------------------------------------------
-  const toRead = new Set<string>();
-  let readAll = false;
-  let flushing: Promise<void> | undefined;
-  let flushQueued = false;
+  const checks = createCheckQueue({ read: flush, stopped: () => stopped });
+  const readSoon = checks.soon;
 
-  function readSoon(key?: string): void {
-    if (key === undefined) readAll = true;
-    else toRead.add(key);
-    if (flushing || flushQueued) return;
-    flushQueued = true;
-    queueMicrotask(startFlush);
-  }
-
-  function startFlush(): void {
-    flushQueued = false;
-    if (stopped) return;
-    flushing = flush().finally(() => {
-      flushing = undefined;
-      if (!stopped && (readAll || toRead.size > 0)) readSoon();
-    });
-  }
-
-  async function flush(): Promise<void> {
+  async function flush(batch: CheckBatch): Promise<void> {
     const keys = new Set<string>();
     for (const p of parked) {
       const key = p.options!.key;
-      if (readAll || toRead.has(key)) keys.add(key);
+      if (batch.all || batch.ids.has(key)) keys.add(key);
     }
-    readAll = false;
-    toRead.clear();
     if (keys.size === 0) return;
     reads++;
     let states: Map<string, S>;
@@ -143,7 +123,9 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
   // ---- the batched poll -----------------------------------------------------------------
   let pollTimer: ReturnType<typeof setInterval> | undefined;
   function startPoll(): void {
-    if (pollTimer === undefined && !stopped) pollTimer = setInterval(readSoon, options.pollMs);
+    if (pollTimer === undefined && !stopped) {
+      pollTimer = setInterval(() => readSoon(), options.pollMs);
+    }
   }
   function stopPoll(): void {
     if (pollTimer !== undefined) clearInterval(pollTimer);
@@ -234,7 +216,7 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
     },
     async close() {
       waiter.shutdown();
-      await flushing;
+      await checks.running;
       listen.idle();
       listening = false;
     },
