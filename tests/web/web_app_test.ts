@@ -68,22 +68,24 @@ Deno.test({
       const subscription = await pushService.subscribe();
       await page.evaluateOnNewDocument((json: string) => {
         const sub = JSON.parse(json);
-        let subscribed = false;
+        // kept like a browser keeps a subscription: across reloads of the origin
+        const KEY = "test.push_subscribed";
         const fake = {
           endpoint: sub.endpoint,
           toJSON: () => sub,
           unsubscribe: () => {
-            subscribed = false;
+            localStorage.removeItem(KEY);
             return Promise.resolve(true);
           },
         };
         Object.defineProperty(Notification, "permission", { get: () => "granted" });
         Notification.requestPermission = () => Promise.resolve("granted");
         PushManager.prototype.subscribe = function () {
-          subscribed = true;
+          localStorage.setItem(KEY, "1");
           return Promise.resolve(fake as unknown as PushSubscription);
         };
         PushManager.prototype.getSubscription = function () {
+          const subscribed = localStorage.getItem(KEY) === "1";
           return Promise.resolve(subscribed ? fake as unknown as PushSubscription : null);
         };
       }, subscription.json);
@@ -111,14 +113,20 @@ Deno.test({
         );
         await screenshot(page, "pair");
         await assertAccessible(page, "pairing");
+        // A code the backend does not know: its answer is shown in words, nothing is paired.
+        await page.$eval("#pair-code", (el) => (el as HTMLInputElement).value = "");
+        await page.type("#pair-code", "ZZZZ ZZZZ");
+        await page.click("button[type=submit]");
+        await waitForText(page, "[role=alert]", /the pair token is unknown, used or expired/);
+        await screenshot(page, "pair-error");
+        assertEquals((await stack.sql`select count(*)::int as n from workspace_devices`)[0].n, 0);
+        await page.$eval("#pair-code", (el) => (el as HTMLInputElement).value = "");
+        await page.type("#pair-code", code.toLowerCase());
         await page.click("button[type=submit]");
         await waitForText(page, "[data-testid=paired]", /Paired with web-e2e/);
-        const rest = await reader.read().then(async function drain(r): Promise<void> {
-          if (r.done) return;
+        for (let r = await reader.read(); !r.done; r = await reader.read()) {
           state.printed += r.value;
-          return await reader.read().then(drain);
-        });
-        void rest;
+        }
         assertEquals((await child.status).code, 0, state.printed);
         assert(state.printed.includes("Paired with"), state.printed);
         const [device] = await stack.sql`select platform, push_provider, push_token from devices`;
@@ -278,8 +286,17 @@ Deno.test({
           await assertAccessible(page, "runs");
           await page.click(`a[href="#/runs/${run.id}"]`);
           await waitForText(page, "[data-testid=chain]", /Timeline verified/);
-          await screenshot(page, "timeline");
           await assertAccessible(page, "timeline");
+          await page.type("#instruction", "also update the changelog");
+          await page.click("form.card button[type=submit]");
+          await waitForText(page, "[role=status]", /Queued: the agent gets/);
+          const [instruction] = await stack.sql`
+            select text from run_instructions where run_id = ${run.id}`;
+          assertEquals(instruction.text, "also update the changelog");
+          // INSTRUCTION_QUEUED arrives by the timeline's long-poll, and the chain still holds
+          await waitForText(page, "li[data-seq]", /Instruction queued: also update the changelog/);
+          await waitForText(page, "[data-testid=chain]", /Timeline verified: all 7 events/);
+          await screenshot(page, "timeline");
           const [target] = await stack.sql`
           select id, seq from events where run_id = ${run.id} and type = 'APPROVAL_DECIDED'
           order by seq limit 1`;
@@ -299,6 +316,7 @@ Deno.test({
         async () => {
           await page.goto(`${app.url}#/devices`, { waitUntil: "load" });
           await waitForText(page, "main h3", /web-e2e/);
+          await page.waitForSelector("#push-switch:checked");
           await screenshot(page, "devices");
           await assertAccessible(page, "devices");
           await page.setOfflineMode(true);

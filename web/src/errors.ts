@@ -24,38 +24,58 @@ export class OfflineError extends Error {
   }
 }
 
-const LEADS: Record<string, string> = {
-  invalid_json: "The app sent something the backend could not read.",
+/** What to say when the server sent no message of its own. */
+const FALLBACK: Record<string, string> = {
+  invalid_json: "The backend could not read what the app sent.",
   invalid_request: "The backend refused the request.",
-  unauthorized: "Your sign-in is not accepted; the app will sign in again.",
-  signature_expired: "The request was too old when it arrived; check this device's clock.",
+  unauthorized: "Your sign-in was not accepted.",
+  signature_expired: "The request was too old when it arrived.",
   forbidden: "This device may not do that.",
   not_found: "Not found, or not yours to see.",
-  method_not_allowed: "The backend does not offer this here (is it up to date?).",
+  method_not_allowed: "The backend does not offer this (is it up to date?).",
   conflict: "That conflicts with the current state.",
-  already_decided: "Already decided, so your answer was not used.",
+  already_decided: "Someone already decided this approval.",
   expired: "Too late: the approval expired.",
-  no_device: "No phone is paired with that project.",
+  no_device: "No device is paired with that project.",
   payload_too_large: "That is too long to send.",
   unsupported_media_type: "The app sent an unexpected format.",
-  rate_limited: "Too many requests; wait a moment and try again.",
-  unavailable: "The backend's database is unavailable right now; try again shortly.",
+  rate_limited: "Too many requests.",
+  unavailable: "The backend's database is unavailable right now.",
   internal: "The backend failed on its side.",
 };
 
-/** One sentence or two for a person: what went wrong and the server's explanation. */
+/** What the person can do about it. */
+const NEXT_STEP: Record<string, string> = {
+  unauthorized: "Reload the app to sign in again.",
+  signature_expired: "Check this device's clock.",
+  already_decided: "Your answer was not used.",
+  rate_limited: "Wait a moment and try again.",
+  unavailable: "Try again in a moment.",
+  internal: "Try again; if it keeps failing, look in the backend's log",
+};
+
+/** One sentence or two for a person: what went wrong (the server's own message, which is
+ * written to be read) and what to do next. */
 export function errorWords(error: unknown): string {
   if (error instanceof OfflineError) {
     return `Offline: ${error.message}. Check the connection; the app retries on its own.`;
   }
   if (error instanceof ApiError) {
-    const lead = LEADS[error.code] ?? `The backend answered ${error.status} (${error.code}).`;
+    const what = error.message ||
+      (FALLBACK[error.code] ?? `The backend answered ${error.status} (${error.code}).`);
     const issues = issueWords(error.details);
-    const message = error.message && error.message !== lead ? ` ${error.message}` : "";
-    return `${lead}${message}${issues ? ` (${issues})` : ""}`;
+    let next = NEXT_STEP[error.code] ?? "";
+    if (error.code === "internal" && error.requestId) next += ` (request ${error.requestId}).`;
+    else if (error.code === "internal") next += ".";
+    return [sentence(what) + (issues ? ` (${issues})` : ""), next].filter(Boolean).join(" ");
   }
-  if (error instanceof Error) return `Something went wrong: ${error.message}`;
-  return `Something went wrong: ${String(error)}`;
+  if (error instanceof Error) return `Something went wrong: ${sentence(error.message)}`;
+  return `Something went wrong: ${sentence(String(error))}`;
+}
+
+function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
 /** zod issues from `invalid_request` details, as "field: problem" pairs. */
