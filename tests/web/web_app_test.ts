@@ -165,6 +165,7 @@ Deno.test({
           await screenshot(page, "inbox");
           await assertAccessible(page, "inbox");
           await page.type("article[data-approval-id] textarea", "fine, then tag the release");
+          await page.select("article[data-approval-id] select", "prefix");
           await page.click("article[data-approval-id] button.primary");
           const out = await hook;
           assertEquals(out.code, 0, out.stderr);
@@ -174,6 +175,10 @@ Deno.test({
             JSON.stringify(out.json),
           );
           await waitForText(page, "[data-testid=delivery]", /The agent has your answer/);
+          const rules = await stack.sql`select effect, match, value from rules`;
+          assertEquals(rules.map((r) => ({ ...r })), [
+            { effect: "allow", match: "prefix", value: "npm publish" },
+          ]);
           await screenshot(page, "inbox-decided");
         },
       );

@@ -97,8 +97,11 @@ function PendingCard(
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [decided, setDecided] = useState<Decision | null>(null);
+  const [remember, setRemember] = useState<"" | "exact" | "prefix">("");
+  const [prefix, setPrefix] = useState(item.command.trim().split(/\s+/).slice(0, 2).join(" "));
   const titleId = `approval-${item.approval_id}`;
   const noteId = `note-${item.approval_id}`;
+  const rememberId = `remember-${item.approval_id}`;
 
   async function decide(decision: "APPROVE" | "DENY") {
     setBusy(true);
@@ -110,6 +113,11 @@ function PendingCard(
           decision,
           ...(note.trim() ? { note: note.trim() } : {}),
           ...(ctx.deviceId ? { device_id: ctx.deviceId } : {}),
+          // a rule for this project, 24 h (the backend's default lifetime)
+          ...(remember === "exact" ? { remember: { match: "exact" } } : {}),
+          ...(remember === "prefix" && prefix.trim()
+            ? { remember: { match: "prefix", prefix: prefix.trim() } }
+            : {}),
         },
       );
       setDecided(result);
@@ -155,6 +163,28 @@ function PendingCard(
               maxLength={2000}
               onInput={(e) => setNote(e.currentTarget.value)}
             />
+            <label for={rememberId}>Remember this answer for 24 h</label>
+            <select
+              id={rememberId}
+              value={remember}
+              onChange={(e) => setRemember(e.currentTarget.value as typeof remember)}
+            >
+              <option value="">No, ask me next time</option>
+              <option value="exact">For this exact command</option>
+              <option value="prefix">For commands starting with…</option>
+            </select>
+            {remember === "prefix" && (
+              <>
+                <label for={`${rememberId}-prefix`}>Starting with these words</label>
+                <input
+                  id={`${rememberId}-prefix`}
+                  type="text"
+                  value={prefix}
+                  maxLength={2000}
+                  onInput={(e) => setPrefix(e.currentTarget.value)}
+                />
+              </>
+            )}
             {item.requires_unlock && (
               <p class="meta">Dangerous command: read it in full before you approve.</p>
             )}
