@@ -57,7 +57,7 @@ export function PairPage({ ctx, params }: { ctx: Ctx; params: URLSearchParams })
     try {
       const push = await subscribe(ctx.api).catch((e) => ({ problem: String(e) }));
       if ("problem" in push) {
-        setNotice(`Pairing without notifications: ${push.problem}`);
+        setNotice(`Notifications are not available here: ${push.problem}`);
       }
       const result = await ctx.api.post<PairResult>("pair-complete", {
         pair_token: token,
