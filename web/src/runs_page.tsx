@@ -134,7 +134,7 @@ export function RunPage({ ctx, runId }: { ctx: Ctx; runId: string }) {
           >
             <p class="meta">
               #{event.seq} · {new Date(event.event_ts).toLocaleString()}
-              {badSeq === event.seq && <strong class="bad">(altered)</strong>}
+              {badSeq === event.seq && <strong class="bad">&nbsp;(altered)</strong>}
             </p>
             <p>
               <strong>{event.type}</strong> {describeEvent(event)}
