@@ -327,16 +327,30 @@ Deno.test({
       );
 
       await t.step(
-        "the devices screen and the offline state are accessible at 360 px",
+        "the devices screen is accessible at 360 px, the app installable, the offline state shown",
         async () => {
           await page.goto(`${app.url}#/devices`, { waitUntil: "load" });
           await waitForText(page, "main h3", /web-e2e/);
           await page.waitForSelector("#push-switch:checked");
+          // installable: a manifest with PNG icons, standalone display, a controlling worker
+          // (headless Chromium's Page.getInstallabilityErrors answers [] for any page: unused)
+          const manifest = await page.evaluate(async () => {
+            const link = document.querySelector("link[rel=manifest]") as HTMLLinkElement;
+            return await (await fetch(link.href)).json();
+          });
+          assertEquals(manifest.display, "standalone");
+          assert(
+            manifest.icons.some((i: { sizes: string; type: string }) =>
+              i.sizes === "512x512" && i.type === "image/png"
+            ),
+          );
+          assert(await page.evaluate(() => navigator.serviceWorker.controller !== null));
           await screenshot(page, "devices");
           await assertAccessible(page, "devices");
           await page.setOfflineMode(true);
-          await page.evaluate(() => dispatchEvent(new Event("offline")));
+          await page.reload({ waitUntil: "load" });
           await page.waitForSelector("[data-testid=offline]");
+          await waitForText(page, "[role=alert]", /^Offline: Cannot reach/);
           await screenshot(page, "offline");
           await page.setOfflineMode(false);
         },

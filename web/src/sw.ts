@@ -129,7 +129,7 @@ export async function showPush(payload: PushPayload): Promise<void> {
     body: payload.body ?? "",
     tag: payload.tag ?? data.approval_id ?? data.run_id,
     data,
-    icon: "icon.svg",
+    icon: "icon-192.png",
   };
   if (data.type === "approval") {
     options.requireInteraction = true;
@@ -193,7 +193,7 @@ export async function notificationClick(
 
 async function notifyQuietly(title: string, body: string, tag?: string): Promise<void> {
   try {
-    await worker.registration.showNotification(title, { body, tag, icon: "icon.svg" });
+    await worker.registration.showNotification(title, { body, tag, icon: "icon-192.png" });
   } catch { /* notifications blocked: the app shows the state when opened */ }
 }
 
