@@ -5,6 +5,10 @@
 // Loaded on the first request: a hook that sends nothing never pays for it.
 let signing: Promise<typeof import("../shared/signing.ts")> | undefined;
 import type { Rule } from "../shared/rule_match.ts";
+import { ApiError } from "../shared/api_error.ts";
+
+/** An error answer of the API ({error: {code, message, details}}). */
+export { ApiError };
 
 /** The signing module, loaded once on the first signed request. */
 function signedHeaders(
@@ -15,19 +19,6 @@ function signedHeaders(
 }
 
 export const DEFAULT_URL = "http://127.0.0.1:54321/functions/v1";
-
-/** An error answer of the API ({error: {code, message, details}}). */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = "ApiError";
-  }
-}
 
 /** The backend could not be reached (network error, 5xx, or retries exhausted). */
 export class UnreachableError extends Error {

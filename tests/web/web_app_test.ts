@@ -139,20 +139,23 @@ Deno.test({
       });
 
       const conversation = crypto.randomUUID();
+      /** Cursor's beforeShellExecution hook for `command`, in one run (conversation). */
+      const cursorAsks = async (command: string) =>
+        runHookCli(
+          project,
+          "cursor",
+          await hookPayload("cursor-beforeshellexecution", {
+            conversation_id: conversation,
+            generation_id: `g-${crypto.randomUUID()}`,
+            command,
+          }),
+        );
       await t.step(
         "a hook's approval appears in the inbox; approve with a note reaches the hook",
         async () => {
           await page.goto(`${app.url}#/inbox`, { waitUntil: "load" });
           await page.waitForSelector("[data-testid=inbox-empty]");
-          const hook = runHookCli(
-            project,
-            "cursor",
-            await hookPayload("cursor-beforeshellexecution", {
-              conversation_id: conversation,
-              generation_id: `g-${crypto.randomUUID()}`,
-              command: "npm publish",
-            }),
-          );
+          const hook = cursorAsks("npm publish");
           // Benchmark, not assertion: how long from the request being stored to the card shown.
           const card = await page.waitForSelector("article[data-approval-id]", { timeout: 90_000 });
           const [stored] = await stack.sql`select requested_at from approvals`;
@@ -202,15 +205,7 @@ Deno.test({
             };
           });
           const before = pushService.received.length;
-          const hook = runHookCli(
-            project,
-            "cursor",
-            await hookPayload("cursor-beforeshellexecution", {
-              conversation_id: conversation,
-              generation_id: `g-${crypto.randomUUID()}`,
-              command: "npm run build",
-            }),
-          );
+          const hook = cursorAsks("npm run build");
           await pushService.waitForReceived(before + 1, 90_000);
           const push = pushService.received.at(-1)!.payload;
           assertEquals((push.data as Record<string, string>).type, "approval");

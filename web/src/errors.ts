@@ -1,20 +1,9 @@
 // Every failure the app can meet, in words: the API's error shape (SPEC section 4) mapped to
 // a sentence a person can act on, followed by the server's own message (written to be read).
 // Shared by the pages and the service worker.
+import { ApiError } from "../../shared/api_error.ts";
 
-/** An answer in the spec's error shape, `{"error": {code, message, details?}}`. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-    readonly requestId?: string | null,
-  ) {
-    super(message);
-    this.name = "ApiError";
-  }
-}
+export { ApiError };
 
 /** The backend could not be reached at all (no network, server down, CORS refused). */
 export class OfflineError extends Error {
