@@ -135,6 +135,11 @@ function banner(env, { embedded, defaults, dotenv, web }) {
     `  database   ${shownDb}${embedded ? "  (embedded, data in .data/postgres)" : ""}`,
     `  web app    ${web ? web.url : "(not served: see the message above)"}`,
   ];
+  if (env.AGENTOPS_DEV_SIGN_IN === "1" || env.AGENTOPS_DEV_SIGN_IN === "true") {
+    lines.push(
+      `  web app    sign in with POST ${functionsUrl}/dev-sign-in  (local only: docs/web-api.md)`,
+    );
+  }
   for (const [name, value] of Object.entries(DEV_DEFAULTS)) {
     const shown = env[name] === value
       ? `${value}  (dev default${defaults.includes(name) ? ", unset" : ""}: never in production)`

@@ -68,12 +68,22 @@ function checkPushToken(
 export const PairCompleteRequest = z.strictObject({
   pair_token: z.string().min(1).max(64),
   platform: Platform,
-  push_token: z.string().min(1).max(4096),
+  /** optional for platform "web" only: a browser without a push subscription (push off) */
+  push_token: z.string().min(1).max(4096).optional(),
   /** default "fcm", or "webpush" for platform "web" */
   push_provider: PushProvider.optional(),
   device_id: uuid.optional(),
   device_name: z.string().trim().min(1).max(100).optional(),
-}).superRefine(checkPushToken);
+}).superRefine((body, ctx) => {
+  if (body.push_token === undefined && body.platform !== "web") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["push_token"],
+      message: 'is required (only a "web" device may pair without one: push off)',
+    });
+  }
+  checkPushToken(body, ctx);
+});
 export const PairCompleteResponse = z.object({
   device_id: z.uuid(),
   workspace_id: z.uuid(),

@@ -42,11 +42,8 @@ Deno.test("dev-sign-in on the local stack: a session whose token pairs and reads
     const paired = await fetchJson(`${stack.functionsUrl}/pair-complete`, {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
-      body: JSON.stringify({
-        pair_token: started.pair_token,
-        platform: "android",
-        push_token: "fcm-token",
-      }),
+      // a browser that has not subscribed to Web Push pairs without a push token
+      body: JSON.stringify({ pair_token: started.pair_token, platform: "web" }),
     });
     assertEquals(paired.status, 200, JSON.stringify(paired.body));
     const [device] = await stack.sql`select user_id from public.devices
@@ -58,6 +55,15 @@ Deno.test("dev-sign-in on the local stack: a session whose token pairs and reads
     assertEquals(workspaces.body.workspaces.map((w: { project_name: string }) => w.project_name), [
       "web app",
     ]);
+    assertEquals(workspaces.body.devices[0].has_push_token, false);
+    // only a browser may: a phone without a push token is refused, and nothing is paired
+    const phone = await startPairing(stack);
+    const refused = await fetchJson(`${stack.functionsUrl}/pair-complete`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ pair_token: phone.pair_token, platform: "android" }),
+    });
+    assertEquals([refused.status, refused.body.error.details[0].path], [400, "push_token"]);
 
     // Signing in again as the same user keeps the user; a new sign-in is a new user.
     const again = await signIn(stack, { user_id: session.user.id });

@@ -96,10 +96,16 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
   const readSoon = checks.soon;
 
   async function flush(batch: CheckBatch): Promise<void> {
+    // Only the requests parked before the read began may take its answer: one parked
+    // during it read its own first state later, and an older one must not answer it.
+    const waiting: Parked<S>[] = [];
     const keys = new Set<string>();
     for (const p of parked) {
       const key = p.options!.key;
-      if (batch.all || batch.ids.has(key)) keys.add(key);
+      if (batch.all || batch.ids.has(key)) {
+        keys.add(key);
+        waiting.push(p);
+      }
     }
     if (keys.size === 0) return;
     reads++;
@@ -114,7 +120,8 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
       });
       return;
     }
-    for (const p of [...parked]) {
+    for (const p of waiting) {
+      if (!p.resolve) continue; // answered meanwhile (timeout, abort)
       const state = states.get(p.options!.key);
       if (state !== undefined && p.options!.done(state)) answer(p, state);
     }
