@@ -169,7 +169,11 @@ Deno.test({
           await assertAccessible(page, "inbox");
           await page.type("article[data-approval-id] textarea", "fine, then tag the release");
           await page.select("article[data-approval-id] select", "prefix");
-          await page.click("article[data-approval-id] button.primary");
+          // keyboard only from here: Tab from the prefix field reaches Approve, Enter presses it
+          await page.focus("article[data-approval-id] select + label + input");
+          await page.keyboard.press("Tab");
+          assertEquals(await page.evaluate(() => document.activeElement?.textContent), "Approve");
+          await page.keyboard.press("Enter");
           const out = await hook;
           assertEquals(out.code, 0, out.stderr);
           assertEquals(out.json?.permission, "allow");
