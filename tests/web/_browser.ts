@@ -68,8 +68,16 @@ export async function startWebApp(functionsUrl: string): Promise<WebApp> {
   };
 }
 
-/** The Chromium binary of @sparticuz/chromium (npm), unpacked on first use. */
+/** Where a browser comes from: CHROME_PATH (any Chrome or Chromium), else on Linux the
+ * @sparticuz/chromium npm package (a Linux build only), else none. */
+export function browserAvailable(): boolean {
+  return Boolean(Deno.env.get("CHROME_PATH")) || Deno.build.os === "linux";
+}
+
+/** The Chromium binary: CHROME_PATH, or @sparticuz/chromium's, unpacked on first use. */
 async function chromiumPath(): Promise<string> {
+  const given = Deno.env.get("CHROME_PATH");
+  if (given) return given;
   const out = await node([
     "--input-type=module",
     "-e",
@@ -81,7 +89,8 @@ async function chromiumPath(): Promise<string> {
 export async function launchBrowser(): Promise<Browser> {
   return await puppeteer.launch({
     executablePath: await chromiumPath(),
-    headless: "shell",
+    // @sparticuz/chromium is a headless shell; a full Chrome (CHROME_PATH) runs new headless
+    headless: Deno.env.get("CHROME_PATH") ? true : "shell",
     // generous: two busy cores shared with other test processes
     protocolTimeout: 180_000,
     timeout: 120_000,
