@@ -302,6 +302,13 @@ Deno.test({
           await page.click(`a[href="#/runs/${run.id}"]`);
           await waitForText(page, "[data-testid=chain]", /Timeline verified/);
           await assertAccessible(page, "timeline");
+          // decisions with their notes and deciding device, from the app and the notification
+          await waitForText(
+            page,
+            "li[data-seq]",
+            /APPROVED, note: “fine, then tag the release” on this device/,
+          );
+          await waitForText(page, "li[data-seq]", /DENIED on this device/);
           await page.type("#instruction", "also update the changelog");
           await page.click("form.card button[type=submit]");
           await waitForText(page, "[role=status]", /Queued: the agent gets/);

@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Ctx } from "./app.tsx";
 import type { Decision, Inbox, InboxItem } from "./types.ts";
-import { CopyButton, ErrorText, shortId, timeAgo, useLoop } from "./ui.tsx";
+import { CopyButton, ErrorText, shortId, timeAgo, useDeviceNames, useLoop } from "./ui.tsx";
 
 const WAIT_SECONDS = 25;
 
@@ -15,6 +15,7 @@ export function InboxPage({ ctx }: { ctx: Ctx }) {
   const [skew, setSkew] = useState(0);
   const [now, setNow] = useState(Date.now());
   const cursor = useRef<string | null>(null);
+  const deviceName = useDeviceNames(ctx);
 
   const loop = useLoop(
     async (signal) => {
@@ -70,7 +71,9 @@ export function InboxPage({ ctx }: { ctx: Ctx }) {
       {inbox && inbox.recent.length > 0 && (
         <>
           <h2>Recent decisions</h2>
-          {inbox.recent.map((item) => <RecentCard key={item.approval_id} ctx={ctx} item={item} />)}
+          {inbox.recent.map((item) => (
+            <RecentCard key={item.approval_id} item={item} deviceName={deviceName} />
+          ))}
         </>
       )}
     </section>
@@ -208,12 +211,12 @@ function PendingCard(
   );
 }
 
-function RecentCard({ ctx, item }: { ctx: Ctx; item: InboxItem }) {
+function RecentCard(
+  { item, deviceName }: { item: InboxItem; deviceName(id: string): string },
+) {
   const by = item.decided_by_device_id === null
     ? ""
-    : item.decided_by_device_id === ctx.deviceId
-    ? " on this device"
-    : ` on device ${shortId(item.decided_by_device_id)}`;
+    : ` on ${deviceName(item.decided_by_device_id)}`;
   const delivery = item.status === "EXPIRED"
     ? "Expired before anyone decided."
     : item.delivered_at

@@ -6,7 +6,7 @@ import type { ChainReport } from "../../shared/event_chain.ts";
 import type { Ctx } from "./app.tsx";
 import { describeEvent, verifiedPayload, verifyTimeline } from "./timeline.ts";
 import type { Run, RunEvents, TimelineEvent } from "./types.ts";
-import { ErrorText, shortId, timeAgo, useLoop } from "./ui.tsx";
+import { ErrorText, shortId, timeAgo, useDeviceNames, useLoop } from "./ui.tsx";
 
 export function RunsPage({ ctx }: { ctx: Ctx }) {
   const [runs, setRuns] = useState<Run[] | null>(null);
@@ -72,6 +72,7 @@ export function RunPage({ ctx, runId }: { ctx: Ctx; runId: string }) {
   const [report, setReport] = useState<ChainReport | null>(null);
   const [error, setError] = useState<unknown>(null);
   const all = useRef<TimelineEvent[]>([]);
+  const deviceName = useDeviceNames(ctx);
 
   useLoop(
     async (signal) => {
@@ -137,7 +138,7 @@ export function RunPage({ ctx, runId }: { ctx: Ctx; runId: string }) {
               {badSeq === event.seq && <strong class="bad">&nbsp;(altered)</strong>}
             </p>
             <p>
-              <strong>{event.type}</strong> {describeEvent(event)}
+              <strong>{event.type}</strong> {describeEvent(event, deviceName)}
             </p>
             <details>
               <summary>Payload</summary>

@@ -32,8 +32,11 @@ export function verifiedPayload(event: TimelineEvent): Record<string, unknown> {
   }
 }
 
-/** One line for a timeline event: what happened, in words. */
-export function describeEvent(event: TimelineEvent): string {
+/** One line for a timeline event: what happened, in words (`deviceName` names a device). */
+export function describeEvent(
+  event: TimelineEvent,
+  deviceName: (id: string) => string = (id) => `device ${id.slice(0, 8)}`,
+): string {
   const p = verifiedPayload(event);
   const str = (key: string) => (typeof p[key] === "string" ? p[key] as string : "");
   switch (event.type) {
@@ -41,7 +44,7 @@ export function describeEvent(event: TimelineEvent): string {
       return `Asked to run: ${str("command")}`;
     case "APPROVAL_DECIDED":
       return `${str("status") || "Decided"}${str("note") ? `, note: “${str("note")}”` : ""}${
-        str("decided_by_device_id") ? ` (device ${str("decided_by_device_id").slice(0, 8)})` : ""
+        str("decided_by_device_id") ? ` on ${deviceName(str("decided_by_device_id"))}` : ""
       }`;
     case "APPROVAL_EXPIRED":
       return "The approval expired unanswered";

@@ -1,7 +1,9 @@
 // Small pieces the pages share: an error in words, relative times, a copy button, a loop
 // that long-polls with back-off.
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { Ctx } from "./app.tsx";
 import { errorWords } from "./errors.ts";
+import type { Workspaces } from "./types.ts";
 
 export function ErrorText({ error }: { error: unknown }) {
   if (error === null || error === undefined) return null;
@@ -75,4 +77,20 @@ export function useLoop(
     };
   }, deps);
   return { poke: () => current.current?.abort() };
+}
+
+/** The names of the user's devices by id (mobile-workspaces), to say who decided: "this
+ * device", a name, or a short id for a device that is not the user's. */
+export function useDeviceNames(ctx: Ctx): (id: string) => string {
+  const [names, setNames] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    ctx.api.get<Workspaces>("mobile-workspaces")
+      .then((out) => {
+        setNames(
+          new Map(out.devices.map((d) => [d.device_id, d.device_name ?? shortId(d.device_id)])),
+        );
+      })
+      .catch(() => {/* names are a nicety: ids are shown instead */});
+  }, []);
+  return (id) => id === ctx.deviceId ? "this device" : names.get(id) ?? `device ${shortId(id)}`;
 }
