@@ -254,7 +254,7 @@ export const OPERATIONS: Operation[] = [
     response: "MobileInboxResponse",
     errors: ["invalid_request", "rate_limited"],
     description: "With wait=N (1..30) and since=<cursor>, holds the request until the inbox " +
-      "differs from that cursor (woken by NOTIFY approvals_changed, the earliest expiry, or " +
+      "differs from that cursor (woken by NOTIFY approvals_changed or workspace_paired, the earliest expiry, or " +
       "a batched re-read) or N seconds pass. At most MOBILE_WAIT_MAX_PARKED_PER_USER (4) " +
       "parked long-polls per user and isolate: 429 beyond. docs/web-api.md.",
   },

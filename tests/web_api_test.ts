@@ -13,6 +13,7 @@ import {
   waitApproval,
 } from "./_helpers/approvals.ts";
 import { eventBody, postEvent } from "./_helpers/events.ts";
+import { startPairing } from "./_helpers/pairing.ts";
 import {
   MobileInboxResponse,
   MobileRunEventsResponse,
@@ -160,6 +161,27 @@ Deno.test("mobile-inbox?wait parks until a signed bridge request asks for approv
     );
     const delivered = await parkedThird;
     assert(delivered.body.recent[0].delivered_at !== null, JSON.stringify(delivered.body));
+
+    // Pairing this device with another workspace wakes it too (NOTIFY workspace_paired).
+    const parkedFourth = get(
+      stack,
+      user.token,
+      `/mobile-inbox?wait=30&since=${delivered.body.cursor}`,
+    );
+    await eventually(() => stack.deps.reads.stats().parked === 1, "the fourth long-poll to park");
+    const started = await startPairing(stack);
+    const paired = await fetchJson(`${stack.functionsUrl}/pair-complete`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        pair_token: started.pair_token,
+        platform: "web",
+        device_id: user.deviceId,
+      }),
+    });
+    assertEquals(paired.status, 200, JSON.stringify(paired.body));
+    const widened = await parkedFourth;
+    assertEquals(widened.body.workspace_ids.sort(), [ws.workspaceId, started.workspace_id].sort());
   });
 });
 

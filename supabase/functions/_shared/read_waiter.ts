@@ -2,18 +2,24 @@
 // read changes. Each parked request names a key to re-read and the workspaces whose
 // approval changes wake it: `NOTIFY approvals_changed` (payload: a workspace id, never
 // believed) on the isolate's one LISTEN connection (listener.ts, shared with the approval
-// and pairing waiters) makes the waiter re-read, in ONE batched read, every woken key; a
-// batched poll (one read per interval for every parked key) covers what NOTIFY does not
-// announce (a run's other events) and a LISTEN that is down. A parked request may also name
+// and pairing waiters) makes the waiter re-read, in ONE batched read, every woken key, and
+// `workspace_paired` every key that waits for approvals (a new workspace in an inbox). A
+// batched poll (one read per interval for the keys it concerns) covers what NOTIFY does not
+// announce (a run's other events), a LISTEN that is down, and, every SAFETY_POLL_EVERY
+// intervals, everything (an unpairing, a lost notification). A parked request may also name
 // a moment to re-read (the inbox's earliest expiry). A user parks a few requests at most
 // (429 beyond), counted before the first read so a refused request costs nothing.
 import { type CheckBatch, createCheckQueue } from "./check_queue.ts";
 import { HttpError } from "./http_error.ts";
 import type { Listener } from "./listener.ts";
+import { WORKSPACE_PAIRED_CHANNEL } from "./pairing_waiter.ts";
 import type { Logger } from "./logger.ts";
 
 export const APPROVALS_CHANGED_CHANNEL = "approvals_changed";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** While LISTEN is up, the poll re-reads requests that NOTIFY wakes every this many
+ * intervals only (a safety net for what no notification says). */
+export const SAFETY_POLL_EVERY = 10;
 /** Retry-After of a refused park: the app's next long-poll a moment later. */
 const CAP_RETRY_AFTER_SECONDS = 2;
 
@@ -25,6 +31,9 @@ export interface ParkOptions<S> {
   key: string;
   /** workspace ids whose NOTIFY approvals_changed wakes it */
   topics: string[];
+  /** NOTIFY announces every change it waits for (approvals, pairings): while LISTEN is up
+   * the poll re-reads it only every SAFETY_POLL_EVERY intervals, not every interval */
+  notified?: boolean;
   /** answer when the re-read state satisfies this */
   done(state: S): boolean;
   timeoutMs: number;
@@ -128,11 +137,18 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
   }
 
   // ---- the batched poll -----------------------------------------------------------------
+  // Requests whose changes NOTIFY announces are re-read by it; the poll reads them every
+  // interval only while LISTEN is down, else every SAFETY_POLL_EVERY intervals (what no
+  // NOTIFY says: an unpairing, a lost notification). The others, every interval.
   let pollTimer: ReturnType<typeof setInterval> | undefined;
+  let ticks = 0;
+  function poll(): void {
+    ticks++;
+    if (!listening || ticks % SAFETY_POLL_EVERY === 0) return readSoon();
+    for (const p of parked) if (!p.options!.notified) readSoon(p.options!.key);
+  }
   function startPoll(): void {
-    if (pollTimer === undefined && !stopped) {
-      pollTimer = setInterval(() => readSoon(), options.pollMs);
-    }
+    if (pollTimer === undefined && !stopped) pollTimer = setInterval(poll, options.pollMs);
   }
   function stopPoll(): void {
     if (pollTimer !== undefined) clearInterval(pollTimer);
@@ -140,6 +156,16 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
   }
 
   // ---- LISTEN approvals_changed on the shared connection ---------------------------------
+  // A pairing adds a workspace to its user's inbox: which user is not in the payload, so
+  // every notified request reads again (pairings are rare).
+  options.listener.subscribe(WORKSPACE_PAIRED_CHANNEL, {
+    up() {},
+    down() {},
+    notify() {
+      notifies++;
+      for (const p of parked) if (p.options!.notified) readSoon(p.options!.key);
+    },
+  });
   const listen = options.listener.subscribe(APPROVALS_CHANGED_CHANNEL, {
     up() {
       listening = true;

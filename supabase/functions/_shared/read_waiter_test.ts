@@ -7,6 +7,7 @@ import { HttpError } from "./http_error.ts";
 import type { ChannelHandlers, Listener } from "./listener.ts";
 import { createLogger } from "./logger.ts";
 import { APPROVALS_CHANGED_CHANNEL, createReadWaiter } from "./read_waiter.ts";
+import { WORKSPACE_PAIRED_CHANNEL } from "./pairing_waiter.ts";
 
 const WS = "11111111-1111-4111-8111-111111111111";
 const OTHER_WS = "22222222-2222-4222-8222-222222222222";
@@ -147,6 +148,60 @@ Deno.test("read waiter: a user holds maxPerUser places (429 beyond, freed on rel
     assertEquals(woken, 1);
     again.release();
     slots[1].release();
+  } finally {
+    await waiter.close();
+  }
+});
+
+Deno.test("read waiter: while LISTEN is up the poll reads notified requests only every SAFETY_POLL_EVERY intervals, the others every interval; while down, all every interval", async () => {
+  const handlers: Record<string, ChannelHandlers> = {};
+  const listener: Listener = {
+    subscribe(channel, h) {
+      handlers[channel] = h;
+      return { busy() {}, idle() {} };
+    },
+    listening: true,
+    stats: () => ({ listening: true, opens: 1, idleCloses: 0 }),
+    close: () => Promise.resolve(),
+  };
+  const r = controlledRead();
+  const waiter = createReadWaiter<number>({
+    read: r.read,
+    listener,
+    log: createLogger("error"),
+    pollMs: 10,
+    maxPerUser: 4,
+  });
+  const count = (key: string) => r.asked.filter((keys) => keys.includes(key)).length;
+  try {
+    const inbox = waiter.reserve("u1");
+    const run = waiter.reserve("u1");
+    const never = () => false;
+    const pInbox = inbox.wait({
+      key: "inbox",
+      topics: [WS],
+      notified: true,
+      done: never,
+      timeoutMs: 60_000,
+    });
+    const pRun = run.wait({ key: "run", topics: [WS], done: never, timeoutMs: 60_000 });
+    handlers[APPROVALS_CHANGED_CHANNEL].up();
+    const start = count("inbox");
+    await eventually(() => count("run") >= 40, "40 polls of the run key");
+    const inboxReads = count("inbox") - start;
+    assert(inboxReads >= 1 && inboxReads * 4 <= count("run"), `inbox read ${inboxReads} times`);
+    // A pairing re-reads every notified request at once.
+    const beforePairing = count("inbox");
+    handlers[WORKSPACE_PAIRED_CHANNEL].notify(OTHER_WS);
+    await eventually(() => count("inbox") > beforePairing, "a read after the pairing");
+    handlers[APPROVALS_CHANGED_CHANNEL].down();
+    const down = count("inbox");
+    const runDown = count("run");
+    await eventually(() => count("run") >= runDown + 10, "10 more polls");
+    assert(count("inbox") - down >= 8, "read at every poll while LISTEN is down");
+    inbox.release();
+    run.release();
+    await Promise.all([pInbox, pRun]);
   } finally {
     await waiter.close();
   }

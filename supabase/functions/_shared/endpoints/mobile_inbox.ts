@@ -1,8 +1,8 @@
 // mobile-inbox (issue 18, docs/web-api.md): the approvals of every workspace paired with one
 // of the user's devices, pending ones and recently settled ones, with a cursor. With
 // ?wait=N&since=<cursor> the request parks in the isolate's read waiter until the inbox
-// differs from that cursor (woken by NOTIFY approvals_changed, the earliest expiry, or the
-// batched re-read), or N seconds pass.
+// differs from that cursor (woken by NOTIFY approvals_changed or workspace_paired, the
+// earliest expiry, or the batched re-read), or N seconds pass.
 import { MobileInboxQuery } from "../../../../shared/api_schemas.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { inboxKey, inboxResponse, type InboxState, readInboxes } from "../mobile_reads.ts";
@@ -25,6 +25,7 @@ export const mobileInbox = defineEndpoint({
       const later = await slot.wait({
         key: inboxKey(ctx.user.id, recent),
         topics: state.workspace_ids,
+        notified: true,
         done: (s) => s.kind === "inbox" && s.cursor !== since,
         timeoutMs: wait * 1000,
         recheckAt: state.next_expiry ? Date.parse(state.next_expiry) : undefined,
