@@ -2,7 +2,7 @@
 // anonymous sign-in, whose session supabase-js keeps and refreshes, and Realtime broadcasts
 // that wake the app early. Local stack (no Auth server): `POST /dev-sign-in` (docs/web-api.md),
 // which only a local stack offers. Either way the app then makes the same function calls.
-import { errorFromResponse, OfflineError } from "./errors.ts";
+import { ApiError, errorFromResponse, OfflineError } from "./errors.ts";
 import { load, save } from "./store.ts";
 
 export interface AppConfig {
@@ -52,6 +52,14 @@ async function devSignIn(functionsUrl: string): Promise<DevSession> {
     });
   } catch {
     throw new OfflineError(`Cannot reach ${new URL(functionsUrl).host} to sign in`);
+  }
+  if (res.status === 404) {
+    throw new ApiError(
+      404,
+      "not_found",
+      `${functionsUrl} offers no dev sign-in, so it is not a local stack: build the app with ` +
+        "SUPABASE_URL and SUPABASE_ANON_KEY (README, Web app) to sign in with Supabase Auth",
+    );
   }
   if (!res.ok) throw await errorFromResponse(res);
   const session = await res.json() as DevSession;
