@@ -52,7 +52,7 @@ function runDeno(args, env, stdio) {
 /** Every problem with the configuration, one line each; nothing has started yet. */
 async function configurationProblems(env, embedded) {
   const problems = [];
-  for (const name of ["PORT", "DB_PORT"]) {
+  for (const name of ["PORT", "DB_PORT", "WEB_PORT"]) {
     const value = env[name];
     if (
       value !== undefined && !(/^\d+$/.test(value) && Number(value) > 0 && Number(value) < 65536)
