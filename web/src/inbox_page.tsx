@@ -146,7 +146,7 @@ function PendingCard(
         · run <a href={`#/runs/${item.run_id}`}>{shortId(item.run_id)}</a> ·{" "}
         <span>{timeLeft(item.expires_at, now)}</span>
       </p>
-      <pre class="cmd" aria-label="Command">{item.command}</pre>
+      <pre class="cmd">{item.command}</pre>
       <div class="row">
         <CopyButton text={item.command} label={`Copy the command of ${item.project_name}`} />
       </div>
