@@ -270,9 +270,7 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, u
   return out;
 }
 
-const ERROR_CODES = (Object.keys(STATUS_BY_CODE) as ErrorCode[]).filter((c) =>
-  c !== "not_implemented"
-);
+const ERROR_CODES = Object.keys(STATUS_BY_CODE) as ErrorCode[];
 
 export function buildOpenApi(): Record<string, unknown> {
   const registry = schemas as unknown as Record<string, z.ZodType | undefined>;
