@@ -1,5 +1,7 @@
 // The API's request and response bodies (SPEC section 4), one zod schema each. Strict:
-// unknown fields are refused. Shared by the functions, the client and docs/openapi.json.
+// unknown fields are refused. The functions validate with them, each endpoint names its
+// response schema (docs/openapi.json is generated from the endpoints), and the client
+// derives its types from them with `import type` only (no zod in a hook's bundle).
 import { z } from "zod";
 import { subscriptionProblem } from "./push_subscription.ts";
 
@@ -147,6 +149,8 @@ export const ApprovalWaitResponse = z.object({
   /** how many devices a push provider accepted this approval's push for */
   devices_notified: z.number().int().min(0),
 });
+/** An approval as the hook runner sees it: the waiter's answer and the SDK's. */
+export type ApprovalState = z.output<typeof ApprovalWaitResponse>;
 
 // Rules (issue 15): lifetimes 60 s .. 90 days, 24 h by default.
 const ruleLifetime = z.number().int().min(60).max(7776000);
@@ -234,7 +238,15 @@ export const PushDecisionRequest = z.strictObject({
   decision: z.enum(["APPROVE", "DENY"]),
   note: z.string().max(2000).optional(),
 });
-export const PushDecisionResponse = ApprovalDecisionResponse;
+export const PushDecisionResponse = ApprovalDecisionResponse.meta({
+  description: "the decision, as mobile-approval-decision answers it",
+});
+
+// push-dispatch: the outbox sweep
+export const PushDispatchResponse = z.object({
+  /** how many due outbox rows this sweep claimed and tried to deliver */
+  attempted: z.number().int().min(0),
+});
 
 // push-config: what a web client needs to subscribe to Web Push
 export const PushConfigResponse = z.object({

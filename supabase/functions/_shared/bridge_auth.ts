@@ -1,7 +1,7 @@
 // Verifies a signed bridge request (SPEC section 4, bridge authentication) over the raw
 // body bytes, before anything is parsed. The nonce is consumed later, by the request's
 // own SQL function, in the same transaction as its write.
-import { deriveBridgeSecret, importHmacKey, verifySignature } from "../../../shared/signing.ts";
+import { deriveBridgeSecret, importHmacKey, verifySignature } from "@shared/signing.ts";
 import { HttpError } from "./http_error.ts";
 import { query, type Sql } from "./db.ts";
 

@@ -12,11 +12,7 @@ import {
   type PushSender,
   readJson,
 } from "./push_types.ts";
-import {
-  fromBase64Url,
-  parseSubscription,
-  toBase64Url,
-} from "../../../shared/push_subscription.ts";
+import { fromBase64Url, parseSubscription, toBase64Url } from "@shared/push_subscription.ts";
 
 /** One record of 4096 bytes: the header (86) and the tag (16) and delimiter leave this. */
 export const MAX_PLAINTEXT_BYTES = 4096 - 86 - 16 - 1;

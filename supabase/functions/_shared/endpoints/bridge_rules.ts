@@ -1,6 +1,7 @@
 // bridge-rules (issue 15): the workspace's active rules for the hook runner, with an ETag
 // (the version: a hash of the active set). The runner polls every few seconds with
 // If-None-Match and gets a bodiless 304 while nothing changed.
+import { BridgeRulesResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -16,6 +17,13 @@ export const bridgeRules = defineEndpoint({
   name: "bridge-rules",
   method: "GET",
   auth: "bridge",
+  summary: "The workspace's active rules for the hook runner, with an ETag",
+  description:
+    "ETag is the quoted version (a hash of the active set, so an expiry changes it too); If-None-Match with it answers 304 without a body.",
+  status: 200,
+  response: BridgeRulesResponse,
+  errors: [],
+  notModified: true,
   async handle(ctx, deps) {
     const out = await callJson<{ version: string; not_modified?: boolean; rules?: unknown[] }>(
       deps.sql,

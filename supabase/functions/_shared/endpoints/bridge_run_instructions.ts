@@ -1,5 +1,6 @@
 // bridge-run-instructions: the hook runner collects a run's pending instructions, oldest
 // first; they are marked delivered in the same transaction (SPEC section 8a).
+import { RunInstructionsResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -7,6 +8,10 @@ export const bridgeRunInstructions = defineEndpoint({
   name: "bridge-run-instructions",
   method: "GET",
   auth: "bridge",
+  summary: "Collect a run's pending instructions (marks them delivered)",
+  status: 200,
+  response: RunInstructionsResponse,
+  errors: ["not_found"],
   param: "run_id",
   async handle(ctx, deps) {
     const result = await callJson(
