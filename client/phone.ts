@@ -8,6 +8,8 @@ import * as jose from "jose";
 import postgres from "postgres";
 import { configHome } from "./project.ts";
 import { explainDatabase, networkReason } from "./net_errors.ts";
+import type { z } from "zod";
+import type { RuleResponse, RulesListResponse } from "../shared/api_schemas.ts";
 
 /** The Supabase CLI's local JWT secret (SPEC section 2a). */
 export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -340,14 +342,7 @@ export async function invokeGet<T>(phone: Phone, path: string): Promise<T> {
   return json as T;
 }
 
-interface RuleRow {
-  rule_id: string;
-  effect: string;
-  match: string;
-  value: string;
-  expires_at: string;
-  note: string | null;
-}
+type RuleRow = z.output<typeof RuleResponse>;
 
 /** One line of `agentops phone rules`. */
 export function formatRule(r: RuleRow): string {
@@ -380,7 +375,7 @@ export async function rulesCommand(
     throw new Error("name the workspace with --workspace <id> (or run it in a paired project)");
   }
   if (sub === "rules") {
-    const out = await invokeGet<{ rules: RuleRow[] }>(
+    const out = await invokeGet<z.output<typeof RulesListResponse>>(
       phone,
       `mobile-rules?workspace_id=${encodeURIComponent(options.workspaceId)}`,
     );
