@@ -8,15 +8,10 @@ import type { Sql } from "./db.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
 import { createListener, type Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
+import type { ApprovalState } from "@shared/api_schemas.ts";
 
-/** The answer of bridge-approval-wait. */
-export interface ApprovalState {
-  approval_id: string;
-  status: "PENDING" | "APPROVED" | "DENIED" | "EXPIRED";
-  note: string | null;
-  decided_at: string | null;
-  expires_at: string;
-}
+/** The answer of bridge-approval-wait (defined with its schema). */
+export type { ApprovalState };
 
 export interface WaitOptions {
   /** how long to park at most; then the answer is null (still pending) */

@@ -2,8 +2,11 @@
 // as the approval is decided or expires, or PENDING when the timeout passes. The first
 // read consumes the nonce; a pending approval is then parked in the isolate's waiter. A
 // decided answer marks the approval delivered; every answer carries devices_notified.
-import { ApprovalWaitQuery, ApprovalWaitResponse } from "@shared/api_schemas.ts";
-import type { ApprovalState } from "../approval_waiter.ts";
+import {
+  type ApprovalState,
+  ApprovalWaitQuery,
+  ApprovalWaitResponse,
+} from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
