@@ -6,7 +6,7 @@
 import postgres from "postgres";
 import { sha256Hex } from "../shared/signing.ts";
 
-export interface ChainRow {
+interface ChainRow {
   id: string;
   seq: number;
   type: string;
@@ -19,7 +19,7 @@ export interface ChainRow {
   hash: string;
 }
 
-export interface ChainReport {
+interface ChainReport {
   ok: boolean;
   checked: number;
   first_bad_seq: number | null;
@@ -27,7 +27,7 @@ export interface ChainReport {
   reason: string | null;
 }
 
-export async function eventHash(
+async function eventHash(
   prev: string | null,
   row: Omit<ChainRow, "id" | "prev_hash" | "hash">,
 ): Promise<string> {

@@ -61,7 +61,7 @@ export interface RetryOptions {
   timeoutMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = {
+const DEFAULT_RETRY: RetryOptions = {
   attempts: 4,
   baseDelayMs: 200,
   maxDelayMs: 5_000,
@@ -74,7 +74,7 @@ function timedOut(error: unknown): boolean {
     (error.name === "TimeoutError" || error.name === "AbortError");
 }
 
-export interface ClientOptions {
+interface ClientOptions {
   baseUrl: string;
   workspaceId: string;
   secret: string;
@@ -90,7 +90,7 @@ export type BridgeEvent =
   & { event_id: string };
 
 /** bridge-approval-request's body (kind is always "command"). */
-export type ApprovalRequest = Omit<z.input<typeof BridgeApprovalRequest>, "kind">;
+type ApprovalRequest = Omit<z.input<typeof BridgeApprovalRequest>, "kind">;
 
 export type Instruction = z.output<typeof RunInstructionsResponse>["instructions"][number];
 
@@ -99,7 +99,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Exponential backoff with full jitter, or the server's Retry-After when it gave one. */
-export function backoffMs(attempt: number, retry: RetryOptions, retryAfter?: string | null) {
+function backoffMs(attempt: number, retry: RetryOptions, retryAfter?: string | null) {
   const seconds = retryAfter ? Number(retryAfter) : NaN;
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 60_000);
   const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);

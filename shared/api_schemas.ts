@@ -8,7 +8,7 @@ import { subscriptionProblem } from "./push_subscription.ts";
 const uuid = z.uuid({ version: undefined }).transform((s) => s.toLowerCase());
 const isoTime = z.iso.datetime({ offset: true });
 /** UPPER_SNAKE event types, ≤ 64 characters */
-export const EventType = z.string().max(64).regex(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, {
+const EventType = z.string().max(64).regex(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, {
   message: "must be UPPER_SNAKE_CASE",
 });
 
@@ -42,8 +42,8 @@ export const PairStartResponse = z.object({
 });
 
 // 2. pair-complete
-export const Platform = z.enum(["ios", "android", "web"]);
-export const PushProvider = z.enum(["fcm", "apns", "webpush"]);
+const Platform = z.enum(["ios", "android", "web"]);
+const PushProvider = z.enum(["fcm", "apns", "webpush"]);
 
 /** A `webpush` device's push token must be its PushSubscription JSON; a web device pushes
  * only through Web Push. */
@@ -98,7 +98,7 @@ export const PairStatusResponse = z.object({
 });
 
 // 4. bridge-event
-export const RunStatus = z.enum(["RUNNING", "COMPLETED", "FAILED", "STOPPED"]);
+const RunStatus = z.enum(["RUNNING", "COMPLETED", "FAILED", "STOPPED"]);
 export const BridgeEventRequest = z.strictObject({
   workspace_id: uuid,
   run_id: uuid,
@@ -117,7 +117,7 @@ export const BridgeEventResponse = z.object({
 });
 
 // 5. bridge-approval-request
-export const ApprovalStatus = z.enum(["PENDING", "APPROVED", "DENIED", "EXPIRED"]);
+const ApprovalStatus = z.enum(["PENDING", "APPROVED", "DENIED", "EXPIRED"]);
 export const BridgeApprovalRequest = z.strictObject({
   run_id: uuid,
   command: z.string().min(1).refine((s) => new TextEncoder().encode(s).length <= 8192, {
@@ -157,7 +157,7 @@ const ruleLifetime = z.number().int().min(60).max(7776000);
 export const RuleEffect = z.enum(["allow", "deny"]);
 export const RuleMatch = z.enum(["exact", "prefix"]);
 /** `remember` on a decision: exact = this command; prefix = a leading run of its words. */
-export const RememberRule = z.strictObject({
+const RememberRule = z.strictObject({
   match: RuleMatch,
   prefix: z.string().trim().min(1).max(2000).optional(),
   expires_in_seconds: ruleLifetime.default(86400),
@@ -288,12 +288,4 @@ export const BridgeRulesResponse = z.object({
   /** the hash of the active set; also the ETag */
   version: z.string(),
   rules: z.array(RuleResponse),
-});
-
-export const ErrorResponse = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.unknown().optional(),
-  }),
 });

@@ -28,7 +28,7 @@ export interface RuleDecision {
   rules: Rule[];
 }
 
-export interface DecideOptions {
+interface DecideOptions {
   /** the workspace the command runs in: a rule of any other never matches */
   workspaceId: string;
   /** ms since epoch; a rule at or past its expires_at never matches */
@@ -47,7 +47,7 @@ function startsWith(words: string[], prefix: string[]): boolean {
 }
 
 /** Whether a rule is in force for this workspace at `now`. */
-export function isActive(rule: Rule, workspaceId: string, now: number): boolean {
+function isActive(rule: Rule, workspaceId: string, now: number): boolean {
   return rule.workspace_id === workspaceId && !rule.revoked_at &&
     Date.parse(rule.expires_at) > now && Array.isArray(rule.words) && rule.words.length > 0;
 }
@@ -56,7 +56,7 @@ export function isActive(rule: Rule, workspaceId: string, now: number): boolean 
  * words lead the command's, word for word; an exact rule of one simple command when the
  * words are the same. (`npm run test` matches `npm run test --watch`, not `npm run
  * test:unit`.) */
-export function matchesPart(rule: Rule, words: string[]): boolean {
+function matchesPart(rule: Rule, words: string[]): boolean {
   if (rule.words.length !== 1) return false;
   return rule.match === "prefix"
     ? startsWith(words, rule.words[0])
@@ -113,7 +113,7 @@ export async function decideCommand(
 }
 
 /** A word as the shell would read it back: bare when it is plain, else single-quoted. */
-export function quoteWord(word: string): string {
+function quoteWord(word: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
   return `'${word.replaceAll("'", `'"'"'`)}'`;
 }

@@ -5,13 +5,7 @@ import { assert, assertEquals } from "./_helpers/assert.ts";
 import { startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
 import { eventually } from "./_helpers/approvals.ts";
-import {
-  CLI,
-  hookPayload,
-  runCli,
-  runHookCli,
-  testProject,
-} from "./_helpers/agentops.ts";
+import { CLI, hookPayload, runCli, runHookCli, testProject } from "./_helpers/agentops.ts";
 import { toRunId } from "../client/run_id.ts";
 
 Deno.test("the stand-in phone lists a pending approval, approves it with a note, and tails the run", async () => {

@@ -5,7 +5,7 @@ import { deriveBridgeSecret, importHmacKey, verifySignature } from "@shared/sign
 import { HttpError } from "./http_error.ts";
 import { query, type Sql } from "./db.ts";
 
-export const MAX_CLOCK_SKEW_MS = 300_000;
+const MAX_CLOCK_SKEW_MS = 300_000;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NONCE_RE = /^[A-Za-z0-9_-]{8,128}$/;
 
@@ -16,7 +16,7 @@ export interface BridgeIdentity {
   signatureVersion: 1 | 2;
 }
 
-export interface BridgeAuthInput {
+interface BridgeAuthInput {
   req: Request;
   /** path after /functions/v1 */
   path: string;

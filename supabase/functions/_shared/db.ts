@@ -80,7 +80,7 @@ interface PgError {
 
 /** Turns a database error into an HttpError: AOERR raised by private.fail() carries the
  * API code; a database that cannot be reached is 503 with Retry-After. */
-export function toHttpError(error: unknown): unknown {
+function toHttpError(error: unknown): unknown {
   if (error instanceof HttpError) return error;
   const e = (error ?? {}) as PgError;
   if (e.code === "AOERR" && e.message && isErrorCode(e.message)) {

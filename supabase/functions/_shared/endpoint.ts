@@ -24,7 +24,7 @@ export const CORS_HEADERS: Record<string, string> = {
 };
 
 /** What the pipeline's authentication step puts in the context, by the endpoint's auth. */
-export interface AuthContext {
+interface AuthContext {
   /** no credential */
   none: Record<never, never>;
   /** an HMAC-signed request of the hook runner (bridge_auth.ts) */
@@ -130,7 +130,7 @@ export type Context<A extends AuthKind, Body, Query> = RequestContext<Body, Quer
 type Parsed<S extends z.ZodType | undefined> = S extends z.ZodType ? z.output<S> : undefined;
 
 /** What the API reference says of an endpoint (scripts/gen_openapi.ts reads it). */
-export interface EndpointDocs {
+interface EndpointDocs {
   summary: string;
   description?: string;
   /** the success status */
@@ -144,7 +144,7 @@ export interface EndpointDocs {
   notModified?: boolean;
 }
 
-export interface EndpointSpec<
+interface EndpointSpec<
   A extends AuthKind,
   B extends z.ZodType | undefined,
   Q extends z.ZodType | undefined,
@@ -160,7 +160,7 @@ export interface EndpointSpec<
   handle(ctx: Context<A, Parsed<B>, Parsed<Q>>, deps: Deps): Promise<Response>;
 }
 
-export type Handler = (req: Request, deps: Deps, info?: { remoteAddr?: unknown }) => Promise<
+type Handler = (req: Request, deps: Deps, info?: { remoteAddr?: unknown }) => Promise<
   Response
 >;
 
@@ -176,7 +176,7 @@ export interface Endpoint extends EndpointDocs {
 
 /** The path after /functions/v1 (Supabase strips it before the function sees the request;
  * the local dev server does not). */
-export function functionPath(url: URL): string {
+function functionPath(url: URL): string {
   const p = url.pathname;
   return p.startsWith("/functions/v1/") ? p.slice("/functions/v1".length) : p;
 }

@@ -4,7 +4,7 @@
 import { sha256Hex } from "@shared/signing.ts";
 
 export const CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-export const PAIR_TOKEN_LENGTH = 8;
+const PAIR_TOKEN_LENGTH = 8;
 export const PAIR_TOKEN_TTL_SECONDS = 600;
 
 /** A new token: each character from one random byte's low 5 bits (32 divides 256, so no

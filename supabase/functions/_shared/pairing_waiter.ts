@@ -24,7 +24,7 @@ export interface PairingState {
 
 /** A place reserved for one request (taken before its first read, so a pairing between
  * that read and the park still wakes it). */
-export interface PairingSlot {
+interface PairingSlot {
   /** Parks until the workspace is paired (its state), or the timeout, an abort or shutdown
    * (null: answer what the first read said). */
   wait(timeoutMs: number, signal?: AbortSignal): Promise<PairingState | null>;
@@ -32,7 +32,7 @@ export interface PairingSlot {
   release(): void;
 }
 
-export interface PairingWaiterStats {
+interface PairingWaiterStats {
   parked: number;
   listening: boolean;
   /** batched reads sent (polls, notifications, LISTEN (re)connects) */
@@ -53,7 +53,7 @@ export interface PairingWaiter {
   close(): Promise<void>;
 }
 
-export interface PairingWaiterOptions {
+interface PairingWaiterOptions {
   sql: Sql;
   /** the isolate's LISTEN connection (shared; its owner closes it) */
   listener?: Listener;

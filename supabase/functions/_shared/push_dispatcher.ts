@@ -19,7 +19,7 @@ export interface PushDispatcher {
 }
 
 /** What the dispatcher uses of the isolate's deps (deps.ts builds it from them). */
-export interface PushDispatcherDeps {
+interface PushDispatcherDeps {
   config: Config;
   sql: Sql;
   log: Logger;
@@ -28,7 +28,7 @@ export interface PushDispatcherDeps {
   background: (task: Promise<unknown>) => void;
 }
 
-export interface PushDispatcherOptions {
+interface PushDispatcherOptions {
   fetch?: typeof fetch;
   /** rows claimed per round (default 50) */
   batchSize?: number;

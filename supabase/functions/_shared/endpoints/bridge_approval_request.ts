@@ -8,7 +8,7 @@ import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { analyzeCommand } from "@shared/command_policy.ts";
 
 /** SHA-256 hex of the working directory: the path itself is never stored. */
-export async function cwdHash(cwd: string): Promise<string> {
+async function cwdHash(cwd: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(cwd));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

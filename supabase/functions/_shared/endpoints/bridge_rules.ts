@@ -6,7 +6,7 @@ import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
 /** The version named by an If-None-Match header (`"v"`, `W/"v"`, or a list of them). */
-export function knownVersion(header: string | null): string | null {
+function knownVersion(header: string | null): string | null {
   if (!header) return null;
   const first = header.split(",")[0].trim().replace(/^W\//, "");
   const version = first.replace(/^"(.*)"$/, "$1");
