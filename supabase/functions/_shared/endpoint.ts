@@ -1,8 +1,9 @@
 // The one request pipeline every function uses: method → size limit → raw body →
-// authenticate → parse JSON → validate (zod) → handler → JSON response. Errors of every
+// authenticate (by the endpoint's auth kind) → parse JSON → validate (zod) → handler → JSON
+// response. Errors of every
 // step become the spec's error shape in one place; every response has x-request-id.
 import type { z } from "zod";
-import { errorResponse, HttpError, jsonResponse } from "./http_error.ts";
+import { type ErrorCode, errorResponse, HttpError, jsonResponse } from "./http_error.ts";
 import { parseJson, readRawBody, validate } from "./request_body.ts";
 import { type BridgeIdentity, verifyBridgeRequest } from "./bridge_auth.ts";
 import { assertFaithfulJson } from "./json_fidelity.ts";
@@ -11,7 +12,6 @@ import type { Deps } from "./deps.ts";
 import type { Logger } from "./logger.ts";
 import { clientIp } from "./client_ip.ts";
 import { verifyDispatchBearer } from "./dispatch_auth.ts";
-import type { ErrorCode } from "./http_error.ts";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -39,28 +39,16 @@ interface AuthContext {
 }
 export type AuthKind = keyof AuthContext;
 
+const ANY_ERRORS: ErrorCode[] = ["method_not_allowed", "unavailable", "internal"];
+const SIGNATURE_ERRORS: ErrorCode[] = ["unauthorized", "signature_expired", "replayed_nonce"];
 /** Error codes the pipeline itself may answer, by auth kind (the OpenAPI document lists
  * them for every endpoint of that kind). */
 export const AUTH_ERRORS: Record<AuthKind, ErrorCode[]> = {
-  none: ["method_not_allowed", "unavailable", "internal"],
-  "bridge-optional": [
-    "unauthorized",
-    "signature_expired",
-    "replayed_nonce",
-    "method_not_allowed",
-    "unavailable",
-    "internal",
-  ],
-  bridge: [
-    "unauthorized",
-    "signature_expired",
-    "replayed_nonce",
-    "method_not_allowed",
-    "unavailable",
-    "internal",
-  ],
-  mobile: ["unauthorized", "method_not_allowed", "unavailable", "internal"],
-  dispatch: ["unauthorized", "method_not_allowed", "unavailable", "internal"],
+  none: ANY_ERRORS,
+  "bridge-optional": [...SIGNATURE_ERRORS, ...ANY_ERRORS],
+  bridge: [...SIGNATURE_ERRORS, ...ANY_ERRORS],
+  mobile: ["unauthorized", ...ANY_ERRORS],
+  dispatch: ["unauthorized", ...ANY_ERRORS],
 };
 
 interface AuthInput {
