@@ -50,8 +50,7 @@ const ERROR_CODES = Object.keys(STATUS_BY_CODE) as ErrorCode[];
 export function buildOpenApi(): Record<string, unknown> {
   const names = schemaNames();
   const components: Record<string, unknown> = {};
-  const ref = (schema: z.ZodType, io: "input" | "output") => {
-    const name = names.get(schema);
+  const ref = (schema: z.ZodType, io: "input" | "output", name = names.get(schema)) => {
     if (!name) {
       throw new Error("Cannot document a schema that shared/api_schemas.ts does not export");
     }
@@ -96,7 +95,9 @@ export function buildOpenApi(): Record<string, unknown> {
       [String(op.status)]: {
         description: "Success",
         headers: { "x-request-id": { $ref: "#/components/headers/RequestId" } },
-        content: { "application/json": { schema: ref(op.response, "output") } },
+        content: {
+          "application/json": { schema: ref(schemas[op.response], "output", op.response) },
+        },
       },
     };
     if (op.notModified) {

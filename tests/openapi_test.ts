@@ -28,8 +28,7 @@ Deno.test("every mounted endpoint is in the API reference with its method, path 
     const path = `/${endpoint.name}${endpoint.param ? `/{${endpoint.param}}` : ""}`;
     const op = doc.paths[path][endpoint.method.toLowerCase()];
     assertEquals(op.summary, endpoint.summary, endpoint.name);
-    const schemas = [endpoint.response, endpoint.body, endpoint.query].filter((s) => s);
-    for (const schema of schemas) {
+    for (const schema of [endpoint.body, endpoint.query].filter((s) => s)) {
       assert(
         names.has(schema!),
         `${endpoint.name}: a schema shared/api_schemas.ts does not export`,
@@ -37,7 +36,7 @@ Deno.test("every mounted endpoint is in the API reference with its method, path 
     }
     assertEquals(
       op.responses[String(endpoint.status)].content["application/json"].schema.$ref,
-      `#/components/schemas/${names.get(endpoint.response)}`,
+      `#/components/schemas/${endpoint.response}`,
       endpoint.name,
     );
     if (endpoint.body) {

@@ -12,6 +12,7 @@ import {
 import { createRouter } from "../../supabase/functions/_shared/router.ts";
 import { endpoints } from "../../supabase/functions/_shared/routes.ts";
 import type { Endpoint } from "../../supabase/functions/_shared/endpoint.ts";
+import * as schemas from "../../shared/api_schemas.ts";
 import { createLogger } from "../../supabase/functions/_shared/logger.ts";
 import { signedHeaders } from "../../shared/signing.ts";
 
@@ -82,7 +83,7 @@ function answersItsSchema(endpoint: Endpoint): Endpoint {
     async handler(req, deps, info) {
       const res = await endpoint.handler(req, deps, info);
       if (!res.ok || !res.headers.get("content-type")?.includes("application/json")) return res;
-      const checked = endpoint.response.safeParse(await res.clone().json());
+      const checked = schemas[endpoint.response].safeParse(await res.clone().json());
       if (checked.success) return res;
       const problem = `${endpoint.method} ${endpoint.name} answered ${res.status} with a body ` +
         `its response schema refuses: ${JSON.stringify(checked.error.issues)}`;

@@ -3,6 +3,9 @@
 // response. Errors of every
 // step become the spec's error shape in one place; every response has x-request-id.
 import type { z } from "zod";
+// Types only: an endpoint names its response schema, so a function that validates no body
+// does not load the schemas at cold start.
+import type * as ApiSchemas from "@shared/api_schemas.ts";
 import { type ErrorCode, errorResponse, HttpError, jsonResponse } from "./http_error.ts";
 import { parseJson, readRawBody, validate } from "./request_body.ts";
 import { type BridgeIdentity, verifyBridgeRequest } from "./bridge_auth.ts";
@@ -117,14 +120,19 @@ export type Context<A extends AuthKind, Body, Query> = RequestContext<Body, Quer
 /** The validated value of an optional schema: undefined when the endpoint has none. */
 type Parsed<S extends z.ZodType | undefined> = S extends z.ZodType ? z.output<S> : undefined;
 
+/** The name of a schema exported by shared/api_schemas.ts. */
+type SchemaName = {
+  [K in keyof typeof ApiSchemas]: (typeof ApiSchemas)[K] extends z.ZodType ? K : never;
+}[keyof typeof ApiSchemas];
+
 /** What the API reference says of an endpoint (scripts/gen_openapi.ts reads it). */
 interface EndpointDocs {
   summary: string;
   description?: string;
   /** the success status */
   status: number;
-  /** the success body: a schema exported by shared/api_schemas.ts */
-  response: z.ZodType;
+  /** the success body: the name of its schema in shared/api_schemas.ts */
+  response: SchemaName;
   /** error codes the handler answers beyond those of the pipeline (its auth kind, body,
    * query and path parameter add theirs) */
   errors: ErrorCode[];

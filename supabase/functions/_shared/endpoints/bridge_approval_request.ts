@@ -2,7 +2,7 @@
 // One SQL call consumes the nonce, refuses with no_device or rate_limited, and writes the
 // approval, its APPROVAL_REQUESTED event and its push rows; a request_key already used in
 // the workspace answers 200 with the approval it made.
-import { BridgeApprovalRequest, BridgeApprovalResponse } from "@shared/api_schemas.ts";
+import { BridgeApprovalRequest } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { analyzeCommand } from "@shared/command_policy.ts";
@@ -21,7 +21,7 @@ export const bridgeApprovalRequest = defineEndpoint({
   description:
     "command ≤ 8 KiB (UTF-8). The same request_key in the same workspace answers 200 with the approval it already made. No paired device: 409 no_device at once.",
   status: 201,
-  response: BridgeApprovalResponse,
+  response: "BridgeApprovalResponse",
   errors: ["conflict", "no_device", "rate_limited"],
   body: BridgeApprovalRequest,
   async handle(ctx, deps) {

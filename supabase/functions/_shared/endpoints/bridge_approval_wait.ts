@@ -2,11 +2,7 @@
 // as the approval is decided or expires, or PENDING when the timeout passes. The first
 // read consumes the nonce; a pending approval is then parked in the isolate's waiter. A
 // decided answer marks the approval delivered; every answer carries devices_notified.
-import {
-  type ApprovalState,
-  ApprovalWaitQuery,
-  ApprovalWaitResponse,
-} from "@shared/api_schemas.ts";
+import { type ApprovalState, ApprovalWaitQuery } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -17,7 +13,7 @@ export const bridgeApprovalWait = defineEndpoint({
   summary: "Long-poll an approval until it is decided, expires or the timeout passes",
   description: "timeout is capped by APPROVAL_WAIT_MAX_SECONDS; PENDING means ask again.",
   status: 200,
-  response: ApprovalWaitResponse,
+  response: "ApprovalWaitResponse",
   errors: ["not_found"],
   param: "approval_id",
   query: ApprovalWaitQuery,

@@ -1,7 +1,6 @@
 // bridge-rules (issue 15): the workspace's active rules for the hook runner, with an ETag
 // (the version: a hash of the active set). The runner polls every few seconds with
 // If-None-Match and gets a bodiless 304 while nothing changed.
-import { BridgeRulesResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -21,7 +20,7 @@ export const bridgeRules = defineEndpoint({
   description:
     "ETag is the quoted version (a hash of the active set, so an expiry changes it too); If-None-Match with it answers 304 without a body.",
   status: 200,
-  response: BridgeRulesResponse,
+  response: "BridgeRulesResponse",
   errors: [],
   notModified: true,
   async handle(ctx, deps) {

@@ -1,6 +1,5 @@
 // bridge-run-instructions: the hook runner collects a run's pending instructions, oldest
 // first; they are marked delivered in the same transaction (SPEC section 8a).
-import { RunInstructionsResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -10,7 +9,7 @@ export const bridgeRunInstructions = defineEndpoint({
   auth: "bridge",
   summary: "Collect a run's pending instructions (marks them delivered)",
   status: 200,
-  response: RunInstructionsResponse,
+  response: "RunInstructionsResponse",
   errors: ["not_found"],
   param: "run_id",
   async handle(ctx, deps) {

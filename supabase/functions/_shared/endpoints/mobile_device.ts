@@ -2,7 +2,7 @@
 // rotated push token, the provider, the name). Another user's device is not_found.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { DeviceResponse, MobileDeviceRequest } from "@shared/api_schemas.ts";
+import { MobileDeviceRequest } from "@shared/api_schemas.ts";
 
 export const mobileDevice = defineEndpoint({
   name: "mobile-device",
@@ -10,7 +10,7 @@ export const mobileDevice = defineEndpoint({
   auth: "mobile",
   summary: "Update a device (rotated push token, name)",
   status: 200,
-  response: DeviceResponse,
+  response: "DeviceResponse",
   errors: ["not_found"],
   body: MobileDeviceRequest,
   async handle(ctx, deps) {

@@ -1,7 +1,6 @@
 // mobile-rule-revoke/:rule_id (issue 15): takes a rule back at once; the hook runner
 // stops applying it at its next refresh (a few seconds). Revoking twice answers the
 // revoked rule again.
-import { RuleResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -13,7 +12,7 @@ export const mobileRuleRevoke = defineEndpoint({
   description:
     "Writes RULE_REVOKED on the workspace timeline; revoking twice answers the revoked rule again.",
   status: 200,
-  response: RuleResponse,
+  response: "RuleResponse",
   errors: ["not_found"],
   param: "rule_id",
   async handle(ctx, deps) {

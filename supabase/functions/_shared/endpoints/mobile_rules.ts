@@ -3,12 +3,7 @@
 // shared definition (shared/rule_match.ts) and stored, so the server and the hook runner
 // read one meaning. Both answer not_found for a workspace none of the user's devices is
 // paired with.
-import {
-  RuleCreateRequest,
-  RuleResponse,
-  RulesListResponse,
-  RulesQuery,
-} from "@shared/api_schemas.ts";
+import { RuleCreateRequest, RulesQuery } from "@shared/api_schemas.ts";
 import { RuleValueError, ruleWords } from "@shared/rule_match.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
@@ -22,7 +17,7 @@ export const mobileRulesCreate = defineEndpoint({
   description:
     "value is parsed into simple commands with the hook runner's parser; a prefix rule is one simple command. At most 200 active rules per workspace (409 conflict beyond). Writes RULE_CREATED on the workspace timeline.",
   status: 201,
-  response: RuleResponse,
+  response: "RuleResponse",
   errors: ["not_found", "conflict"],
   body: RuleCreateRequest,
   async handle(ctx, deps) {
@@ -49,7 +44,7 @@ export const mobileRulesList = defineEndpoint({
   auth: "mobile",
   summary: "A workspace's active rules, newest first",
   status: 200,
-  response: RulesListResponse,
+  response: "RulesListResponse",
   errors: ["not_found"],
   query: RulesQuery,
   async handle(ctx, deps) {

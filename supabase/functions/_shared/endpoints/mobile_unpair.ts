@@ -3,7 +3,7 @@
 // user's, or not paired there, is not_found.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { MobileUnpairRequest, MobileUnpairResponse } from "@shared/api_schemas.ts";
+import { MobileUnpairRequest } from "@shared/api_schemas.ts";
 
 export const mobileUnpair = defineEndpoint({
   name: "mobile-unpair",
@@ -11,7 +11,7 @@ export const mobileUnpair = defineEndpoint({
   auth: "mobile",
   summary: "Unpair a device from a workspace",
   status: 200,
-  response: MobileUnpairResponse,
+  response: "MobileUnpairResponse",
   errors: ["not_found"],
   body: MobileUnpairRequest,
   async handle(ctx, deps) {

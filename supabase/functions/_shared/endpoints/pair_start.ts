@@ -4,7 +4,7 @@
 // Returns the token (shown once, stored hashed) and the workspace's bridge secret.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { PairStartRequest, PairStartResponse } from "@shared/api_schemas.ts";
+import { PairStartRequest } from "@shared/api_schemas.ts";
 import { deriveBridgeSecret } from "@shared/signing.ts";
 import { hashPairToken, newPairToken, PAIR_TOKEN_TTL_SECONDS, pairingUri } from "../pair_token.ts";
 
@@ -16,7 +16,7 @@ export const pairStart = defineEndpoint({
   description:
     "No auth; 10 a minute per client IP. Unsigned, it always makes a new workspace. Signed like a bridge request (X-Workspace-Id, X-Timestamp, X-Nonce, X-Signature[-Version]) with a workspace's current secret, the same machine_id + workspace_fingerprint keep that workspace and get a new secret; a signature that does not verify is 401.",
   status: 201,
-  response: PairStartResponse,
+  response: "PairStartResponse",
   errors: ["rate_limited"],
   body: PairStartRequest,
   async handle(ctx, deps) {

@@ -6,7 +6,7 @@
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import type { PairingState } from "../pairing_waiter.ts";
-import { PairStatusQuery, PairStatusResponse } from "@shared/api_schemas.ts";
+import { PairStatusQuery } from "@shared/api_schemas.ts";
 
 export const pairStatus = defineEndpoint({
   name: "pair-status",
@@ -14,7 +14,7 @@ export const pairStatus = defineEndpoint({
   auth: "bridge",
   summary: "Whether the workspace is paired; with wait, holds until the first device pairs",
   status: 200,
-  response: PairStatusResponse,
+  response: "PairStatusResponse",
   errors: [],
   query: PairStatusQuery,
   async handle(ctx, deps) {

@@ -1,7 +1,6 @@
 // push-config (issue 17): what a web client needs to subscribe to Web Push, i.e. the VAPID
 // public key to pass as `applicationServerKey`. No auth: the key is public. null when
 // Web Push is not configured.
-import { PushConfigResponse } from "@shared/api_schemas.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
 export const pushConfig = defineEndpoint({
@@ -12,7 +11,7 @@ export const pushConfig = defineEndpoint({
   description:
     "No auth. vapid_public_key is the applicationServerKey (base64url), null when Web Push is not configured.",
   status: 200,
-  response: PushConfigResponse,
+  response: "PushConfigResponse",
   errors: [],
   cors: true,
   handle(_ctx, deps) {
