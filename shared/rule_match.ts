@@ -2,25 +2,23 @@
 // remember) and the hook runner (deciding a command without the phone). Rules match the
 // parsed words of each simple command (shared/shell_commands.ts), never the raw string.
 import { literalSimpleCommands, simpleCommands } from "./shell_commands.ts";
+// Types only: the hook runner's bundle never loads zod or the schemas for this.
+import type { z } from "zod";
+import type { RuleResponse } from "./api_schemas.ts";
 
-export type RuleEffect = "allow" | "deny";
-export type RuleMatch = "exact" | "prefix";
+type RuleEffect = z.output<typeof RuleResponse>["effect"];
+type RuleMatch = z.output<typeof RuleResponse>["match"];
 
-/** A rule as the backend hands it out (GET /bridge-rules, GET /mobile-rules). */
-export interface Rule {
-  rule_id: string;
-  workspace_id: string;
-  effect: RuleEffect;
-  match: RuleMatch;
-  /** the canonical text of `words`, for people */
-  value: string;
-  /** the rule's simple commands, normalized: what matching reads */
-  words: string[][];
-  expires_at: string;
-  revoked_at?: string | null;
-  created_at?: string;
-  created_by_device_id?: string | null;
-}
+/** A rule as the backend hands it out (GET /bridge-rules, GET /mobile-rules): what matching
+ * reads of RuleResponse (the rest is optional, e.g. in the runner's cache). */
+export type Rule =
+  & Pick<
+    z.output<typeof RuleResponse>,
+    "rule_id" | "workspace_id" | "effect" | "match" | "value" | "words" | "expires_at"
+  >
+  & Partial<
+    Pick<z.output<typeof RuleResponse>, "revoked_at" | "created_at" | "created_by_device_id">
+  >;
 
 export interface RuleDecision {
   effect: RuleEffect;
