@@ -11,16 +11,14 @@ import type { Sql } from "./db.ts";
 import { HttpError } from "./http_error.ts";
 import { createListener, type Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
+import type { z } from "zod";
+import type { PairStatusResponse } from "@shared/api_schemas.ts";
 
 export const WORKSPACE_PAIRED_CHANNEL = "workspace_paired";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The answer of pair-status. */
-export interface PairingState {
-  workspace_id: string;
-  paired: boolean;
-  devices: { device_id: string; platform: string; device_name: string | null; paired_at: string }[];
-}
+export type PairingState = z.output<typeof PairStatusResponse>;
 
 /** A place reserved for one request (taken before its first read, so a pairing between
  * that read and the park still wakes it). */
