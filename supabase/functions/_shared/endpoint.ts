@@ -140,7 +140,8 @@ interface EndpointDocs {
   notModified?: boolean;
 }
 
-interface EndpointSpec<
+/** What an endpoint is, to the router and the API reference. */
+interface EndpointShape<
   A extends AuthKind,
   B extends z.ZodType | undefined,
   Q extends z.ZodType | undefined,
@@ -152,6 +153,14 @@ interface EndpointSpec<
   query?: Q;
   /** the endpoint takes `/<name>/:id` (a UUID); a missing or malformed id is 404 */
   param?: string;
+}
+
+interface EndpointSpec<
+  A extends AuthKind,
+  B extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+> extends EndpointShape<A, B, Q> {
+  /** answer CORS (default: for mobile auth) */
   cors?: boolean;
   handle(ctx: Context<A, Parsed<B>, Parsed<Q>>, deps: Deps): Promise<Response>;
 }
@@ -160,13 +169,7 @@ type Handler = (req: Request, deps: Deps, info?: { remoteAddr?: unknown }) => Pr
   Response
 >;
 
-export interface Endpoint extends EndpointDocs {
-  name: string;
-  method: "GET" | "POST";
-  auth: AuthKind;
-  body?: z.ZodType;
-  query?: z.ZodType;
-  param?: string;
+export interface Endpoint extends EndpointShape<AuthKind, z.ZodType, z.ZodType> {
   handler: Handler;
 }
 
@@ -291,21 +294,8 @@ export function defineEndpoint<
     return response;
   }
 
-  return {
-    name: spec.name,
-    method: spec.method,
-    auth: spec.auth,
-    body: spec.body,
-    query: spec.query,
-    param: spec.param,
-    summary: spec.summary,
-    description: spec.description,
-    status: spec.status,
-    response: spec.response,
-    errors: spec.errors,
-    notModified: spec.notModified,
-    handler,
-  };
+  const { handle: _handle, cors: _cors, ...shape } = spec;
+  return { ...shape, handler };
 }
 
 export { jsonResponse };
