@@ -273,7 +273,7 @@ try {
     for (const hosted of [false, true]) {
       const mode = hosted ? "hosted" : "local";
       const results = [];
-      for (const [side, migrations] of Object.entries(sides)) {
+      for (const migrations of Object.values(sides)) {
         const db = `cmp_${mode}_${results.length}`;
         await admin.query(`create database ${db}`);
         results.push(
