@@ -352,9 +352,9 @@ begin
 end
 $$;
 
--- Where pg_cron is already installed when this runs. The platform migration's
--- agentops-retention job (scripts/setup_cron.sql) runs the same purge with the events'
--- retention.
+-- Where pg_cron is already installed when this runs: the purge every 10 minutes, without
+-- events. (The platform migration's agentops-retention job runs the same purge, with the
+-- events' retention when scripts/setup_cron.sql gives one.)
 do $$
 begin
   if exists (select 1 from pg_extension where extname = 'pg_cron') then
