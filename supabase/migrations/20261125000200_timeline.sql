@@ -351,15 +351,3 @@ begin
     'events', v_events + v_ws_events);
 end
 $$;
-
--- Where pg_cron is already installed when this runs: the purge every 10 minutes, without
--- events. (The platform migration's agentops-retention job runs the same purge, with the
--- events' retention when scripts/setup_cron.sql gives one.)
-do $$
-begin
-  if exists (select 1 from pg_extension where extname = 'pg_cron') then
-    perform cron.schedule('agentops-purge-expired', '*/10 * * * *',
-      'select private.purge_expired()');
-  end if;
-end
-$$;

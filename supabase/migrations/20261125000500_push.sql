@@ -414,26 +414,4 @@ begin
 end
 $$;
 
--- Schedules the sweep when pg_cron and pg_net are installed (re-run it after enabling them:
--- `select private.schedule_push_dispatch();`). Every 10 seconds where pg_cron knows
--- second intervals (1.5+), else every minute.
-create function private.schedule_push_dispatch() returns text
-language plpgsql set search_path = '' as $$
-begin
-  if not exists (select 1 from pg_extension where extname = 'pg_cron')
-     or not exists (select 1 from pg_extension where extname = 'pg_net') then
-    return 'skipped: pg_cron and pg_net are not both installed';
-  end if;
-  begin
-    execute $q$select cron.schedule('agentops-push-dispatch', '10 seconds',
-                                    'select private.request_push_dispatch()')$q$;
-    return 'scheduled every 10 seconds';
-  exception when others then
-    execute $q$select cron.schedule('agentops-push-dispatch', '* * * * *',
-                                    'select private.request_push_dispatch()')$q$;
-    return 'scheduled every minute';
-  end;
-end
-$$;
-
-select private.schedule_push_dispatch();
+-- The platform migration schedules this sweep (private.install_platform_schedules).
