@@ -16,7 +16,8 @@ async function trackedSources(): Promise<string[]> {
     cwd: rootPath,
     stdout: "piped",
   }).output();
-  return new TextDecoder().decode(out.stdout).split("\n").filter((f) =>
+  // a file with a merge conflict is listed once per stage
+  return [...new Set(new TextDecoder().decode(out.stdout).split("\n"))].filter((f) =>
     f && !f.startsWith("node_modules/")
   );
 }

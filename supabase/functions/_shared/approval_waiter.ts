@@ -3,6 +3,7 @@
 // timer, the isolate's one LISTEN connection (listener.ts: shared with the pairing waiter,
 // opened on the first park, never at import) and one batched query for every check, so the
 // database sees no query per waiter per interval.
+import { type CheckBatch, createCheckQueue } from "./check_queue.ts";
 import type { Config } from "./config.ts";
 import type { Sql } from "./db.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
@@ -167,36 +168,11 @@ export function createApprovalWaiter(
   }
 
   // ---- batched checks: one query for every approval that needs one ---------------------
-  const toCheck = new Set<string>();
-  let checkAll = false;
-  let flushing: Promise<void> | undefined;
-  let flushQueued = false;
+  const checks = createCheckQueue({ read: flush, stopped: () => stopped });
+  const checkSoon = checks.soon;
 
-  function checkSoon(approvalId?: string): void {
-    if (approvalId === undefined) checkAll = true;
-    else toCheck.add(approvalId);
-    scheduleFlush();
-  }
-
-  function scheduleFlush(): void {
-    if (flushing || flushQueued) return;
-    flushQueued = true;
-    queueMicrotask(startFlush);
-  }
-
-  function startFlush(): void {
-    flushQueued = false;
-    if (stopped) return;
-    flushing = flush().finally(() => {
-      flushing = undefined;
-      if (!stopped && (checkAll || toCheck.size > 0)) scheduleFlush();
-    });
-  }
-
-  async function flush(): Promise<void> {
-    const ids = checkAll ? [...parked.keys()] : [...toCheck].filter((id) => parked.has(id));
-    checkAll = false;
-    toCheck.clear();
+  async function flush(batch: CheckBatch): Promise<void> {
+    const ids = batch.all ? [...parked.keys()] : [...batch.ids].filter((id) => parked.has(id));
     if (ids.length === 0) return;
     queries++;
     try {
@@ -310,7 +286,7 @@ export function createApprovalWaiter(
 
   async function close(): Promise<void> {
     shutdown();
-    await flushing;
+    await checks.running;
     if (!deps.listener) await listener.close();
     listening = false;
   }

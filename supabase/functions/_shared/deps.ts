@@ -9,6 +9,8 @@ import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts"
 import { createPushDispatcher, type PushDispatcher } from "./push_dispatcher.ts";
 import { createPairingWaiter, type PairingWaiter } from "./pairing_waiter.ts";
 import { createListener, type Listener } from "./listener.ts";
+import { createReadWaiter, type ReadWaiter } from "./read_waiter.ts";
+import { createBatchRead, type ReadState } from "./mobile_reads.ts";
 
 export interface Deps {
   config: Config;
@@ -20,6 +22,8 @@ export interface Deps {
   push: PushDispatcher;
   /** wakes pair-status long-polls when a device pairs */
   pairing: PairingWaiter;
+  /** wakes the web app's long-polls (mobile-inbox, mobile-run-events) */
+  reads: ReadWaiter<ReadState>;
   /** the isolate's one LISTEN connection, shared by both waiters; open only while
    * something is parked (plus LISTEN_IDLE_CLOSE_SECONDS) */
   listener: Listener;
@@ -70,6 +74,14 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     pollMs: config.PAIR_STATUS_POLL_MS,
     maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
   });
+  const reads = createReadWaiter<ReadState>({
+    read: createBatchRead(sql),
+    listener,
+    log,
+    now,
+    pollMs: config.MOBILE_WAIT_POLL_MS,
+    maxPerUser: config.MOBILE_WAIT_MAX_PARKED_PER_USER,
+  });
   const verifyMobile = createMobileVerifier({
     supabaseUrl: config.SUPABASE_URL,
     jwtSecret: config.SUPABASE_JWT_SECRET,
@@ -87,9 +99,11 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     waiter,
     push,
     pairing,
+    reads,
     async close() {
       waiter.shutdown();
       await pairing.close();
+      await reads.close();
       await waiter.close();
       await listener.close();
       await push.close();

@@ -23,7 +23,7 @@ export const LISTEN_APPLICATION_NAME = "agentops-waiter";
 const LISTEN_RETRY_MS = 5_000;
 const CHANNEL_RE = /^[a-z_][a-z0-9_]*$/;
 
-interface ChannelHandlers {
+export interface ChannelHandlers {
   up(): void;
   down(): void;
   notify(payload: string): void;

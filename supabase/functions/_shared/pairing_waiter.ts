@@ -7,6 +7,7 @@
 // query per interval for every workspace parked in the isolate) covers a lost
 // notification or a LISTEN that is down. A workspace may park only so many requests at
 // once (PAIR_STATUS_MAX_PARKED_PER_WORKSPACE): beyond that, 429.
+import { type CheckBatch, createCheckQueue } from "./check_queue.ts";
 import type { Sql } from "./db.ts";
 import { HttpError } from "./http_error.ts";
 import { createListener, type Listener } from "./listener.ts";
@@ -103,27 +104,8 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
   }
 
   // ---- batched reads: one query for every workspace that needs one ---------------------
-  const toCheck = new Set<string>();
-  let checkAll = false;
-  let flushing: Promise<void> | undefined;
-  let flushQueued = false;
-
-  function checkSoon(workspaceId?: string): void {
-    if (workspaceId === undefined) checkAll = true;
-    else toCheck.add(workspaceId);
-    if (flushing || flushQueued) return;
-    flushQueued = true;
-    queueMicrotask(startFlush);
-  }
-
-  function startFlush(): void {
-    flushQueued = false;
-    if (stopped) return;
-    flushing = flush().finally(() => {
-      flushing = undefined;
-      if (!stopped && (checkAll || toCheck.size > 0)) checkSoon();
-    });
-  }
+  const checks = createCheckQueue({ read: flush, stopped: () => stopped });
+  const checkSoon = checks.soon;
 
   function parkedWorkspaces(): string[] {
     const ids: string[] = [];
@@ -138,11 +120,9 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
     return ids;
   }
 
-  async function flush(): Promise<void> {
+  async function flush(batch: CheckBatch): Promise<void> {
     const parked = new Set(parkedWorkspaces());
-    const ids = checkAll ? [...parked] : [...toCheck].filter((id) => parked.has(id));
-    checkAll = false;
-    toCheck.clear();
+    const ids = batch.all ? [...parked] : [...batch.ids].filter((id) => parked.has(id));
     if (ids.length === 0) return;
     queries++;
     try {
@@ -271,7 +251,7 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
     async close() {
       waiter.shutdown();
       if (edge) globalThis.removeEventListener("beforeunload", onUnload);
-      await flushing;
+      await checks.running;
       listen.idle();
       if (!options.listener) await listener.close();
       listening = false;
