@@ -24,6 +24,8 @@ import {
   saveCredentials,
   workspaceFingerprint,
 } from "./project.ts";
+import type { z } from "zod";
+import type { PairCompleteResponse } from "../shared/api_schemas.ts";
 
 type Values = Record<string, string | boolean | undefined>;
 type Options = Record<string, { type: "string" | "boolean"; short?: string }>;
@@ -414,9 +416,11 @@ async function cmdPhonePair({ values, args }: Context): Promise<number> {
     };
     if (values["push-provider"]) body.push_provider = values["push-provider"];
     if (state.device_id) body.device_id = state.device_id;
-    const out = await phoneMod.invoke<
-      { device_id: string; workspace_id: string; display_name: string }
-    >(phone, "pair-complete", body);
+    const out = await phoneMod.invoke<z.output<typeof PairCompleteResponse>>(
+      phone,
+      "pair-complete",
+      body,
+    );
     await phoneMod.savePhoneState({ ...state, device_id: out.device_id });
     console.log(`Paired device ${out.device_id} with "${out.display_name}" (${out.workspace_id}).`);
     return 0;

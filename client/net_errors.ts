@@ -58,14 +58,14 @@ export function backendFix(url: string): string {
 }
 
 /** The fix to suggest for an unreachable database URL. */
-export function databaseFix(url: string): string {
+function databaseFix(url: string): string {
   return isLoopback(url)
     ? "Is `npm run dev` running? It prints the database URL; set AGENTOPS_DATABASE_URL (or DB_PORT) if it is not on 54322."
     : "Check the URL and your network; set AGENTOPS_DATABASE_URL to change it.";
 }
 
 /** A database URL with its password hidden. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";

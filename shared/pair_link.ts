@@ -7,7 +7,7 @@
 /** Crockford base32 as the backend issues it: no I, L, O, U. */
 const CROCKFORD = /^[0-9ABCDEFGHJKMNPQRSTVWXYZ]{8}$/;
 
-export interface PairLink {
+interface PairLink {
   code: string;
   /** the backend the code belongs to, when the link names one */
   api: string | null;

@@ -162,9 +162,3 @@ export async function invoke(
   const res = (error as { context?: Response }).context;
   return { status: res?.status ?? 0, body: res ? await res.json().catch(() => null) : null };
 }
-
-/** True once the endpoint's stub has been replaced (another engineer's branch merged). */
-export async function endpointBuilt(file: string): Promise<boolean> {
-  const path = new URL(`../../supabase/functions/_shared/endpoints/${file}.ts`, import.meta.url);
-  return !(await Deno.readTextFile(path)).includes("notImplemented(");
-}

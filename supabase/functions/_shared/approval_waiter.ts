@@ -9,15 +9,10 @@ import type { Sql } from "./db.ts";
 import { DeadlineHeap } from "./deadline_heap.ts";
 import { createListener, type Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
+import type { ApprovalState } from "@shared/api_schemas.ts";
 
-/** The answer of bridge-approval-wait. */
-export interface ApprovalState {
-  approval_id: string;
-  status: "PENDING" | "APPROVED" | "DENIED" | "EXPIRED";
-  note: string | null;
-  decided_at: string | null;
-  expires_at: string;
-}
+/** The answer of bridge-approval-wait (defined with its schema). */
+export type { ApprovalState };
 
 export interface WaitOptions {
   /** how long to park at most; then the answer is null (still pending) */
@@ -28,7 +23,7 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-export interface WaiterStats {
+interface WaiterStats {
   parked: number;
   listening: boolean;
   /** batched queries run (polls, NOTIFY checks, expiries, reconnect checks) */
@@ -46,7 +41,7 @@ export interface ApprovalWaiter {
   stats(): WaiterStats;
 }
 
-export interface WaiterDeps {
+interface WaiterDeps {
   config: Pick<
     Config,
     "SUPABASE_DB_URL" | "APPROVAL_WAIT_LISTEN" | "APPROVAL_WAIT_POLL_MS"
@@ -60,13 +55,13 @@ export interface WaiterDeps {
   listener?: Listener;
 }
 
-export interface WaiterOptions {
+interface WaiterOptions {
   /** the batched poll's interval while LISTEN is up (default 10 × APPROVAL_WAIT_POLL_MS,
    * at least 5 s): a safety net for a lost notification */
   safetyPollMs?: number;
 }
 
-export const APPROVAL_CHANNEL = "approval_decided";
+const APPROVAL_CHANNEL = "approval_decided";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** how long a NOTIFY is remembered, for a request parked just after it arrived */
 const RECENT_NOTIFY_MS = 30_000;

@@ -24,9 +24,9 @@ export const SAFETY_POLL_EVERY = 10;
 const CAP_RETRY_AFTER_SECONDS = 2;
 
 /** Re-reads the given keys in one round; answers the state of each key it found. */
-export type BatchRead<S> = (keys: string[]) => Promise<Map<string, S>>;
+type BatchRead<S> = (keys: string[]) => Promise<Map<string, S>>;
 
-export interface ParkOptions<S> {
+interface ParkOptions<S> {
   /** what to re-read (the same key for requests that read the same thing) */
   key: string;
   /** workspace ids whose NOTIFY approvals_changed wakes it */
@@ -42,7 +42,7 @@ export interface ParkOptions<S> {
   signal?: AbortSignal;
 }
 
-export interface ReadSlot<S> {
+interface ReadSlot<S> {
   /** Parks until a re-read is done(), or the timeout, an abort or shutdown (null). */
   wait(options: ParkOptions<S>): Promise<S | null>;
   /** frees the place (always, in a finally) */
@@ -58,7 +58,7 @@ export interface ReadWaiter<S> {
   close(): Promise<void>;
 }
 
-export interface ReadWaiterOptions<S> {
+interface ReadWaiterOptions<S> {
   read: BatchRead<S>;
   listener: Listener;
   log: Logger;

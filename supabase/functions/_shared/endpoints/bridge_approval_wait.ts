@@ -2,8 +2,7 @@
 // as the approval is decided or expires, or PENDING when the timeout passes. The first
 // read consumes the nonce; a pending approval is then parked in the isolate's waiter. A
 // decided answer marks the approval delivered; every answer carries devices_notified.
-import { ApprovalWaitQuery } from "../../../../shared/api_schemas.ts";
-import type { ApprovalState } from "../approval_waiter.ts";
+import { type ApprovalState, ApprovalWaitQuery } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -11,6 +10,11 @@ export const bridgeApprovalWait = defineEndpoint({
   name: "bridge-approval-wait",
   method: "GET",
   auth: "bridge",
+  summary: "Long-poll an approval until it is decided, expires or the timeout passes",
+  description: "timeout is capped by APPROVAL_WAIT_MAX_SECONDS; PENDING means ask again.",
+  status: 200,
+  response: "ApprovalWaitResponse",
+  errors: ["not_found"],
   param: "approval_id",
   query: ApprovalWaitQuery,
   async handle(ctx, deps) {
