@@ -59,7 +59,14 @@ export async function buildWeb(outDir = path.join(webDir, "dist"), env = process
       i.kind === "import-statement" && path.relative(outDir, i.path) === p
     )
   );
-  const precache = ["./", "manifest.webmanifest", "icon.svg", "icon-192.png", ...eager];
+  const precache = [
+    "./",
+    "config.json",
+    "manifest.webmanifest",
+    "icon.svg",
+    "icon-192.png",
+    ...eager,
+  ];
   const buildId = createHash("sha256").update(html + eager.join()).digest("hex").slice(0, 12);
   await esbuild.build({
     ...common,

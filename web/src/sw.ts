@@ -92,7 +92,7 @@ worker.addEventListener("fetch", (event: FetchEvent) => {
     const cache = await caches.open(SHELL_CACHE);
     try {
       const fresh = await fetch(event.request);
-      if (fresh.ok && !url.pathname.endsWith("/config.json")) {
+      if (fresh.ok) {
         await cache.put(event.request, fresh.clone());
       }
       return fresh;
