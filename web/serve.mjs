@@ -23,7 +23,14 @@ const FRESH = new Set(["/", "/index.html", "/sw.js", "/config.json", "/manifest.
 export function serveWeb({ dir = path.join(webDir, "dist"), port = 54330, host = "127.0.0.1" }) {
   const root = path.resolve(dir);
   const server = http.createServer(async (req, res) => {
-    const pathname = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    let pathname;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    } catch {
+      // a malformed escape (GET /%E0): any web page could send one, so it must not end the server
+      res.writeHead(400, { "content-type": "text/plain" }).end("bad request: malformed path");
+      return;
+    }
     const file = path.resolve(
       root,
       "." + (pathname.endsWith("/") ? pathname + "index.html" : pathname),
