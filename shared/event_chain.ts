@@ -41,14 +41,24 @@ export async function eventHash(
   );
 }
 
+/** Where a chain stands: a seq and the hash of the row at that seq. */
+export interface ChainLink {
+  seq: number;
+  hash: string | null;
+}
+
 /** Walks the rows in seq order; the first gap, broken link or wrong hash fails, and so
  * does an empty chain: a verifier must not pass a run it never saw. With `head` (the chain
- * head the server reports), the last row must be that head too, so a cut-off tail fails. */
+ * head the server reports), the last row must be that head too, so a cut-off tail fails.
+ * With `from` (a row this verifier already checked), the rows must continue the chain right
+ * after it: a reader that keeps up with a run checks only what is new (`checked` counts
+ * those rows), and no new rows is fine. */
 export async function verifyChain(
   rows: ChainRow[],
-  head?: { seq: number; hash: string | null },
+  options: { head?: ChainLink; from?: ChainLink & { hash: string } } = {},
 ): Promise<ChainReport> {
-  if (rows.length === 0) {
+  const { head, from } = options;
+  if (rows.length === 0 && !from) {
     return {
       ok: false,
       checked: 0,
@@ -57,9 +67,10 @@ export async function verifyChain(
       reason: "no events: the run is unknown to this database or has no timeline",
     };
   }
-  let prev: string | null = null;
+  let prev: string | null = from?.hash ?? null;
+  let prevSeq = from?.seq ?? 0;
   let checked = 0;
-  for (const [i, row] of rows.entries()) {
+  for (const row of rows) {
     checked++;
     const bad = (reason: string): ChainReport => ({
       ok: false,
@@ -68,19 +79,20 @@ export async function verifyChain(
       first_bad_event_id: row.id,
       reason,
     });
-    if (row.seq !== i + 1) return bad(`seq ${row.seq} follows ${i}`);
+    if (row.seq !== prevSeq + 1) return bad(`seq ${row.seq} follows ${prevSeq}`);
     if ((row.prev_hash ?? null) !== prev) return bad("prev_hash does not match the previous row");
     if (await eventHash(prev, row) !== row.hash) return bad("hash does not match the row");
     prev = row.hash;
+    prevSeq = row.seq;
   }
-  const last = rows[rows.length - 1];
-  if (head && (head.seq !== last.seq || head.hash !== last.hash)) {
+  const last = rows.at(-1);
+  if (head && (head.seq !== prevSeq || head.hash !== prev)) {
     return {
       ok: false,
       checked,
-      first_bad_seq: last.seq,
-      first_bad_event_id: last.id,
-      reason: `the chain ends at seq ${last.seq}, but the run's head is seq ${head.seq}`,
+      first_bad_seq: prevSeq,
+      first_bad_event_id: last?.id ?? null,
+      reason: `the chain ends at seq ${prevSeq}, but the run's head is seq ${head.seq}`,
     };
   }
   return { ok: true, checked, first_bad_seq: null, first_bad_event_id: null, reason: null };

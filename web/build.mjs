@@ -3,8 +3,9 @@
 // the list of files to keep for offline use), the manifest and icon, index.html with the
 // hashed names, and config.json from the environment. Prints the gzipped size of the JS.
 //   node web/build.mjs [--out dir]
-// Env: AGENTOPS_FUNCTIONS_URL (default http://127.0.0.1:54321/functions/v1), or SUPABASE_URL
-// and SUPABASE_ANON_KEY for a hosted project (anonymous sign-in and Realtime).
+// Env: AGENTOPS_FUNCTIONS_URL, or SUPABASE_URL and SUPABASE_ANON_KEY for a hosted project
+// (anonymous sign-in and Realtime); neither: the local stack at http://127.0.0.1:54321, or a
+// backend the user confirms from a pairing link.
 import * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
@@ -46,9 +47,14 @@ export async function buildWeb(outDir = path.join(webDir, "dist"), env = process
     .replace("<!--styles-->", `<style>${css.replace(/\s*\n\s*/g, "")}</style>`)
     .replace("<!--scripts-->", `<script type="module" src="${entry}"></script>`);
   await fs.writeFile(path.join(outDir, "index.html"), html);
+  // A build that names its backend keeps it (a pairing link cannot change it); with neither
+  // variable set, config.json names none: a local development build, on the local stack's
+  // default address unless the user confirms another backend from a pairing link.
   const config = env.SUPABASE_URL && env.SUPABASE_ANON_KEY
     ? { supabase_url: env.SUPABASE_URL, supabase_anon_key: env.SUPABASE_ANON_KEY }
-    : { functions_url: env.AGENTOPS_FUNCTIONS_URL || "http://127.0.0.1:54321/functions/v1" };
+    : env.AGENTOPS_FUNCTIONS_URL
+    ? { functions_url: env.AGENTOPS_FUNCTIONS_URL }
+    : {};
   await fs.writeFile(path.join(outDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
 
   // Only the app's own entry and its eager imports are kept offline; the hosted-only

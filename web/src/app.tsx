@@ -157,7 +157,7 @@ export function App() {
         {ctx && route.page === "pair" && <PairPage ctx={ctx} params={route.params} />}
         {ctx && route.page === "inbox" && <InboxPage ctx={ctx} />}
         {ctx && route.page === "runs" && <RunsPage ctx={ctx} />}
-        {ctx && route.page === "run" && <RunPage ctx={ctx} runId={route.id!} />}
+        {ctx && route.page === "run" && <RunPage key={route.id} ctx={ctx} runId={route.id!} />}
         {ctx && route.page === "devices" && <DevicesPage ctx={ctx} />}
       </main>
     </>

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Ctx } from "./app.tsx";
 import { currentSubscription, pushSupported, subscribe, unsubscribe } from "./push.ts";
+import { chooseBackend, DEFAULT_FUNCTIONS_URL } from "./session.ts";
 import { save } from "./store.ts";
 import type { Device, Workspaces } from "./types.ts";
 import { ErrorText, shortId } from "./ui.tsx";
@@ -114,7 +115,7 @@ export function DevicesPage({ ctx }: { ctx: Ctx }) {
             <label for="push-switch" style="display:inline;margin:0">Push notifications</label>
           </div>
           {!pushSupported() && <p class="meta">This browser cannot receive Web Push.</p>}
-          <p class="meta">Device id {ctx.deviceId} · backend {ctx.config.functionsUrl}</p>
+          <p class="meta">Device id {ctx.deviceId}</p>
         </div>
       )}
       <h2>Paired projects</h2>
@@ -183,6 +184,25 @@ export function DevicesPage({ ctx }: { ctx: Ctx }) {
             ))}
           </ul>
         </>
+      )}
+      <h2>Backend</h2>
+      <p class="meta" data-testid="backend">
+        {ctx.config.functionsUrl} · {ctx.config.fixed
+          ? "set by this app's build"
+          : ctx.config.chosen
+          ? "chosen from a pairing link on this device"
+          : "the local stack (this build names no backend)"}
+      </p>
+      {ctx.config.chosen && (
+        <button
+          type="button"
+          onClick={() => {
+            chooseBackend(null);
+            location.reload();
+          }}
+        >
+          Go back to {DEFAULT_FUNCTIONS_URL}
+        </button>
       )}
     </section>
   );

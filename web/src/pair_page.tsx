@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Ctx } from "./app.tsx";
 import { normaliseCode, parsePairText } from "../../shared/pair_link.ts";
 import { subscribe } from "./push.ts";
+import { chooseBackend } from "./session.ts";
 import { load, save } from "./store.ts";
 import type { PairResult } from "./types.ts";
 import { ErrorText } from "./ui.tsx";
@@ -28,12 +29,24 @@ function defaultDeviceName(): string {
   return `Web app on ${os}`;
 }
 
+/** The link's backend when it is not this app's, else null. */
+function foreignApi(ctx: Ctx, api: string | null): string | null {
+  if (!api) return null;
+  try {
+    const url = new URL(api);
+    return url.href.replace(/\/+$/, "") ===
+        new URL(ctx.config.functionsUrl).href.replace(/\/+$/, "")
+      ? null
+      : url.href;
+  } catch {
+    return null;
+  }
+}
+
 export function PairPage({ ctx, params }: { ctx: Ctx; params: URLSearchParams }) {
   const linked = parsePairText(`#/pair?${params.toString()}`);
   const [code, setCode] = useState(linked?.code ?? "");
-  const [otherApi, setOtherApi] = useState(
-    linked?.api && linked.api !== ctx.config.functionsUrl ? linked.api : null,
-  );
+  const [otherApi, setOtherApi] = useState(foreignApi(ctx, linked?.api ?? null));
   const [name, setName] = useState(load("device_name") ?? defaultDeviceName());
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -87,22 +100,38 @@ export function PairPage({ ctx, params }: { ctx: Ctx; params: URLSearchParams })
         In your project run{" "}
         <code>agentops pair</code>, then scan its QR code or type the code it prints.
       </p>
-      {otherApi && (
-        <div class="banner" role="status">
+      {otherApi && ctx.config.fixed && (
+        <p class="banner bad" role="alert" data-testid="foreign-backend">
+          This pairing code is for another backend:{" "}
+          {new URL(otherApi).origin}. This app only talks to{" "}
+          {new URL(ctx.config.functionsUrl).origin}; pair with the app of that backend instead.
+        </p>
+      )}
+      {otherApi && !ctx.config.fixed && (
+        <div class="banner" role="status" data-testid="foreign-backend">
           <p>
-            This code belongs to the backend at {otherApi}; this app uses {ctx.config.functionsUrl}.
+            This pairing code is for the backend at <strong>{new URL(otherApi).origin}</strong>{" "}
+            ({otherApi}); this app uses{" "}
+            {ctx.config.functionsUrl}. Use that backend only if you trust it: the app sends it your
+            sign-in. You can go back to the default in Devices.
           </p>
           <div class="row">
             <button
               type="button"
               onClick={() => {
-                save("functions_url", otherApi);
+                chooseBackend(otherApi);
                 location.reload();
               }}
             >
-              Switch to {otherApi}
+              Use {new URL(otherApi).origin}
             </button>
-            <button type="button" onClick={() => setOtherApi(null)}>Keep this backend</button>
+            <button
+              type="button"
+              onClick={() =>
+                setOtherApi(null)}
+            >
+              Keep this backend
+            </button>
           </div>
         </div>
       )}
@@ -153,7 +182,7 @@ export function PairPage({ ctx, params }: { ctx: Ctx; params: URLSearchParams })
             const link = parsePairText(text);
             if (!link) return false;
             setCode(link.code);
-            if (link.api && link.api !== ctx.config.functionsUrl) setOtherApi(link.api);
+            setOtherApi(foreignApi(ctx, link.api));
             setScanning(false);
             return true;
           }}

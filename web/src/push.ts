@@ -2,6 +2,7 @@
 // Push: the PushSubscription JSON). The service worker reads the backend's URL from a small
 // settings entry in Cache Storage, since it cannot read localStorage.
 import type { Api } from "./api.ts";
+import type { PushConfig } from "./types.ts";
 
 export const SETTINGS_CACHE = "agentops-settings";
 export const SETTINGS_KEY = "/__agentops_settings";
@@ -37,7 +38,7 @@ function keyBytes(base64url: string): Uint8Array<ArrayBuffer> {
  * JSON (the push token), or an explanation of why there is none. */
 export async function subscribe(api: Api): Promise<{ token: string } | { problem: string }> {
   if (!pushSupported()) return { problem: "This browser cannot receive Web Push." };
-  const { vapid_public_key } = await api.get<{ vapid_public_key: string | null }>("push-config");
+  const { vapid_public_key } = await api.get<PushConfig>("push-config");
   if (!vapid_public_key) {
     return { problem: "The backend has no Web Push key (VAPID) configured." };
   }

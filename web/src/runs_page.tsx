@@ -2,10 +2,15 @@
 // browser (the hash chain recomputed with Web Crypto; a broken chain is shown, never hidden),
 // with a form that queues an instruction for the agent's next stop.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ChainReport } from "../../shared/event_chain.ts";
 import type { Ctx } from "./app.tsx";
-import { describeEvent, verifiedPayload, verifyTimeline } from "./timeline.ts";
-import type { Run, RunEvents, TimelineEvent } from "./types.ts";
+import {
+  describeEvent,
+  type TimelineCheck,
+  UNCHECKED,
+  verifiedPayload,
+  verifyTimeline,
+} from "./timeline.ts";
+import type { Run, RunEvents, Runs, TimelineEvent } from "./types.ts";
 import { ErrorText, shortId, timeAgo, useDeviceNames, useLoop } from "./ui.tsx";
 
 export function RunsPage({ ctx }: { ctx: Ctx }) {
@@ -16,7 +21,7 @@ export function RunsPage({ ctx }: { ctx: Ctx }) {
   async function refresh() {
     setBusy(true);
     try {
-      const out = await ctx.api.get<{ runs: Run[] }>("mobile-runs", { limit: 50 });
+      const out = await ctx.api.get<Runs>("mobile-runs", { limit: 50 });
       setRuns(out.runs);
       setError(null);
       ctx.report(null);
@@ -69,9 +74,11 @@ export function RunsPage({ ctx }: { ctx: Ctx }) {
 export function RunPage({ ctx, runId }: { ctx: Ctx; runId: string }) {
   const [head, setHead] = useState<RunEvents | null>(null);
   const [events, setEvents] = useState<TimelineEvent[]>([]);
-  const [report, setReport] = useState<ChainReport | null>(null);
+  const [check, setCheck] = useState<TimelineCheck>(UNCHECKED);
   const [error, setError] = useState<unknown>(null);
   const all = useRef<TimelineEvent[]>([]);
+  // verified as they arrive: each page continues from the last verified row
+  const checked = useRef<TimelineCheck>(UNCHECKED);
   const deviceName = useDeviceNames(ctx);
 
   useLoop(
@@ -84,10 +91,11 @@ export function RunPage({ ctx, runId }: { ctx: Ctx; runId: string }) {
         wait: afterSeq > 0 ? 25 : 0,
       }, signal);
       all.current = [...all.current, ...page.events];
+      checked.current = await verifyTimeline(checked.current, page.events, page);
       setHead(page);
       setEvents(all.current);
+      setCheck(checked.current);
       setError(null);
-      if (!page.has_more) setReport(await verifyTimeline(all.current, page));
     },
     (e) => {
       ctx.report(e);
@@ -96,6 +104,7 @@ export function RunPage({ ctx, runId }: { ctx: Ctx; runId: string }) {
     [runId],
   );
 
+  const report = check.report;
   const badSeq = report && !report.ok ? report.first_bad_seq : null;
   return (
     <section aria-labelledby="run-title">

@@ -9,7 +9,14 @@ export interface AppConfig {
   functionsUrl: string;
   supabaseUrl: string | null;
   anonKey: string | null;
+  /** the build names its backend (config.json): nothing else may change it */
+  fixed: boolean;
+  /** the backend was chosen on this device by a confirmed pairing link (unconfigured build) */
+  chosen: boolean;
 }
+
+/** The local stack's address, for a build that names no backend (local development). */
+export const DEFAULT_FUNCTIONS_URL = "http://127.0.0.1:54321/functions/v1";
 
 export interface Session {
   userId: string;
@@ -19,8 +26,10 @@ export interface Session {
   watch?(workspaceIds: string[], changed: () => void): () => void;
 }
 
-/** `config.json` beside the app (written by web/build.mjs), then a backend a pairing link
- * chose (kept in storage). */
+/** `config.json` beside the app (written by web/build.mjs). When it names a backend, that is
+ * the backend, whatever a link says: a link must not be able to send the user's tokens
+ * elsewhere. Only a build that names none (local development) takes a backend the user
+ * confirmed from a pairing link (kept in storage), else the local stack's default. */
 export async function loadConfig(): Promise<AppConfig> {
   let file: Record<string, string | null> = {};
   try {
@@ -29,10 +38,26 @@ export async function loadConfig(): Promise<AppConfig> {
   } catch { /* offline: the cached copy is served by the service worker, or defaults */ }
   const supabaseUrl = file.supabase_url || null;
   const anonKey = file.supabase_anon_key || null;
-  const functionsUrl = load("functions_url") || file.functions_url ||
-    (supabaseUrl ? `${supabaseUrl.replace(/\/+$/, "")}/functions/v1` : null) ||
-    "http://127.0.0.1:54321/functions/v1";
-  return { functionsUrl, supabaseUrl, anonKey };
+  const configured = file.functions_url ||
+    (supabaseUrl ? `${supabaseUrl.replace(/\/+$/, "")}/functions/v1` : null);
+  if (configured) {
+    save("functions_url", null);
+    return { functionsUrl: configured, supabaseUrl, anonKey, fixed: true, chosen: false };
+  }
+  const stored = load("functions_url");
+  return {
+    functionsUrl: stored || DEFAULT_FUNCTIONS_URL,
+    supabaseUrl,
+    anonKey,
+    fixed: false,
+    chosen: Boolean(stored),
+  };
+}
+
+/** Keeps (or with null forgets) the backend a confirmed pairing link chose; takes effect at
+ * the next load, and only on a build that names no backend. */
+export function chooseBackend(functionsUrl: string | null): void {
+  save("functions_url", functionsUrl);
 }
 
 interface DevSession {

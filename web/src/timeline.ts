@@ -1,14 +1,28 @@
-// A run's timeline as the app holds it: every event read so far (pages of
-// mobile-run-events), checked with the shared hash-chain verifier (shared/event_chain.ts,
-// Web Crypto) against the chain head the server reported.
-import { type ChainReport, verifyChain } from "../../shared/event_chain.ts";
+// A run's timeline as the app holds it: the events read so far (pages of mobile-run-events),
+// checked with the shared hash-chain verifier (shared/event_chain.ts, Web Crypto) as they
+// arrive: each page from the last row already verified, against the chain head the server
+// reported once the page is the last one.
+import { type ChainLink, type ChainReport, verifyChain } from "../../shared/event_chain.ts";
 import type { RunEvents, TimelineEvent } from "./types.ts";
 
+/** What has been checked so far: the last verified row, how many rows, and the verdict. */
+export interface TimelineCheck {
+  last: (ChainLink & { hash: string }) | null;
+  checked: number;
+  /** null until the read reached the run's head; stays failed once failed */
+  report: ChainReport | null;
+}
+
+export const UNCHECKED: TimelineCheck = { last: null, checked: 0, report: null };
+
+/** Verifies `events` (the rows after `check.last`, in order) and carries the verdict on. */
 export async function verifyTimeline(
+  check: TimelineCheck,
   events: TimelineEvent[],
-  head: Pick<RunEvents, "last_seq" | "last_hash">,
-): Promise<ChainReport> {
-  return await verifyChain(
+  head: Pick<RunEvents, "last_seq" | "last_hash" | "has_more">,
+): Promise<TimelineCheck> {
+  if (check.report && !check.report.ok) return check;
+  const report = await verifyChain(
     events.map((e) => ({
       id: e.event_id,
       seq: e.seq,
@@ -19,11 +33,23 @@ export async function verifyTimeline(
       prev_hash: e.prev_hash,
       hash: e.hash,
     })),
-    { seq: head.last_seq, hash: head.last_hash },
+    {
+      from: check.last ?? undefined,
+      head: head.has_more ? undefined : { seq: head.last_seq, hash: head.last_hash },
+    },
   );
+  const checked = check.checked + report.checked;
+  if (!report.ok) return { last: check.last, checked, report: { ...report, checked } };
+  const last = events.at(-1);
+  return {
+    last: last ? { seq: last.seq, hash: last.hash } : check.last,
+    checked,
+    // mid-read (has_more) the rows so far hold, but the run is not verified to its head yet
+    report: head.has_more ? check.report : { ...report, checked },
+  };
 }
 
-/** The payload as verified (payload_text), not the parsed copy the server also sent. */
+/** The payload exactly as hashed (payload_text), parsed. */
 export function verifiedPayload(event: TimelineEvent): Record<string, unknown> {
   try {
     return JSON.parse(event.payload_text) as Record<string, unknown>;
@@ -58,8 +84,6 @@ export function describeEvent(
       return `Instruction delivered to the agent${str("text") ? `: ${str("text")}` : ""}`;
     case "PUSH_FAILED":
       return `Push failed${str("reason") ? `: ${str("reason")}` : ""}`;
-    case "DEVICE_PAIRED":
-      return "A device paired";
     case "RULE_APPLIED":
       return `A rule decided${str("command") ? `: ${str("command")}` : ""}`;
     default:
