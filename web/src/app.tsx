@@ -4,7 +4,14 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { type Api, createApi } from "./api.ts";
 import { OfflineError } from "./errors.ts";
 import { saveWorkerSettings } from "./push.ts";
-import { type AppConfig, loadConfig, type Session, signIn } from "./session.ts";
+import {
+  type AppConfig,
+  chooseBackend,
+  DEFAULT_FUNCTIONS_URL,
+  loadConfig,
+  type Session,
+  signIn,
+} from "./session.ts";
 import { load } from "./store.ts";
 import { ErrorText } from "./ui.tsx";
 import { PairPage } from "./pair_page.tsx";
@@ -64,6 +71,7 @@ export function App() {
     null,
   );
   const [bootError, setBootError] = useState<unknown>(null);
+  const [config, setConfig] = useState<AppConfig | null>(null);
   const [attempt, setAttempt] = useState(0);
   const [offline, setOffline] = useState(!navigator.onLine);
   const [deviceId, setDeviceIdState] = useState(load("device_id"));
@@ -84,6 +92,7 @@ export function App() {
     (async () => {
       try {
         const config = await loadConfig();
+        if (!cancelled) setConfig(config);
         await saveWorkerSettings({ functions_url: config.functionsUrl }).catch(() => {});
         const session = await signIn(config);
         const api = createApi(config.functionsUrl, () => session.token());
@@ -152,6 +161,20 @@ export function App() {
           <div>
             <ErrorText error={bootError} />
             <button type="button" onClick={() => setAttempt((n) => n + 1)}>Try again</button>
+            {config?.chosen && (
+              <p class="meta">
+                This app uses {config.functionsUrl}, chosen from a pairing link.{" "}
+                <button
+                  type="button"
+                  onClick={() => {
+                    chooseBackend(null);
+                    location.reload();
+                  }}
+                >
+                  Go back to {DEFAULT_FUNCTIONS_URL}
+                </button>
+              </p>
+            )}
           </div>
         )}
         {ctx && route.page === "pair" && <PairPage ctx={ctx} params={route.params} />}

@@ -66,6 +66,27 @@ interface DevSession {
   user: { id: string };
 }
 
+/** The backend answers but has no dev sign-in: it is not a local stack. */
+function noDevSignIn(functionsUrl: string): ApiError {
+  return new ApiError(
+    404,
+    "not_found",
+    `${new URL(functionsUrl).origin} offers no dev sign-in, so it is not a local stack: build ` +
+      "the app with SUPABASE_URL and SUPABASE_ANON_KEY (README, Web app) to sign in with " +
+      "Supabase Auth",
+  );
+}
+
+/** Whether anything answers at `functionsUrl` (push-config needs no sign-in). */
+async function backendAnswers(functionsUrl: string): Promise<boolean> {
+  try {
+    await fetch(`${functionsUrl}/push-config`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function devSignIn(functionsUrl: string): Promise<DevSession> {
   const userId = load("dev_user_id");
   let res: Response;
@@ -76,16 +97,12 @@ async function devSignIn(functionsUrl: string): Promise<DevSession> {
       body: JSON.stringify(userId ? { user_id: userId } : {}),
     });
   } catch {
+    // A backend without dev-sign-in fails its CORS preflight (a 404 is no answer to a
+    // preflight, with or without CORS headers), which fetch reports like no network at all.
+    if (await backendAnswers(functionsUrl)) throw noDevSignIn(functionsUrl);
     throw new OfflineError(`Cannot reach ${new URL(functionsUrl).host} to sign in`);
   }
-  if (res.status === 404) {
-    throw new ApiError(
-      404,
-      "not_found",
-      `${functionsUrl} offers no dev sign-in, so it is not a local stack: build the app with ` +
-        "SUPABASE_URL and SUPABASE_ANON_KEY (README, Web app) to sign in with Supabase Auth",
-    );
-  }
+  if (res.status === 404) throw noDevSignIn(functionsUrl);
   if (!res.ok) throw await errorFromResponse(res);
   const session = await res.json() as DevSession;
   save("dev_user_id", session.user.id);

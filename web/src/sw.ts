@@ -113,12 +113,19 @@ worker.addEventListener("push", (event: PushEvent) => {
   event.waitUntil(showPush(payload));
 });
 
-/** The notification for a push: an approval with its actions, a run's end, or (silent) the
- * clearing of an approval decided elsewhere. */
+const RESOLVED_WORDS: Record<string, string> = {
+  APPROVED: "Approved on another device",
+  DENIED: "Denied on another device",
+  EXPIRED: "Expired unanswered",
+};
+
+/** The notification for a push: an approval with its actions, a run's end, or (silent) an
+ * approval decided elsewhere. */
 export async function showPush(payload: PushPayload): Promise<void> {
   const data = payload.data ?? {};
   const registration = worker.registration;
-  if (payload.silent || data.type === "approval_resolved") {
+  if (data.type === "approval_resolved") return await showResolved(payload);
+  if (payload.silent) {
     const tag = data.approval_id ?? payload.tag;
     for (const shown of await registration.getNotifications(tag ? { tag } : undefined)) {
       shown.close();
@@ -138,6 +145,30 @@ export async function showPush(payload: PushPayload): Promise<void> {
       : [{ action: "approve", title: "Approve" }, { action: "deny", title: "Deny" }];
   }
   await registration.showNotification(payload.title ?? "AgentOps", options);
+}
+
+/** An approval answered on another device (or expired): its notification, when one is open,
+ * is replaced in place (same tag, quietly) by one saying so, without Approve / Deny. Showing
+ * something also keeps the browser from showing "This site has been updated in the
+ * background" for a push that showed nothing (push is subscribed userVisibleOnly). */
+async function showResolved(payload: PushPayload): Promise<void> {
+  const data = payload.data ?? {};
+  const tag = data.approval_id ?? payload.tag;
+  if (!tag) return;
+  const open = await worker.registration.getNotifications({ tag });
+  if (open.length === 0) return;
+  const options: NotificationOptions & { renotify?: boolean } = {
+    body: open[0].body ?? "",
+    tag,
+    silent: true,
+    renotify: false,
+    data: { type: "approval_resolved", approval_id: data.approval_id, run_id: data.run_id },
+    icon: "icon-192.png",
+  };
+  await worker.registration.showNotification(
+    RESOLVED_WORDS[data.status ?? ""] ?? "Answered on another device",
+    options,
+  );
 }
 
 async function functionsUrl(): Promise<string> {
