@@ -31,11 +31,14 @@ export interface WebApp {
   close(): Promise<void>;
 }
 
-/** Builds the app for `functionsUrl` into a temp folder and serves it on a free port. */
-export async function startWebApp(functionsUrl: string): Promise<WebApp> {
+/** Builds the app for `functionsUrl` into a temp folder and serves it on a free port; with
+ * null, a build that names no backend (local development). */
+export async function startWebApp(functionsUrl: string | null): Promise<WebApp> {
   const dir = await Deno.makeTempDir({ prefix: "agentops-web-" });
   const built = await node(["web/build.mjs", "--out", dir], {
-    AGENTOPS_FUNCTIONS_URL: functionsUrl,
+    AGENTOPS_FUNCTIONS_URL: functionsUrl ?? "",
+    SUPABASE_URL: "",
+    SUPABASE_ANON_KEY: "",
   });
   const kib = Number(/([\d.]+) KiB of JS gzipped/.exec(built)?.[1] ?? NaN);
   const child = new Deno.Command("node", {

@@ -14,7 +14,7 @@ import {
 } from "./session.ts";
 import { load } from "./store.ts";
 import { ErrorText } from "./ui.tsx";
-import { PairPage } from "./pair_page.tsx";
+import { BackendNotice, PairPage } from "./pair_page.tsx";
 import { InboxPage } from "./inbox_page.tsx";
 import { RunPage, RunsPage } from "./runs_page.tsx";
 import { DevicesPage } from "./devices_page.tsx";
@@ -156,6 +156,9 @@ export function App() {
             </p>
           )}
         </div>
+        {config && route.page === "pair" && (
+          <BackendNotice key={hash} config={config} params={route.params} />
+        )}
         {!ctx && !bootError && <p role="status">Signing in…</p>}
         {!ctx && bootError !== null && (
           <div>

@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Ctx } from "./app.tsx";
 import { normaliseCode, parsePairText } from "../../shared/pair_link.ts";
 import { subscribe } from "./push.ts";
-import { chooseBackend } from "./session.ts";
+import { type AppConfig, chooseBackend } from "./session.ts";
 import { load, save } from "./store.ts";
 import type { PairResult } from "./types.ts";
 import { ErrorText } from "./ui.tsx";
@@ -29,24 +29,9 @@ function defaultDeviceName(): string {
   return `Web app on ${os}`;
 }
 
-/** The link's backend when it is not this app's, else null. */
-function foreignApi(ctx: Ctx, api: string | null): string | null {
-  if (!api) return null;
-  try {
-    const url = new URL(api);
-    return url.href.replace(/\/+$/, "") ===
-        new URL(ctx.config.functionsUrl).href.replace(/\/+$/, "")
-      ? null
-      : url.href;
-  } catch {
-    return null;
-  }
-}
-
 export function PairPage({ ctx, params }: { ctx: Ctx; params: URLSearchParams }) {
   const linked = parsePairText(`#/pair?${params.toString()}`);
   const [code, setCode] = useState(linked?.code ?? "");
-  const [otherApi, setOtherApi] = useState(foreignApi(ctx, linked?.api ?? null));
   const [name, setName] = useState(load("device_name") ?? defaultDeviceName());
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -100,41 +85,6 @@ export function PairPage({ ctx, params }: { ctx: Ctx; params: URLSearchParams })
         In your project run{" "}
         <code>agentops pair</code>, then scan its QR code or type the code it prints.
       </p>
-      {otherApi && ctx.config.fixed && (
-        <p class="banner bad" role="alert" data-testid="foreign-backend">
-          This pairing code is for another backend:{" "}
-          {new URL(otherApi).origin}. This app only talks to{" "}
-          {new URL(ctx.config.functionsUrl).origin}; pair with the app of that backend instead.
-        </p>
-      )}
-      {otherApi && !ctx.config.fixed && (
-        <div class="banner" role="status" data-testid="foreign-backend">
-          <p>
-            This pairing code is for the backend at <strong>{new URL(otherApi).origin}</strong>{" "}
-            ({otherApi}); this app uses{" "}
-            {ctx.config.functionsUrl}. Use that backend only if you trust it: the app sends it your
-            sign-in. You can go back to the default in Devices.
-          </p>
-          <div class="row">
-            <button
-              type="button"
-              onClick={() => {
-                chooseBackend(otherApi);
-                location.reload();
-              }}
-            >
-              Use {new URL(otherApi).origin}
-            </button>
-            <button
-              type="button"
-              onClick={() =>
-                setOtherApi(null)}
-            >
-              Keep this backend
-            </button>
-          </div>
-        </div>
-      )}
       {paired && (
         <p class="banner good" role="status" data-testid="paired">
           Paired with {paired.display_name}. Approvals from it now appear in the{" "}
@@ -182,13 +132,18 @@ export function PairPage({ ctx, params }: { ctx: Ctx; params: URLSearchParams })
             const link = parsePairText(text);
             if (!link) return false;
             setCode(link.code);
-            setOtherApi(foreignApi(ctx, link.api));
+            // a link naming a backend goes through the route, where BackendNotice reads it
+            if (link.api) {
+              location.hash = `#/pair?${new URLSearchParams({ code: link.code, api: link.api })}`;
+            }
             setScanning(false);
             return true;
           }}
           onClose={(problem) => {
             setScanning(false);
-            if (problem) setError(new Error(problem));
+            if (problem) {
+              setError(new Error(problem));
+            }
           }}
         />
       )}
@@ -234,6 +189,59 @@ function Scanner(
     <div class="card">
       <video ref={video} aria-label="Camera view: point it at the QR code" muted playsInline />
       <button type="button" onClick={() => onClose()}>Stop scanning</button>
+    </div>
+  );
+}
+
+/** The link's backend when it is not this app's, else null. */
+function foreignApi(config: AppConfig, api: string | null): string | null {
+  if (!api) return null;
+  try {
+    const url = new URL(api);
+    const ours = new URL(config.functionsUrl);
+    return url.href.replace(/\/+$/, "") === ours.href.replace(/\/+$/, "") ? null : url.href;
+  } catch {
+    return null;
+  }
+}
+
+/** A pairing link naming another backend than this app's. A build that names its backend
+ * keeps it and says so (a link must not redirect the user's tokens); only a build that names
+ * none (local development) offers to use the link's backend, once the user confirms it. Shown
+ * by the app frame, so even when this app's backend cannot be reached. */
+export function BackendNotice({ config, params }: { config: AppConfig; params: URLSearchParams }) {
+  const [dismissed, setDismissed] = useState(false);
+  const otherApi = foreignApi(config, parsePairText(`#/pair?${params.toString()}`)?.api ?? null);
+  if (!otherApi || dismissed) return null;
+  const origin = new URL(otherApi).origin;
+  if (config.fixed) {
+    return (
+      <p class="banner bad" role="alert" data-testid="foreign-backend">
+        This pairing code is for another backend: {origin}. This app only works with{" "}
+        {new URL(config.functionsUrl).origin}; open the app of that backend to pair with it.
+      </p>
+    );
+  }
+  return (
+    <div class="banner" role="status" data-testid="foreign-backend">
+      <p>
+        This pairing code is for the backend at <strong>{origin}</strong>{" "}
+        ({otherApi}); this app uses{" "}
+        {config.functionsUrl}. Use that backend only if you trust it: the app will sign in there.
+        You can go back in Devices.
+      </p>
+      <div class="row">
+        <button
+          type="button"
+          onClick={() => {
+            chooseBackend(otherApi);
+            location.reload();
+          }}
+        >
+          Use {origin}
+        </button>
+        <button type="button" onClick={() => setDismissed(true)}>Keep this backend</button>
+      </div>
     </div>
   );
 }
