@@ -107,6 +107,40 @@ Deno.test({
         const [, code] = await readUntil(reader, state, /Code: ([0-9A-Z]{8})/);
         const [link] = await readUntil(reader, state, /http:\/\/\S+#\/pair\?\S+/);
         assert(link.startsWith(app.url), link);
+        // A crafted link naming another backend, and a backend a link once stored: this build
+        // names its backend, so both are ignored, said in words, and no call goes there.
+        const hosts = new Set<string>();
+        const seeRequest = (r: { url(): string }) => hosts.add(new URL(r.url()).host);
+        page.on("request", seeRequest);
+        await page.goto(`${app.url}#/pair`, { waitUntil: "load" });
+        await page.evaluate(() => {
+          localStorage.setItem("agentops.functions_url", "http://stored.invalid/functions/v1");
+        });
+        const evil = "https://evil.invalid/functions/v1";
+        await page.goto(`${app.url}#/pair?code=ZZZZZZZZ&api=${encodeURIComponent(evil)}`);
+        await page.reload({ waitUntil: "load" });
+        await waitForText(
+          page,
+          "[data-testid=foreign-backend]",
+          /^This pairing code is for another backend: https:\/\/evil\.invalid\./,
+        );
+        await page.waitForSelector("#pair-code"); // signed in: every boot call has gone out
+        assertEquals(await page.$$("xpath/.//button[contains(., 'evil.invalid')]"), []);
+        assertEquals(
+          await page.evaluate(() => localStorage.getItem("agentops.functions_url")),
+          null,
+        );
+        const workerSettings = await page.evaluate(async () => {
+          const entry = await (await caches.open("agentops-settings")).match(
+            "/__agentops_settings",
+          );
+          return await entry?.json();
+        });
+        assertEquals(workerSettings, { functions_url: stack.functionsUrl });
+        page.off("request", seeRequest);
+        assert(hosts.has(new URL(stack.functionsUrl).host), [...hosts].join(", "));
+        assertEquals([...hosts].filter((h) => h.endsWith(".invalid")), []);
+
         await page.goto(link, { waitUntil: "load" });
         await page.waitForSelector("#pair-code");
         await page.waitForFunction(
@@ -287,6 +321,44 @@ Deno.test({
           assertEquals(dangerous.options.actions.map((a: { action: string }) => a.action), [
             "open",
           ]);
+
+          // Answered on another device: the silent approval_resolved push replaces the open
+          // notification in place, quietly, instead of showing nothing (which Chrome answers
+          // with "This site has been updated in the background").
+          const approvalId = (push.data as Record<string, string>).approval_id;
+          await worker.evaluate((tag: string) => {
+            // deno-lint-ignore no-explicit-any
+            const sw = globalThis as any;
+            sw.__shown = [];
+            sw.registration.getNotifications = (filter: { tag?: string }) =>
+              Promise.resolve(
+                [{ tag, title: "Approve?", body: "npm run build", close() {} }].filter((n) =>
+                  !filter?.tag || n.tag === filter.tag
+                ),
+              );
+          }, approvalId);
+          await session.send("ServiceWorker.deliverPushMessage", {
+            origin: new URL(app.url).origin,
+            registrationId: registration.registrationId,
+            data: JSON.stringify({
+              silent: true,
+              tag: approvalId,
+              data: { type: "approval_resolved", approval_id: approvalId, status: "APPROVED" },
+            }),
+          });
+          await eventually(
+            // deno-lint-ignore no-explicit-any
+            async () => (await worker.evaluate(() => (globalThis as any).__shown.length)) > 0,
+            "the worker to replace the answered approval's notification",
+            60_000,
+          );
+          // deno-lint-ignore no-explicit-any
+          const [resolved] = await worker.evaluate(() => (globalThis as any).__shown);
+          assertEquals(resolved.title, "Approved on another device");
+          assertEquals(resolved.options.tag, approvalId);
+          assertEquals(resolved.options.body, "npm run build");
+          assertEquals([resolved.options.silent, resolved.options.renotify], [true, false]);
+          assertEquals(resolved.options.actions, undefined);
           await session.detach();
         },
       );

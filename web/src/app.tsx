@@ -180,7 +180,8 @@ export function App() {
             )}
           </div>
         )}
-        {ctx && route.page === "pair" && <PairPage ctx={ctx} params={route.params} />}
+        {/* keyed by the hash: another pairing link opened in this tab starts a fresh form */}
+        {ctx && route.page === "pair" && <PairPage key={hash} ctx={ctx} params={route.params} />}
         {ctx && route.page === "inbox" && <InboxPage ctx={ctx} />}
         {ctx && route.page === "runs" && <RunsPage ctx={ctx} />}
         {ctx && route.page === "run" && <RunPage key={route.id} ctx={ctx} runId={route.id!} />}
