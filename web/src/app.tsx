@@ -4,17 +4,10 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { type Api, createApi } from "./api.ts";
 import { OfflineError } from "./errors.ts";
 import { saveWorkerSettings } from "./push.ts";
-import {
-  type AppConfig,
-  chooseBackend,
-  DEFAULT_FUNCTIONS_URL,
-  loadConfig,
-  type Session,
-  signIn,
-} from "./session.ts";
+import { type AppConfig, loadConfig, type Session, signIn } from "./session.ts";
 import { load } from "./store.ts";
 import { ErrorText } from "./ui.tsx";
-import { BackendNotice, PairPage } from "./pair_page.tsx";
+import { BackendNotice, PairPage, ResetBackendButton } from "./pair_page.tsx";
 import { InboxPage } from "./inbox_page.tsx";
 import { RunPage, RunsPage } from "./runs_page.tsx";
 import { DevicesPage } from "./devices_page.tsx";
@@ -167,15 +160,7 @@ export function App() {
             {config?.chosen && (
               <p class="meta">
                 This app uses {config.functionsUrl}, chosen from a pairing link.{" "}
-                <button
-                  type="button"
-                  onClick={() => {
-                    chooseBackend(null);
-                    location.reload();
-                  }}
-                >
-                  Go back to {DEFAULT_FUNCTIONS_URL}
-                </button>
+                <ResetBackendButton />
               </p>
             )}
           </div>

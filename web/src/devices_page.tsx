@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Ctx } from "./app.tsx";
 import { currentSubscription, pushSupported, subscribe, unsubscribe } from "./push.ts";
-import { chooseBackend, DEFAULT_FUNCTIONS_URL } from "./session.ts";
+import { ResetBackendButton } from "./pair_page.tsx";
 import { save } from "./store.ts";
 import type { Device, Workspaces } from "./types.ts";
 import { ErrorText, shortId } from "./ui.tsx";
@@ -193,17 +193,7 @@ export function DevicesPage({ ctx }: { ctx: Ctx }) {
           ? "chosen from a pairing link on this device"
           : "the local stack (this build names no backend)"}
       </p>
-      {ctx.config.chosen && (
-        <button
-          type="button"
-          onClick={() => {
-            chooseBackend(null);
-            location.reload();
-          }}
-        >
-          Go back to {DEFAULT_FUNCTIONS_URL}
-        </button>
-      )}
+      {ctx.config.chosen && <ResetBackendButton />}
     </section>
   );
 }

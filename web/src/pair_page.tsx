@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Ctx } from "./app.tsx";
 import { normaliseCode, parsePairText } from "../../shared/pair_link.ts";
 import { subscribe } from "./push.ts";
-import { type AppConfig, chooseBackend } from "./session.ts";
+import { type AppConfig, chooseBackend, DEFAULT_FUNCTIONS_URL } from "./session.ts";
 import { load, save } from "./store.ts";
 import type { PairResult } from "./types.ts";
 import { ErrorText } from "./ui.tsx";
@@ -243,5 +243,20 @@ export function BackendNotice({ config, params }: { config: AppConfig; params: U
         <button type="button" onClick={() => setDismissed(true)}>Keep this backend</button>
       </div>
     </div>
+  );
+}
+
+/** Forgets the backend a pairing link chose: back to the local stack's default. */
+export function ResetBackendButton() {
+  return (
+    <button
+      type="button"
+      onClick={() => {
+        chooseBackend(null);
+        location.reload();
+      }}
+    >
+      Go back to {DEFAULT_FUNCTIONS_URL}
+    </button>
   );
 }
