@@ -5,7 +5,7 @@
 // (fetch costs ~0.3 ms of CPU per request here, as much as a bare INSERT server). Every
 // side (bridge-event, the floor, the no-op server that measures the generator) gets the
 // same requests; each client posts to its own workspace's run.
-import { hmacSha256Hex, importHmacKey, newNonce, v2SignedString } from "../shared/signing.ts";
+import { hmacSha256Hex, newNonce, v2SignedString } from "../shared/signing.ts";
 
 export interface LoadRequest {
   /** where to POST (bridge-event's path is what is signed, whatever the server) */
@@ -30,7 +30,7 @@ const decoder = new TextDecoder();
 async function signedRequest(
   url: URL,
   client: LoadRequest["clients"][number],
-  key: CryptoKey,
+  key: string,
   i: number,
 ): Promise<Uint8Array> {
   const body = JSON.stringify({
@@ -101,7 +101,7 @@ async function runClient(
   url: URL,
   client: LoadRequest["clients"][number],
   requests: Uint8Array[],
-  key: CryptoKey,
+  key: string,
   deadline: number,
   out: LoadResult,
 ) {
@@ -153,7 +153,7 @@ const worker = self as unknown as {
 worker.onmessage = async (message: MessageEvent<LoadRequest>) => {
   const { clients, durationMs, presigned } = message.data;
   const url = new URL(message.data.url);
-  const keys = await Promise.all(clients.map((c) => importHmacKey(c.secret)));
+  const keys = clients.map((c) => c.secret);
   const requests = await Promise.all(
     clients.map(async (c, k) => {
       const list: Uint8Array[] = [];
