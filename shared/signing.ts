@@ -134,6 +134,14 @@ export async function signParts(
   return await hmacSha256Hex(secret, data);
 }
 
+/** The constant-time comparison verifySignature uses (an object, so that a test can see it
+ * called: tests/bridge_auth_http_test.ts). */
+export const constantTime = {
+  equal(a: Uint8Array, b: Uint8Array): boolean {
+    return a.length === b.length && timingSafeEqual(a, b);
+  },
+};
+
 /** Constant-time check of a hex signature: timingSafeEqual on the HMAC of raw key bytes (the
  * server caches the derived secrets), or crypto.subtle.verify with an imported key. */
 export async function verifySignature(
@@ -146,7 +154,7 @@ export async function verifySignature(
   if (!signature || signature.length !== 32) return false;
   const data = version === 2 ? await v2SignedString(parts) : v1SignedBytes(parts);
   if (!(secret instanceof CryptoKey)) {
-    return timingSafeEqual(hmacSha256Sync(secret, data), signature);
+    return constantTime.equal(hmacSha256Sync(secret, data), signature);
   }
   return await crypto.subtle.verify(
     "HMAC",
