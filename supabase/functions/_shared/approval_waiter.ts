@@ -38,7 +38,8 @@ export interface WaiterStats {
 }
 
 export interface ApprovalWaiter {
-  /** Parks until the approval leaves PENDING (its new state) or until the timeout, an
+  /** Parks until the approval leaves PENDING (its new state, marked delivered when decided:
+   * private.settle_approvals) or until the timeout, an
    * abort or shutdown (null: still pending, the client asks again). */
   wait(approvalId: string, options: WaitOptions): Promise<ApprovalState | null>;
   /** answers every parked request at once (runtime shutdown); later waits answer at once */
