@@ -368,6 +368,9 @@ interface RssResult {
   projectHolding: number;
   floorIdle: number;
   floorHolding: number;
+  /** V8's live heap (after the GC) at the same two moments */
+  projectHeap: [number, number];
+  floorHeap: [number, number];
 }
 
 /** VmRSS of a process, in bytes (Linux /proc). */
@@ -387,10 +390,11 @@ async function waitFor(what: string, check: () => Promise<boolean>): Promise<voi
 /** Starts `deno run -A --cached-only <entry>` on a free port; resolves once it answers. */
 async function serveProcess(entry: string, env: Record<string, string>) {
   const port = freePort();
+  const report = await Deno.makeTempFile({ prefix: "rss-" });
   await new Deno.Command(Deno.execPath(), { args: ["cache", "--quiet", entry] }).output();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--cached-only", entry],
-    env: { ...env, PORT: String(port) },
+    args: ["run", "-A", "--v8-flags=--expose-gc", "bench/lib/rss_entry.ts", entry],
+    env: { ...env, PORT: String(port), RSS_REPORT: report },
     stdout: "null",
     stderr: "inherit",
   }).spawn();
@@ -407,6 +411,15 @@ async function serveProcess(entry: string, env: Record<string, string>) {
   return {
     url,
     pid: child.pid,
+    /** full GC in the server (rss_entry.ts), then its RSS */
+    async collectedRss(): Promise<{ rss: number; heap: number }> {
+      await Deno.writeTextFile(report, "");
+      child.kill("SIGUSR2");
+      await waitFor("the GC report", async () => (await Deno.readTextFile(report)) !== "");
+      await sleep(500);
+      const heap = JSON.parse(await Deno.readTextFile(report)).heapUsed as number;
+      return { rss: rssBytes(child.pid), heap };
+    },
     async stop() {
       child.kill("SIGKILL");
       await child.status;
@@ -434,46 +447,54 @@ async function measureRss(): Promise<RssResult> {
       with runs as (
         insert into public.runs (id, workspace_id, provider)
         select gen_random_uuid(), ${ws.workspaceId}, 'bench'
-        from generate_series(1, ${RSS_WAITERS})
+        from generate_series(1, ${RSS_WAITERS + 1})
         returning id
       )
       insert into public.approvals (run_id, workspace_id, command, expires_at)
       select runs.id, ${ws.workspaceId}, 'make deploy', now() + interval '1 hour' from runs
       returning id`;
-    const ids = rows.map((r) => r.id as string);
+    const [warmId, ...ids] = rows.map((r) => r.id as string);
     const holding = async (
       entry: string,
       parked: (server: { url: string }) => Promise<number>,
-    ): Promise<[number, number]> => {
+    ): Promise<[{ rss: number; heap: number }, { rss: number; heap: number }]> => {
       const server = await serveProcess(entry, env);
       const clients = new Worker(new URL("./approval_clients.ts", import.meta.url), {
         type: "module",
       });
+      const warm = new Worker(new URL("./approval_clients.ts", import.meta.url), {
+        type: "module",
+      });
       try {
-        await sleep(500);
-        const idle = rssBytes(server.pid);
+        // "with one": a single request held (every module loaded, the pool and LISTEN up),
+        // so the growth after it is what each further parked request costs
         const request: ClientsRequest = {
           functionsUrl: server.url,
           workspaceId: ws.workspaceId,
           secret: ws.secret,
-          ids,
+          ids: [warmId],
           timeoutSeconds: 120,
         };
-        clients.postMessage(request);
+        warm.postMessage(request);
+        await waitFor(`${entry} holding one`, async () => (await parked(server)) >= 1);
+        await sleep(500);
+        const idle = await server.collectedRss();
+        clients.postMessage({ ...request, ids });
         await waitFor(
           `${entry} holding ${ids.length}`,
-          async () => (await parked(server)) >= ids.length,
+          async () => (await parked(server)) >= ids.length + 1,
         );
         await sleep(1_000); // the last parks settle
-        return [idle, rssBytes(server.pid)];
+        return [idle, await server.collectedRss()];
       } finally {
         clients.terminate();
+        warm.terminate();
         await server.stop();
       }
     };
     progress(`rss: bridge-approval-wait holding ${RSS_WAITERS} long-polls`);
     // parked = the first read done (its nonce stored); the park follows in the same turn
-    const [projectIdle, projectHolding] = await holding(
+    const [projectOne, projectAll] = await holding(
       "supabase/functions/bridge-approval-wait/index.ts",
       async () => {
         const [r] = await sql`select count(*)::int as n from private.bridge_nonces
@@ -482,11 +503,18 @@ async function measureRss(): Promise<RssResult> {
       },
     );
     progress(`rss: a bare Deno.serve holding ${RSS_WAITERS} requests`);
-    const [floorIdle, floorHolding] = await holding("bench/lib/hold_server.ts", async (s) => {
+    const [floorOne, floorAll] = await holding("bench/lib/hold_server.ts", async (s) => {
       const res = await fetch(`${s.url}/held`);
       return Number(await res.text());
     });
-    return { projectIdle, projectHolding, floorIdle, floorHolding };
+    return {
+      projectIdle: projectOne.rss,
+      projectHolding: projectAll.rss,
+      floorIdle: floorOne.rss,
+      floorHolding: floorAll.rss,
+      projectHeap: [projectOne.heap, projectAll.heap],
+      floorHeap: [floorOne.heap, floorAll.heap],
+    };
   } finally {
     await sql.end({ timeout: 1 });
     await dropDatabase(url);
@@ -496,6 +524,11 @@ async function measureRss(): Promise<RssResult> {
 // ---- main ------------------------------------------------------------------------------
 if (Deno.args.includes("--memory")) {
   await memoryChild();
+  Deno.exit(0);
+}
+if (Deno.args.includes("--rss")) {
+  // the RSS comparison alone: deno run -A bench/approval.ts --rss
+  console.log(JSON.stringify(await measureRss()));
   Deno.exit(0);
 }
 
@@ -568,14 +601,19 @@ const result = {
     {
       what: `process RSS holding ${RSS_WAITERS} parked long-polls (bridge-approval-wait)`,
       target: `≤ ${TARGET_RSS_RATIO} × a bare Deno.serve holding as many`,
-      measured: `${mib(rss.projectHolding)} (idle ${mib(rss.projectIdle)}; +${
+      measured: `${mib(rss.projectHolding)} (with one ${mib(rss.projectIdle)}; +${
         ((rss.projectHolding - rss.projectIdle) / RSS_WAITERS / 1024).toFixed(1)
       } KiB per request)`,
-      baseline: `${mib(rss.floorHolding)} (idle ${mib(rss.floorIdle)}; +${
+      baseline: `${mib(rss.floorHolding)} (with one ${mib(rss.floorIdle)}; +${
         ((rss.floorHolding - rss.floorIdle) / RSS_WAITERS / 1024).toFixed(1)
       } KiB per request)`,
       ratio: round(rssRatio, 2),
       pass: rssRatio <= TARGET_RSS_RATIO,
+      note: `of which V8's live heap after a full GC: +${
+        ((rss.projectHeap[1] - rss.projectHeap[0]) / RSS_WAITERS / 1024).toFixed(1)
+      } KiB per request (floor +${
+        ((rss.floorHeap[1] - rss.floorHeap[0]) / RSS_WAITERS / 1024).toFixed(1)
+      } KiB); the rest is outside the heap (connections, code, committed pages)`,
     },
     {
       what: `memory per parked waiter (${MEMORY_WAITERS} waiters, V8 heap)`,
@@ -615,7 +653,7 @@ const result = {
     `Queries per second are the database's committed + rolled-back transactions (pg_stat_database) over ${
       IDLE_WINDOW_MS / 1000
     } s while every request waits; the LISTEN-off row counts the queries sent by the waiter's pool.`,
-    `RSS: bridge-approval-wait as its own process (its index.ts with PORT, as cold_start runs it) and bench/lib/hold_server.ts (a bare Deno.serve that holds each request on a timer), each sent ${RSS_WAITERS} signed long-polls from a Worker; VmRSS from /proc once all are held (the function's: once every first read has stored its nonce) and 1 s more. Idle is the RSS before the first request.`,
+    `RSS: bridge-approval-wait as its own process (its index.ts with PORT, as cold_start runs it) and bench/lib/hold_server.ts (a bare Deno.serve that holds each request on a timer), each started through bench/lib/rss_entry.ts (--expose-gc; a full GC on SIGUSR2) and sent ${RSS_WAITERS} signed long-polls from a Worker; VmRSS from /proc 1 s after a full GC, once all are held (the function's: once every first read has stored its nonce). The 'with one' figure is the same with a single request held (every module loaded, the pool and LISTEN up); the growth after it, divided by the count, is what each further parked request costs.`,
     "The V8 heap row: heap growth after a forced GC with all waiters parked in-process (each with its own AbortSignal, as a request has), divided by the count; no HTTP connection.",
   ],
 };

@@ -1,6 +1,9 @@
 // The database client (postgres.js, prepare: false for the Supavisor transaction pooler)
-// and the mapping of database errors to API errors.
-import postgres from "postgres";
+// and the mapping of database errors to API errors. postgres.js is imported on the first
+// query, not at start: it brings Deno's Node layer (net, tls, streams) and was 40 of a
+// function's ~110 ms cold start (bench/cold_start.ts), paid even by requests that never
+// reach the database (a refused signature, a CORS preflight).
+import type postgres from "postgres";
 import { HttpError, isErrorCode } from "./http_error.ts";
 import { DEFAULT_POOL_MAX } from "./connection_budget.ts";
 
@@ -14,18 +17,56 @@ export function reconnectBackoff(retries: number): number {
   return Math.min(0.05 * retries, 0.25);
 }
 
+/** postgres.js itself, imported once, on first use. */
+export function loadPostgres(): Promise<typeof postgres> {
+  return postgresModule ??= import("postgres").then((m) => m.default);
+}
+let postgresModule: Promise<typeof postgres> | undefined;
+
 /** A pool of `max` connections (default DEFAULT_POOL_MAX: the hosted budget, see
  * connection_budget.ts); idle ones close after 20 s. */
 export function createSql(url: string, options: { max?: number } = {}): Sql {
-  return postgres(url, {
-    prepare: false,
-    max: options.max ?? DEFAULT_POOL_MAX,
-    idle_timeout: 20,
-    connect_timeout: 5,
-    backoff: reconnectBackoff,
-    onnotice: () => {},
-    connection: { application_name: "agentops-functions" },
+  return lazySql(() =>
+    loadPostgres().then((connect) =>
+      connect(url, {
+        prepare: false,
+        max: options.max ?? DEFAULT_POOL_MAX,
+        idle_timeout: 20,
+        connect_timeout: 5,
+        backoff: reconnectBackoff,
+        onnotice: () => {},
+        connection: { application_name: "agentops-functions" },
+      })
+    )
+  );
+}
+
+/** A Sql that creates the real one on its first query. Until then a query is a promise of
+ * its rows; afterwards every call goes straight to postgres.js. The functions only await
+ * queries (tagged, unsafe, begin) and end the pool; nothing else is forwarded early. */
+function lazySql(create: () => Promise<Sql>): Sql {
+  let real: Sql | undefined;
+  let creating: Promise<Sql> | undefined;
+  const ready = () => creating ??= create().then((sql) => (real = sql));
+  const lazy = (strings: TemplateStringsArray, ...values: unknown[]) =>
+    real
+      ? (real as unknown as (...a: unknown[]) => unknown)(strings, ...values)
+      : ready().then((sql) => (sql as unknown as (...a: unknown[]) => unknown)(strings, ...values));
+  const forward = (method: "unsafe" | "begin") => (...args: unknown[]) =>
+    real
+      ? (real[method] as (...a: unknown[]) => unknown)(...args)
+      : ready().then((sql) => (sql[method] as (...a: unknown[]) => unknown)(...args));
+  Object.assign(lazy, {
+    unsafe: forward("unsafe"),
+    begin: forward("begin"),
+    end: (options?: { timeout?: number }) =>
+      real
+        ? real.end(options)
+        : creating
+        ? creating.then((sql) => sql.end(options))
+        : Promise.resolve(),
   });
+  return lazy as unknown as Sql;
 }
 
 const UNAVAILABLE_CODES = new Set([
