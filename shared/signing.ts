@@ -1,9 +1,17 @@
 // Bridge request signing (SPEC section 4): the derived per-workspace secret, the v1 and
 // v2 signed strings, and constant-time verification. Used by the functions and the client.
 
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type * as NodeCrypto from "node:crypto";
 
 const encoder = new TextEncoder();
+
+// node:crypto on first use: its import brings part of Deno's Node layer (~15 ms of a cold
+// start, bench/cold_start.ts), which a process that hashes and signs nothing need not pay
+// (a hook that sends no request; a function whose first request is refused unsigned).
+let nodeCryptoLoaded: typeof NodeCrypto | undefined;
+async function nodeCrypto(): Promise<typeof NodeCrypto> {
+  return nodeCryptoLoaded ??= await import("node:crypto");
+}
 
 /** Lowercase hex of bytes. */
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
@@ -36,8 +44,8 @@ function asBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
 /** SHA-256 of a string's UTF-8 bytes (or of bytes), lowercase hex. A plain digest of
  * public bytes (no secret, no comparison), so node:crypto's synchronous hash serves: an
  * awaited crypto.subtle.digest costs ~100 µs of thread hand-off per request, this ~5 µs. */
-export function sha256Hex(data: string | Uint8Array): Promise<string> {
-  return Promise.resolve(createHash("sha256").update(asBytes(data)).digest("hex"));
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  return (await nodeCrypto()).createHash("sha256").update(asBytes(data)).digest("hex");
 }
 
 /** Imports an HMAC-SHA256 key from raw key bytes (a string is taken as UTF-8). */
@@ -60,11 +68,15 @@ export async function hmacSha256(
   key: string | Uint8Array | CryptoKey,
   data: string | Uint8Array,
 ): Promise<Uint8Array> {
-  if (!(key instanceof CryptoKey)) return hmacSha256Sync(key, data);
+  if (!(key instanceof CryptoKey)) return await hmacSha256Node(key, data);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, asBytes(data)));
 }
 
-function hmacSha256Sync(key: string | Uint8Array, data: string | Uint8Array): Uint8Array {
+async function hmacSha256Node(
+  key: string | Uint8Array,
+  data: string | Uint8Array,
+): Promise<Uint8Array> {
+  const { createHmac } = await nodeCrypto();
   return new Uint8Array(createHmac("sha256", asBytes(key)).update(asBytes(data)).digest());
 }
 
@@ -135,10 +147,11 @@ export async function signParts(
 }
 
 /** The constant-time comparison verifySignature uses (an object, so that a test can see it
- * called: tests/bridge_auth_http_test.ts). */
+ * called: tests/bridge_auth_http_test.ts), once node:crypto is loaded. */
 export const constantTime = {
   equal(a: Uint8Array, b: Uint8Array): boolean {
-    return a.length === b.length && timingSafeEqual(a, b);
+    if (!nodeCryptoLoaded) throw new Error("constantTime.equal needs node:crypto loaded");
+    return a.length === b.length && nodeCryptoLoaded.timingSafeEqual(a, b);
   },
 };
 
@@ -154,7 +167,7 @@ export async function verifySignature(
   if (!signature || signature.length !== 32) return false;
   const data = version === 2 ? await v2SignedString(parts) : v1SignedBytes(parts);
   if (!(secret instanceof CryptoKey)) {
-    return constantTime.equal(hmacSha256Sync(secret, data), signature);
+    return constantTime.equal(await hmacSha256Node(secret, data), signature);
   }
   return await crypto.subtle.verify(
     "HMAC",
