@@ -52,6 +52,28 @@ function cpuSeconds(pid: number | "self"): number {
   }
 }
 
+/** CPU seconds of the whole Postgres server so far: the postmaster, its live backends and
+ * the backends that have exited (the postmaster's children times). */
+function postgresCpuSeconds(postmaster: number): number {
+  let total = 0;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${postmaster}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+    for (const entry of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      try {
+        const s = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+        const g = s.slice(s.lastIndexOf(")") + 2).split(" ");
+        if (Number(g[1]) === postmaster) total += (Number(g[11]) + Number(g[12])) / 100;
+      } catch { /* gone */ }
+    }
+  } catch {
+    return NaN;
+  }
+  return total;
+}
+
 function runLoad(request: LoadRequest): Promise<LoadResult> {
   const worker = new Worker(new URL("./ingest_load.ts", import.meta.url), { type: "module" });
   return new Promise((resolve, reject) => {
@@ -148,9 +170,11 @@ interface Side {
   latencies: number[];
   seconds: number;
   failures: Record<string, number>;
-  /** CPU seconds of the server process and of the load generator (the bench process) */
+  /** CPU seconds of the server process, of the load generator (the bench process) and of
+   * Postgres */
   serverCpu: number;
   generatorCpu: number;
+  postgresCpu: number;
 }
 
 const databaseUrl = await freshDatabase();
@@ -175,6 +199,11 @@ try {
   await sql`create table bench.events_copy (like public.events including all)`;
   await sql`create sequence bench.event_seq`;
   await sql`create table bench.runs (client_id int primary key, run_id uuid, workspace_id uuid)`;
+  const [{ pid: backend }] = await sql`select pg_backend_pid() as pid`;
+  const backendStat = Deno.readTextFileSync(`/proc/${backend}/stat`);
+  const postmaster = Number(
+    backendStat.slice(backendStat.lastIndexOf(")") + 2).split(" ")[1],
+  );
   const maxClients = Math.max(...CONCURRENCY);
   for (let i = 0; i < maxClients; i++) {
     const ws = await randomWorkspace(sql);
@@ -204,6 +233,7 @@ try {
         failures: {},
         serverCpu: 0,
         generatorCpu: 0,
+        postgresCpu: 0,
       },
       floor: {
         label: "floor",
@@ -212,6 +242,7 @@ try {
         failures: {},
         serverCpu: 0,
         generatorCpu: 0,
+        postgresCpu: 0,
       },
       noop: {
         label: "no-op",
@@ -220,6 +251,7 @@ try {
         failures: {},
         serverCpu: 0,
         generatorCpu: 0,
+        postgresCpu: 0,
       },
     };
     let pgTps = 0;
@@ -234,6 +266,7 @@ try {
           const side = sides[key];
           const s0 = cpuSeconds(servers[key].pid);
           const g0 = cpuSeconds("self");
+          const p0 = postgresCpuSeconds(postmaster);
           const load = await runLoad({
             url: servers[key].url,
             clients,
@@ -245,6 +278,7 @@ try {
           }
           side.serverCpu += cpuSeconds(servers[key].pid) - s0;
           side.generatorCpu += cpuSeconds("self") - g0;
+          side.postgresCpu += postgresCpuSeconds(postmaster) - p0;
           side.latencies.push(...load.latenciesMs);
           side.seconds += load.elapsedMs / 1000;
           for (const [k, v] of Object.entries(load.failures)) {
@@ -303,13 +337,16 @@ try {
       pass: null,
     });
     notes.push(
-      `c=${concurrency}, CPU per request (server process / load generator): bridge-event ${
-        perRequestMs(project.serverCpu, project)
-      } / ${perRequestMs(project.generatorCpu, project)} ms; floor ${
-        perRequestMs(floor.serverCpu, floor)
-      } / ${perRequestMs(floor.generatorCpu, floor)} ms; no-op ${
-        perRequestMs(noop.serverCpu, noop)
-      } / ${perRequestMs(noop.generatorCpu, noop)} ms.`,
+      `c=${concurrency}, CPU per request (server process / Postgres / load generator): ` +
+        `bridge-event ${perRequestMs(project.serverCpu, project)} / ${
+          perRequestMs(project.postgresCpu, project)
+        } / ${perRequestMs(project.generatorCpu, project)} ms; floor ${
+          perRequestMs(floor.serverCpu, floor)
+        } / ${perRequestMs(floor.postgresCpu, floor)} / ${
+          perRequestMs(floor.generatorCpu, floor)
+        } ms; no-op ${perRequestMs(noop.serverCpu, noop)} / – / ${
+          perRequestMs(noop.generatorCpu, noop)
+        } ms.`,
     );
     const sorted = (s: Side) => [...s.latencies].sort((a, b) => a - b);
     distributions.push({
@@ -336,7 +373,7 @@ notes.unshift(
     `rows with one SQL statement per transaction between the slices.`,
   `The no-op row bounds every figure: the generator cannot drive anything faster than it. ` +
     `On 2 shared cores the generator, the server and Postgres compete for the same CPUs, ` +
-    `so the CPU per request below (from /proc, user + system) says where the time goes.`,
+    `so the CPU per request below (from /proc, user + system; Postgres = the postmaster and all its backends, which on this shared machine also serve other tests' databases in the same cluster only when they share it: this bench's cluster is its own) says where the time goes.`,
 );
 const path = await writeResult({
   name: NAME,
