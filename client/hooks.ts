@@ -77,6 +77,33 @@ function toolCommand(input: Payload): string | null {
   return typeof command === "string" && command.trim() !== "" ? command : null;
 }
 
+/** A string field, or "" when the agent left it out. */
+function text(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+function ignoreTool(hookEvent: string, tool: unknown): HookAction {
+  return { kind: "ignore", hookEvent, reason: `tool ${tool} is not a command` };
+}
+
+function runEvent(hookEvent: string, ref: RunRef, eventType: string, payload: Payload): HookAction {
+  return { kind: "event", hookEvent, ...ref, eventType, payload: compact(payload) };
+}
+
+function runStop(
+  hookEvent: string,
+  ref: RunRef,
+  stopHookActive: boolean,
+  eventType: string,
+  payload: Payload,
+): HookAction {
+  return { kind: "stop", hookEvent, ...ref, stopHookActive, eventType, payload: compact(payload) };
+}
+
+function sessionEnded(hookEvent: string, ref: RunRef, input: Payload): HookAction {
+  return runEvent(hookEvent, ref, "SESSION_ENDED", { reason: clip(input.reason, 64) });
+}
+
 /** The shell tools each agent gates, by tool name. */
 const SHELL_TOOLS: Record<Agent, Record<string, "sh" | "powershell">> = {
   "claude-code": { Bash: "sh", PowerShell: "powershell" },
@@ -117,7 +144,7 @@ async function mapClaudeLike(
       const command = toolCommand(input);
       const shell = SHELL_TOOLS[agent][String(input.tool_name)];
       if (!shell || command === null) {
-        return { kind: "ignore", hookEvent, reason: `tool ${input.tool_name} is not a command` };
+        return ignoreTool(hookEvent, input.tool_name);
       }
       const requestKey = hookEvent === "PreToolUse" && typeof input.tool_use_id === "string"
         ? input.tool_use_id.slice(0, 200)
@@ -128,7 +155,7 @@ async function mapClaudeLike(
         ...ref,
         command,
         shell,
-        cwd: typeof input.cwd === "string" ? input.cwd : "",
+        cwd: text(input.cwd),
         requestKey,
         context: compact({
           hook_event_name: hookEvent,
@@ -142,59 +169,33 @@ async function mapClaudeLike(
     case "PostToolUseFailure": {
       const command = toolCommand(input);
       if (!SHELL_TOOLS[agent][String(input.tool_name)] || command === null) {
-        return { kind: "ignore", hookEvent, reason: `tool ${input.tool_name} is not a command` };
+        return ignoreTool(hookEvent, input.tool_name);
       }
       return { kind: "after_command", hookEvent, ...ref, command };
     }
     case "SessionStart":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "RUN_STARTED",
-        payload: compact({ source: clip(input.source, 64), model: clip(input.model, 128) }),
-      };
+      return runEvent(hookEvent, ref, "RUN_STARTED", {
+        source: clip(input.source, 64),
+        model: clip(input.model, 128),
+      });
     case "Stop":
-      return {
-        kind: "stop",
-        hookEvent,
-        ...ref,
-        stopHookActive: input.stop_hook_active === true,
-        eventType: "RUN_COMPLETED",
-        payload: compact({ message: clip(input.last_assistant_message) }),
-      };
+      return runStop(hookEvent, ref, input.stop_hook_active === true, "RUN_COMPLETED", {
+        message: clip(input.last_assistant_message),
+      });
     case "StopFailure":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "RUN_FAILED",
-        payload: compact({
-          message: clip(input.error_message ?? input.error ?? input.last_assistant_message) ??
-            "The agent stopped with an error",
-          error: clip(typeof input.error === "string" ? input.error : undefined, 128),
-        }),
-      };
+      return runEvent(hookEvent, ref, "RUN_FAILED", {
+        message: clip(input.error_message ?? input.error ?? input.last_assistant_message) ??
+          "The agent stopped with an error",
+        error: clip(typeof input.error === "string" ? input.error : undefined, 128),
+      });
     case "Notification":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "NOTIFICATION",
-        payload: compact({
-          message: clip(input.message),
-          title: clip(input.title, 200),
-          notification_type: clip(input.notification_type, 64),
-        }),
-      };
+      return runEvent(hookEvent, ref, "NOTIFICATION", {
+        message: clip(input.message),
+        title: clip(input.title, 200),
+        notification_type: clip(input.notification_type, 64),
+      });
     case "SessionEnd":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "SESSION_ENDED",
-        payload: compact({ reason: clip(input.reason, 64) }),
-      };
+      return sessionEnded(hookEvent, ref, input);
     default:
       return { kind: "ignore", hookEvent, reason: `${agent} hook ${hookEvent} is not handled` };
   }
@@ -218,51 +219,29 @@ async function mapCursor(hookEvent: string, input: Payload, ref: RunRef): Promis
         ...ref,
         command,
         shell: "sh",
-        cwd: typeof input.cwd === "string" ? input.cwd : "",
+        cwd: text(input.cwd),
         requestKey: `cursor:${generation.slice(0, 100)}:${(await sha256Hex(command)).slice(0, 32)}`,
         context: compact({ hook_event_name: hookEvent, model: clip(input.model, 128) }),
       };
     }
     case "afterShellExecution":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "COMMAND_EXECUTED",
-        payload: compact({
-          command: clip(input.command, 2000),
-          duration_ms: typeof input.duration === "number" ? input.duration : undefined,
-        }),
-      };
+      return runEvent(hookEvent, ref, "COMMAND_EXECUTED", {
+        command: clip(input.command, 2000),
+        duration_ms: typeof input.duration === "number" ? input.duration : undefined,
+      });
     case "sessionStart":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "RUN_STARTED",
-        payload: compact({ model: clip(input.model, 128), source: clip(input.source, 64) }),
-      };
+      return runEvent(hookEvent, ref, "RUN_STARTED", {
+        model: clip(input.model, 128),
+        source: clip(input.source, 64),
+      });
     case "sessionEnd":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "SESSION_ENDED",
-        payload: compact({ reason: clip(input.reason, 64) }),
-      };
+      return sessionEnded(hookEvent, ref, input);
     case "stop": {
       const status = typeof input.status === "string" ? input.status : "completed";
-      return {
-        kind: "stop",
-        hookEvent,
-        ...ref,
-        stopHookActive: false,
-        eventType: CURSOR_STOP_EVENTS[status] ?? "RUN_COMPLETED",
-        payload: compact({
-          status: clip(status, 32),
-          loop_count: typeof input.loop_count === "number" ? input.loop_count : undefined,
-        }),
-      };
+      return runStop(hookEvent, ref, false, CURSOR_STOP_EVENTS[status] ?? "RUN_COMPLETED", {
+        status: clip(status, 32),
+        loop_count: typeof input.loop_count === "number" ? input.loop_count : undefined,
+      });
     }
     default:
       return { kind: "ignore", hookEvent, reason: `cursor hook ${hookEvent} is not handled` };
@@ -276,7 +255,7 @@ async function mapGemini(hookEvent: string, input: Payload, ref: RunRef): Promis
     case "BeforeTool": {
       const command = toolCommand(input);
       if (!SHELL_TOOLS.gemini[String(input.tool_name)] || command === null) {
-        return { kind: "ignore", hookEvent, reason: `tool ${input.tool_name} is not a command` };
+        return ignoreTool(hookEvent, input.tool_name);
       }
       return {
         kind: "approval",
@@ -284,11 +263,7 @@ async function mapGemini(hookEvent: string, input: Payload, ref: RunRef): Promis
         ...ref,
         command,
         shell: "sh",
-        cwd: typeof input.tool_input?.dir_path === "string"
-          ? input.tool_input.dir_path
-          : typeof input.cwd === "string"
-          ? input.cwd
-          : "",
+        cwd: text(input.tool_input?.dir_path) || text(input.cwd),
         requestKey: await hashKey("gemini", ref, input.tool_name, input.tool_input),
         context: compact({
           hook_event_name: hookEvent,
@@ -300,35 +275,18 @@ async function mapGemini(hookEvent: string, input: Payload, ref: RunRef): Promis
     case "AfterTool": {
       const command = toolCommand(input);
       if (!SHELL_TOOLS.gemini[String(input.tool_name)] || command === null) {
-        return { kind: "ignore", hookEvent, reason: `tool ${input.tool_name} is not a command` };
+        return ignoreTool(hookEvent, input.tool_name);
       }
       return { kind: "after_command", hookEvent, ...ref, command };
     }
     case "SessionStart":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "RUN_STARTED",
-        payload: compact({ source: clip(input.source, 64) }),
-      };
+      return runEvent(hookEvent, ref, "RUN_STARTED", { source: clip(input.source, 64) });
     case "AfterAgent":
-      return {
-        kind: "stop",
-        hookEvent,
-        ...ref,
-        stopHookActive: input.stop_hook_active === true,
-        eventType: "RUN_COMPLETED",
-        payload: compact({ message: clip(input.prompt_response) }),
-      };
+      return runStop(hookEvent, ref, input.stop_hook_active === true, "RUN_COMPLETED", {
+        message: clip(input.prompt_response),
+      });
     case "SessionEnd":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "SESSION_ENDED",
-        payload: compact({ reason: clip(input.reason, 64) }),
-      };
+      return sessionEnded(hookEvent, ref, input);
     default:
       return { kind: "ignore", hookEvent, reason: `gemini hook ${hookEvent} is not handled` };
   }
@@ -360,7 +318,7 @@ async function mapCopilot(hookEvent: string, input: Payload, ref: RunRef): Promi
         : null;
       const shell = SHELL_TOOLS.copilot[tool];
       if (!shell || command === null) {
-        return { kind: "ignore", hookEvent, reason: `tool ${tool} is not a command` };
+        return ignoreTool(hookEvent, tool);
       }
       return {
         kind: "approval",
@@ -368,7 +326,7 @@ async function mapCopilot(hookEvent: string, input: Payload, ref: RunRef): Promi
         ...ref,
         command,
         shell,
-        cwd: typeof input.cwd === "string" ? input.cwd : "",
+        cwd: text(input.cwd),
         requestKey: await hashKey("copilot", ref, tool, args),
         context: compact({
           hook_event_name: hookEvent,
@@ -378,34 +336,15 @@ async function mapCopilot(hookEvent: string, input: Payload, ref: RunRef): Promi
       };
     }
     case "sessionStart":
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: "RUN_STARTED",
-        payload: compact({ source: clip(input.source, 64) }),
-      };
+      return runEvent(hookEvent, ref, "RUN_STARTED", { source: clip(input.source, 64) });
     case "agentStop":
-      return {
-        kind: "stop",
-        hookEvent,
-        ...ref,
-        stopHookActive: false,
-        eventType: "RUN_COMPLETED",
-        payload: {},
-      };
+      return runStop(hookEvent, ref, false, "RUN_COMPLETED", {});
     case "sessionEnd": {
       const reason = typeof input.reason === "string" ? input.reason : "";
-      return {
-        kind: "event",
-        hookEvent,
-        ...ref,
-        eventType: reason === "error" ? "RUN_FAILED" : "SESSION_ENDED",
-        payload: compact({
-          reason: clip(reason, 64),
-          message: reason === "error" ? "The agent session ended with an error" : undefined,
-        }),
-      };
+      return runEvent(hookEvent, ref, reason === "error" ? "RUN_FAILED" : "SESSION_ENDED", {
+        reason: clip(reason, 64),
+        message: reason === "error" ? "The agent session ended with an error" : undefined,
+      });
     }
     default:
       return { kind: "ignore", hookEvent, reason: `copilot hook ${hookEvent} is not handled` };

@@ -122,6 +122,11 @@ function banner(env, { embedded, defaults, dotenv }) {
     `  functions  ${functionsUrl}/<name>`,
     `  database   ${shownDb}${embedded ? "  (embedded, data in .data/postgres)" : ""}`,
   ];
+  if (env.AGENTOPS_DEV_SIGN_IN === "1" || env.AGENTOPS_DEV_SIGN_IN === "true") {
+    lines.push(
+      `  web app    sign in with POST ${functionsUrl}/dev-sign-in  (local only: docs/web-api.md)`,
+    );
+  }
   for (const [name, value] of Object.entries(DEV_DEFAULTS)) {
     const shown = env[name] === value
       ? `${value}  (dev default${defaults.includes(name) ? ", unset" : ""}: never in production)`
@@ -159,6 +164,9 @@ async function main() {
   env.PORT ??= "54321";
   env.DB_PORT ??= "54322";
   env.SUPABASE_URL ??= `http://127.0.0.1:${env.PORT}`;
+  // The web app signs in through POST /dev-sign-in on this stack (no Auth server here); it
+  // stays off unless the JWT secret is the local default and the caller is on loopback.
+  env.AGENTOPS_DEV_SIGN_IN ??= "1";
   const embedded = !env.DATABASE_URL;
 
   const problems = await configurationProblems(env, embedded);

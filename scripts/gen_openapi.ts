@@ -243,6 +243,67 @@ export const OPERATIONS: Operation[] = [
     description: "ETag is the quoted version (a hash of the active set, so an expiry " +
       "changes it too); If-None-Match with it answers 304 without a body.",
   },
+  {
+    name: "mobile-inbox",
+    method: "GET",
+    auth: "mobile",
+    summary: "Pending and recently settled approvals across all your paired workspaces, " +
+      "with a cursor; long-polls with wait and since",
+    query: "MobileInboxQuery",
+    status: 200,
+    response: "MobileInboxResponse",
+    errors: ["invalid_request", "rate_limited"],
+    description: "With wait=N (1..30) and since=<cursor>, holds the request until the inbox " +
+      "differs from that cursor (woken by NOTIFY approvals_changed or workspace_paired, the earliest expiry, or " +
+      "a batched re-read) or N seconds pass. At most MOBILE_WAIT_MAX_PARKED_PER_USER (4) " +
+      "parked long-polls per user and isolate: 429 beyond. docs/web-api.md.",
+  },
+  {
+    name: "mobile-runs",
+    method: "GET",
+    auth: "mobile",
+    summary: "Recent runs of one of your workspaces, or of all of them",
+    query: "MobileRunsQuery",
+    status: 200,
+    response: "MobileRunsResponse",
+    errors: ["invalid_request", "not_found"],
+  },
+  {
+    name: "mobile-run-events",
+    method: "GET",
+    auth: "mobile",
+    summary: "A run's timeline after a seq, with what the browser needs to verify the " +
+      "hash chain; long-polls with wait",
+    query: "MobileRunEventsQuery",
+    status: 200,
+    response: "MobileRunEventsResponse",
+    errors: ["invalid_request", "not_found", "rate_limited"],
+    description: "hash = hex(sha256(prev_hash|seq|type|event_ts|created_at|payload_text)), " +
+      "prev_hash empty for seq 1 (docs/web-api.md).",
+  },
+  {
+    name: "mobile-workspaces",
+    method: "GET",
+    auth: "mobile",
+    summary: "Your devices and the workspaces paired with them",
+    status: 200,
+    response: "MobileWorkspacesResponse",
+    errors: [],
+  },
+  {
+    name: "dev-sign-in",
+    method: "POST",
+    auth: "none",
+    summary: "Local stack only: a Supabase-shaped session for a dev user",
+    request: "DevSignInRequest",
+    status: 200,
+    response: "DevSignInResponse",
+    errors: ["not_found"],
+    description: "404 (as if it did not exist) unless AGENTOPS_DEV_SIGN_IN=1, the JWT " +
+      "secret is the Supabase CLI's local default, no JWKS is configured, SUPABASE_URL is " +
+      "loopback and the caller is on loopback with no forwarding header. Never deployed " +
+      "(no function folder). docs/web-api.md.",
+  },
 ];
 
 const COMMON_ERRORS: Record<Auth, ErrorCode[]> = {

@@ -28,6 +28,7 @@ async function stop() {
   stopping = true;
   deps.waiter.shutdown();
   deps.pairing.shutdown();
+  deps.reads.shutdown();
   maintenance.stop();
   await server.shutdown();
   await deps.close();

@@ -68,12 +68,22 @@ function checkPushToken(
 export const PairCompleteRequest = z.strictObject({
   pair_token: z.string().min(1).max(64),
   platform: Platform,
-  push_token: z.string().min(1).max(4096),
+  /** optional for platform "web" only: a browser without a push subscription (push off) */
+  push_token: z.string().min(1).max(4096).optional(),
   /** default "fcm", or "webpush" for platform "web" */
   push_provider: PushProvider.optional(),
   device_id: uuid.optional(),
   device_name: z.string().trim().min(1).max(100).optional(),
-}).superRefine(checkPushToken);
+}).superRefine((body, ctx) => {
+  if (body.push_token === undefined && body.platform !== "web") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["push_token"],
+      message: 'is required (only a "web" device may pair without one: push off)',
+    });
+  }
+  checkPushToken(body, ctx);
+});
 export const PairCompleteResponse = z.object({
   device_id: z.uuid(),
   workspace_id: z.uuid(),
@@ -276,6 +286,128 @@ export const BridgeRulesResponse = z.object({
   /** the hash of the active set; also the ETag */
   version: z.string(),
   rules: z.array(RuleResponse),
+});
+
+// The web app's reads (issue 18, docs/web-api.md)
+const longPollWait = z.coerce.number().int().min(0).max(30).default(0);
+export const MobileInboxQuery = z.object({
+  wait: longPollWait,
+  since: z.string().regex(/^[0-9a-f]{32}$/, {
+    message: "must be the cursor of an earlier answer",
+  }).optional(),
+  recent: z.coerce.number().int().min(0).max(50).default(20),
+});
+export const Risk = z.enum(["read_only", "other", "dangerous"]);
+export const InboxItem = z.object({
+  approval_id: z.uuid(),
+  workspace_id: z.uuid(),
+  project_name: z.string(),
+  run_id: z.uuid(),
+  agent: z.string().nullable(),
+  command: z.string(),
+  context: z.record(z.string(), z.unknown()).nullable(),
+  status: ApprovalStatus,
+  requested_at: isoTime,
+  expires_at: isoTime,
+  decided_at: isoTime.nullable(),
+  note: z.string().nullable(),
+  decided_by_device_id: z.uuid().nullable(),
+  /** the waiting hook runner received the decision ("the agent has your answer") */
+  delivered_at: isoTime.nullable(),
+  devices_notified: z.number().int().min(0),
+  requires_unlock: z.boolean(),
+  /** the server's command policy (shared/command_policy.ts) */
+  risk: Risk,
+  risk_reason: z.string(),
+});
+export const MobileInboxResponse = z.object({
+  /** changes exactly when what is shown changes; pass it as `since` to long-poll */
+  cursor: z.string(),
+  server_time: isoTime,
+  workspace_ids: z.array(z.uuid()),
+  pending: z.array(InboxItem),
+  recent: z.array(InboxItem),
+});
+export const MobileRunsQuery = z.object({
+  workspace_id: uuid.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+export const MobileRun = z.object({
+  run_id: z.uuid(),
+  workspace_id: z.uuid(),
+  project_name: z.string(),
+  agent: z.string(),
+  provider_run_id: z.string().nullable(),
+  status: RunStatus,
+  started_at: isoTime,
+  ended_at: isoTime.nullable(),
+  last_event_at: isoTime,
+  last_message: z.string().nullable(),
+  last_seq: z.number().int().min(0),
+  pending_approvals: z.number().int().min(0),
+});
+export const MobileRunsResponse = z.object({ runs: z.array(MobileRun) });
+export const MobileRunEventsQuery = z.object({
+  run_id: uuid,
+  after_seq: z.coerce.number().int().min(0).max(2147483647).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  wait: longPollWait,
+});
+export const TimelineEvent = z.object({
+  event_id: z.uuid(),
+  seq: z.number().int().min(1),
+  type: z.string(),
+  provider: z.string().nullable(),
+  /** canonical text, as hashed: YYYY-MM-DDTHH:MM:SS.ffffffZ */
+  event_ts: isoTime,
+  created_at: isoTime,
+  payload: z.record(z.string(), z.unknown()),
+  /** the payload exactly as hashed (Postgres jsonb text) */
+  payload_text: z.string(),
+  prev_hash: z.string().nullable(),
+  hash: z.string(),
+});
+export const MobileRunEventsResponse = z.object({
+  run_id: z.uuid(),
+  workspace_id: z.uuid(),
+  project_name: z.string(),
+  run_status: RunStatus,
+  last_seq: z.number().int().min(0),
+  last_hash: z.string().nullable(),
+  events: z.array(TimelineEvent),
+  has_more: z.boolean(),
+});
+export const MobileWorkspacesResponse = z.object({
+  devices: z.array(DeviceResponse),
+  workspaces: z.array(z.object({
+    workspace_id: z.uuid(),
+    project_name: z.string(),
+    created_at: isoTime,
+    /** the user's own devices paired there */
+    devices: z.array(z.object({
+      device_id: z.uuid(),
+      device_name: z.string().nullable(),
+      platform: Platform,
+      paired_at: isoTime,
+    })),
+    pending_approvals: z.number().int().min(0),
+    last_run_at: isoTime.nullable(),
+  })),
+});
+// dev-sign-in: the local stack's stand-in for anonymous sign-in
+export const DevSignInRequest = z.strictObject({ user_id: uuid.optional() });
+export const DevSignInResponse = z.object({
+  access_token: z.string(),
+  token_type: z.literal("bearer"),
+  expires_in: z.number().int(),
+  /** unix seconds */
+  expires_at: z.number().int(),
+  user: z.object({
+    id: z.uuid(),
+    aud: z.literal("authenticated"),
+    role: z.literal("authenticated"),
+    is_anonymous: z.literal(true),
+  }),
 });
 
 export const ErrorResponse = z.object({

@@ -1,6 +1,6 @@
 // Approvals end to end over real HTTP and a real database (SPEC section 4, endpoints 5-7).
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { bridgeFetch, mintUserToken, type Stack, startStack } from "./_helpers/stack.ts";
+import { bridgeFetch, mintUserToken, type Stack, withStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
 import { signedHeaders } from "../shared/signing.ts";
 import {
@@ -15,15 +15,6 @@ import {
   ApprovalWaitResponse,
   BridgeApprovalResponse,
 } from "../shared/api_schemas.ts";
-
-async function withStack(env: Record<string, string>, fn: (stack: Stack) => Promise<void>) {
-  const stack = await startStack({ env });
-  try {
-    await fn(stack);
-  } finally {
-    await stack.close();
-  }
-}
 
 async function sha256Hex(text: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));

@@ -195,11 +195,9 @@ Deno.test("push-dispatch refuses every call when no secret is configured", async
   }
 });
 
-Deno.test("the pg_cron schedule is skipped where pg_cron and pg_net are absent", async () => {
+Deno.test("without pg_net the sweep request posts nothing and leaves the row pending", async () => {
   const stack = await startStack();
   try {
-    const [{ result }] = await stack.sql`select private.schedule_push_dispatch() as result`;
-    assertEquals(result, "skipped: pg_cron and pg_net are not both installed");
     const ws = await randomWorkspace(stack.sql);
     await randomDevice(stack.sql, { workspaceId: ws.workspaceId });
     const runId = await randomRun(stack.sql, ws.workspaceId);

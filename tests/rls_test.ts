@@ -226,7 +226,7 @@ Deno.test("nothing can be written from a client, even to its own rows", async ()
 
 Deno.test("the workspace broadcast trigger sends each change on workspace:<id> (stub realtime)", async () => {
   // Hosted Supabase has realtime.broadcast_changes; here a stub with its signature records
-  // the calls, and the triggers are created as the core migration does where it exists.
+  // the calls, and the triggers are created as the platform migration does where it exists.
   const stack = await startStack();
   try {
     const sql = stack.sql;

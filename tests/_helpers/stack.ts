@@ -115,6 +115,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/** Runs fn against a fresh stack with these settings, and closes it whatever happens. */
+export async function withStack(
+  env: Record<string, string>,
+  fn: (stack: Stack) => Promise<void>,
+): Promise<void> {
+  const stack = await startStack({ env });
+  try {
+    await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
 /** An HS256 access token like Supabase Auth's (aud authenticated), for userId. */
 export async function mintUserToken(
   userId: string,

@@ -417,6 +417,71 @@ export const ENDPOINTS: CorpusEndpoint[] = [
     ],
   },
   {
+    name: "mobile-inbox",
+    method: "GET",
+    auth: "mobile",
+    query: api.MobileInboxQuery,
+    path: () => "/mobile-inbox",
+  },
+  {
+    name: "mobile-runs",
+    method: "GET",
+    auth: "mobile",
+    query: api.MobileRunsQuery,
+    path: () => "/mobile-runs",
+    otherTenant: (w) => [
+      {
+        label: "another tenant's workspace",
+        path: `/mobile-runs?workspace_id=${w.b.ws.workspaceId}`,
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "a workspace that does not exist",
+        path: `/mobile-runs?workspace_id=${crypto.randomUUID()}`,
+        expect: { status: 404, code: "not_found" },
+      },
+    ],
+  },
+  {
+    name: "mobile-run-events",
+    method: "GET",
+    auth: "mobile",
+    query: api.MobileRunEventsQuery,
+    path: () => "/mobile-run-events",
+    otherTenant: (w) => [
+      {
+        label: "another tenant's run",
+        path: `/mobile-run-events?run_id=${w.b.runId}`,
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "another tenant's run, waiting",
+        path: `/mobile-run-events?run_id=${w.b.runId}&wait=5`,
+        expect: { status: 404, code: "not_found" },
+      },
+      {
+        label: "no run_id",
+        path: "/mobile-run-events",
+        expect: BAD_REQUEST,
+      },
+    ],
+  },
+  {
+    name: "mobile-workspaces",
+    method: "GET",
+    auth: "mobile",
+    path: () => "/mobile-workspaces",
+  },
+  {
+    // the corpus stack sets AGENTOPS_DEV_SIGN_IN=1 (on loopback with the local JWT secret)
+    name: "dev-sign-in",
+    method: "POST",
+    auth: "none",
+    body: api.DevSignInRequest,
+    valid: () => ({ user_id: crypto.randomUUID() }),
+    path: () => "/dev-sign-in",
+  },
+  {
     name: "push-dispatch",
     method: "POST",
     auth: "none",

@@ -42,7 +42,10 @@ async function check(
 
 Deno.test("bad-input corpus: every endpoint answers malformed requests with the spec's 4xx, never a 5xx, and writes nothing", async (t) => {
   // A short body-read timeout, so the stalled-body cases answer quickly.
-  const stack = await startStack({ env: { BODY_READ_TIMEOUT_MS: "1000" } });
+  // dev-sign-in on, so that its bad input is checked like every endpoint's.
+  const stack = await startStack({
+    env: { BODY_READ_TIMEOUT_MS: "1000", AGENTOPS_DEV_SIGN_IN: "1" },
+  });
   try {
     const world = await createWorld(stack.sql);
     const s: Sender = { stack, world };

@@ -3,8 +3,8 @@
 // (parked_index.ts), one timer for every timeout and expiry (deadline_heap.ts), the
 // isolate's one LISTEN connection (listener.ts: shared with the pairing waiter, opened on
 // the first park, never at import) and one batched query for every check
-// (batched_check.ts), so the database sees no query per waiter per interval.
-import { createBatchedCheck } from "./batched_check.ts";
+// (check_queue.ts), so the database sees no query per waiter per interval.
+import { type CheckBatch, createCheckQueue } from "./check_queue.ts";
 import type { Config } from "./config.ts";
 import type { Sql } from "./db.ts";
 import { DeadlineTimer } from "./deadline_heap.ts";
@@ -86,6 +86,7 @@ export function createApprovalWaiter(
   const parked = new ParkedIndex<Parked>();
   let live = 0;
   let stopped = false;
+  let queries = 0;
 
   // ---- parking ------------------------------------------------------------------------
   function add(p: Parked): void {
@@ -133,10 +134,12 @@ export function createApprovalWaiter(
   });
 
   // ---- batched checks: one query for every approval that needs one ---------------------
-  const checks = createBatchedCheck({
-    parked: () => parked.keys(),
-    isParked: (id) => parked.has(id),
-    async read(ids) {
+  const checks = createCheckQueue({
+    stopped: () => stopped,
+    async read(batch: CheckBatch) {
+      const ids = batch.all ? [...parked.keys()] : [...batch.ids].filter((id) => parked.has(id));
+      if (ids.length === 0) return;
+      queries++;
       try {
         const rows = await deps.sql`select private.settle_approvals(${ids}::uuid[]) as result`;
         const result = rows[0].result as { expired: number; settled: ApprovalState[] };
@@ -236,7 +239,6 @@ export function createApprovalWaiter(
 
   function shutdown(): void {
     stopped = true;
-    checks.stop();
     for (const key of [...parked.keys()]) {
       for (const p of parked.entries(key)) finish(p, null);
     }
@@ -247,7 +249,7 @@ export function createApprovalWaiter(
 
   async function close(): Promise<void> {
     shutdown();
-    await checks.inFlight;
+    await checks.running;
     if (!deps.listener) await listener.close();
     listening = false;
   }
@@ -256,6 +258,6 @@ export function createApprovalWaiter(
     wait,
     shutdown,
     close,
-    stats: () => ({ parked: live, listening, queries: checks.reads }),
+    stats: () => ({ parked: live, listening, queries }),
   };
 }

@@ -52,6 +52,13 @@ export const ConfigSchema = z.object({
   PAIR_STATUS_POLL_MS: intFrom(2000, 50, 60_000),
   /** pair-status?wait: parked requests per workspace and isolate at most (429 beyond) */
   PAIR_STATUS_MAX_PARKED_PER_WORKSPACE: intFrom(4, 1, 1000),
+  /** mobile-inbox?wait, mobile-run-events?wait: the batched re-read's interval for every
+   * parked request (NOTIFY approvals_changed wakes them sooner) */
+  MOBILE_WAIT_POLL_MS: intFrom(1000, 50, 60_000),
+  /** mobile-inbox?wait, mobile-run-events?wait: parked requests per user and isolate at most */
+  MOBILE_WAIT_MAX_PARKED_PER_USER: intFrom(4, 1, 1000),
+  /** POST /dev-sign-in on the local stack only (docs/web-api.md: every condition) */
+  AGENTOPS_DEV_SIGN_IN: boolFrom(false),
   BRIDGE_SIGNATURE_MIN_VERSION: z.coerce.number().int().min(1).max(2).default(1),
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),

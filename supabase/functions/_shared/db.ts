@@ -89,6 +89,13 @@ const UNAVAILABLE_CODES = new Set([
   "08006",
 ]);
 
+/** Failures where Postgres rolled the whole statement back and a retry can succeed: the
+ * request wrote nothing, so the client may send it again. */
+const BUSY_CODES = new Set([
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+]);
+
 const strayListeners = new Set<(error: unknown) => void>();
 
 /** Keeps the process up when a database connection is reset under it. When the server goes
@@ -145,6 +152,13 @@ export function toHttpError(error: unknown): unknown {
     return new HttpError("unavailable", "Service unavailable: the database cannot be reached", {
       headers: { "retry-after": "5" },
     });
+  }
+  if (e.code && BUSY_CODES.has(e.code)) {
+    return new HttpError(
+      "unavailable",
+      "Service unavailable: the database was busy (a deadlock or serialization conflict); retry",
+      { headers: { "retry-after": "1" } },
+    );
   }
   if (e.code?.startsWith("22")) {
     return new HttpError("invalid_request", `Invalid request: ${e.message}`);

@@ -1,5 +1,6 @@
 import { assertEquals } from "../../../tests/_helpers/assert.ts";
-import { callJson, guardConnectionRejections } from "./db.ts";
+import { callJson, guardConnectionRejections, toHttpError } from "./db.ts";
+import { HttpError } from "./http_error.ts";
 import { startStack } from "../../../tests/_helpers/stack.ts";
 
 const NASTY = [
@@ -43,4 +44,37 @@ Deno.test("guardConnectionRejections() keeps a stray connection reset from endin
   Promise.reject(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));
   await new Promise((resolve) => setTimeout(resolve, 50));
   assertEquals(seen.length, 1);
+});
+
+Deno.test("a real deadlock answers 503 unavailable with Retry-After, not 500", async () => {
+  const stack = await startStack();
+  const a = await stack.sql.reserve();
+  const b = await stack.sql.reserve();
+  try {
+    await stack.sql`create table deadlock_probe (id int primary key, v int)`;
+    await stack.sql`insert into deadlock_probe values (1, 0), (2, 0)`;
+    await a`begin`;
+    await b`begin`;
+    await a`update deadlock_probe set v = 1 where id = 1`;
+    await b`update deadlock_probe set v = 1 where id = 2`;
+    // each now waits for the other's row: Postgres picks one victim (deadlock_timeout, 1 s)
+    const results = await Promise.allSettled([
+      a`update deadlock_probe set v = 2 where id = 2`,
+      b`update deadlock_probe set v = 2 where id = 1`,
+    ]);
+    const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+    assertEquals(failed.length, 1);
+    assertEquals((failed[0].reason as { code?: string }).code, "40P01");
+    const mapped = toHttpError(failed[0].reason);
+    if (!(mapped instanceof HttpError)) throw new Error(`not mapped: ${mapped}`);
+    assertEquals(mapped.code, "unavailable");
+    assertEquals(mapped.status, 503);
+    assertEquals(mapped.headers["retry-after"], "1");
+  } finally {
+    await a`rollback`.catch(() => {});
+    await b`rollback`.catch(() => {});
+    a.release();
+    b.release();
+    await stack.close();
+  }
 });

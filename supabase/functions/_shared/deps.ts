@@ -9,6 +9,8 @@ import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts"
 import { createPushDispatcher, type PushDispatcher } from "./push_dispatcher.ts";
 import { createPairingWaiter, type PairingWaiter } from "./pairing_waiter.ts";
 import { createListener, type Listener } from "./listener.ts";
+import { createReadWaiter, type ReadWaiter } from "./read_waiter.ts";
+import { createBatchRead, type ReadState } from "./mobile_reads.ts";
 
 export interface Deps {
   config: Config;
@@ -20,6 +22,8 @@ export interface Deps {
   push: PushDispatcher;
   /** wakes pair-status long-polls when a device pairs */
   pairing: PairingWaiter;
+  /** wakes the web app's long-polls (mobile-inbox, mobile-run-events) */
+  reads: ReadWaiter<ReadState>;
   /** the isolate's one LISTEN connection, shared by both waiters; open only while
    * something is parked (plus LISTEN_IDLE_CLOSE_SECONDS) */
   listener: Listener;
@@ -81,9 +85,18 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       pollMs: config.PAIR_STATUS_POLL_MS,
       maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
     }),
+    reads: createReadWaiter<ReadState>({
+      read: createBatchRead(sql),
+      listener,
+      log,
+      now,
+      pollMs: config.MOBILE_WAIT_POLL_MS,
+      maxPerUser: config.MOBILE_WAIT_MAX_PARKED_PER_USER,
+    }),
     async close() {
       deps.waiter.shutdown();
       await deps.pairing.close();
+      await deps.reads.close();
       await deps.waiter.close();
       await listener.close();
       await deps.push.close();

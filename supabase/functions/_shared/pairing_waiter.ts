@@ -7,7 +7,7 @@
 // query per interval for every workspace parked in the isolate) covers a lost
 // notification or a LISTEN that is down. A workspace may park only so many requests at
 // once (PAIR_STATUS_MAX_PARKED_PER_WORKSPACE): beyond that, 429.
-import { createBatchedCheck } from "./batched_check.ts";
+import { type CheckBatch, createCheckQueue } from "./check_queue.ts";
 import type { Sql } from "./db.ts";
 import { HttpError } from "./http_error.ts";
 import { createListener, type Listener } from "./listener.ts";
@@ -91,6 +91,7 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
   let count = 0;
   let waiting = 0;
   let stopped = false;
+  let queries = 0;
 
   // ---- answering ----------------------------------------------------------------------
   function answer(slot: Slot, state: PairingState | null): void {
@@ -105,31 +106,41 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
   }
 
   // ---- batched reads: one query for every workspace that needs one ---------------------
-  function isParked(workspaceId: string): boolean {
-    for (const s of slots.get(workspaceId) ?? []) if (s.resolve) return true;
-    return false;
+  const checks = createCheckQueue({ read: flush, stopped: () => stopped });
+  const checkSoon = checks.soon;
+
+  function parkedWorkspaces(): string[] {
+    const ids: string[] = [];
+    for (const [id, set] of slots) {
+      for (const s of set) {
+        if (s.resolve) {
+          ids.push(id);
+          break;
+        }
+      }
+    }
+    return ids;
   }
 
-  const checks = createBatchedCheck({
-    parked: () => [...slots.keys()].filter(isParked),
-    isParked,
-    async read(ids) {
-      try {
-        const rows = await options.sql`
-          select private.paired_states(${ids}::uuid[]) as states`;
-        for (const state of rows[0].states as PairingState[]) {
-          for (const s of slots.get(state.workspace_id) ?? []) answer(s, state);
-        }
-      } catch (error) {
-        // The database is away: the parked stay parked; the next poll tries again.
-        options.log.warn("pairing waiter check failed", {
-          error: String(error),
-          workspaces: ids.length,
-        });
+  async function flush(batch: CheckBatch): Promise<void> {
+    const parked = new Set(parkedWorkspaces());
+    const ids = batch.all ? [...parked] : [...batch.ids].filter((id) => parked.has(id));
+    if (ids.length === 0) return;
+    queries++;
+    try {
+      const rows = await options.sql`
+        select private.paired_states(${ids}::uuid[]) as states`;
+      for (const state of rows[0].states as PairingState[]) {
+        for (const s of slots.get(state.workspace_id) ?? []) answer(s, state);
       }
-    },
-  });
-  const checkSoon = (workspaceId?: string) => checks.soon(workspaceId);
+    } catch (error) {
+      // The database is away: the parked stay parked; the next poll tries again.
+      options.log.warn("pairing waiter check failed", {
+        error: String(error),
+        workspaces: ids.length,
+      });
+    }
+  }
 
   // ---- the batched poll ---------------------------------------------------------------
   let pollTimer: ReturnType<typeof setInterval> | undefined;
@@ -233,17 +244,16 @@ export function createPairingWaiter(options: PairingWaiterOptions): PairingWaite
     get listening() {
       return listening;
     },
-    stats: () => ({ parked: waiting, listening, queries: checks.reads }),
+    stats: () => ({ parked: waiting, listening, queries }),
     shutdown() {
       stopped = true;
-      checks.stop();
       for (const set of slots.values()) for (const s of set) answer(s, null);
       stopPoll();
     },
     async close() {
       waiter.shutdown();
       if (edge) globalThis.removeEventListener("beforeunload", onUnload);
-      await checks.inFlight;
+      await checks.running;
       listen.idle();
       if (!options.listener) await listener.close();
       listening = false;

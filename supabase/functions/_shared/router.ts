@@ -5,6 +5,16 @@ import type { Deps } from "./deps.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { sameName } from "./endpoint_methods.ts";
 
+/** What a path with no function behind it answers (and dev-sign-in where it is off). */
+export function noFunctionResponse(req: Request): Response {
+  const { pathname } = new URL(req.url);
+  const response = errorResponse(
+    new HttpError("not_found", `Not found: no function at ${pathname}`),
+  );
+  response.headers.set("x-request-id", req.headers.get("x-request-id") ?? crypto.randomUUID());
+  return response;
+}
+
 export function createRouter(
   endpoints: Endpoint[],
   deps: Deps,
@@ -19,13 +29,7 @@ export function createRouter(
     const { pathname } = new URL(req.url);
     const match = /^\/functions\/v1\/([a-z0-9-]+)(\/.*)?$/.exec(pathname);
     const endpoint = match ? byName.get(match[1]) : undefined;
-    if (!endpoint) {
-      const response = errorResponse(
-        new HttpError("not_found", `Not found: no function at ${pathname}`),
-      );
-      response.headers.set("x-request-id", req.headers.get("x-request-id") ?? crypto.randomUUID());
-      return Promise.resolve(response);
-    }
+    if (!endpoint) return Promise.resolve(noFunctionResponse(req));
     return endpoint.handler(req, deps, info);
   };
 }

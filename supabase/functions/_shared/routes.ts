@@ -18,6 +18,11 @@ import { pushConfig } from "./endpoints/push_config.ts";
 import { mobileRulesCreate, mobileRulesList } from "./endpoints/mobile_rules.ts";
 import { mobileRuleRevoke } from "./endpoints/mobile_rule_revoke.ts";
 import { bridgeRules } from "./endpoints/bridge_rules.ts";
+import { mobileInbox } from "./endpoints/mobile_inbox.ts";
+import { mobileRuns } from "./endpoints/mobile_runs.ts";
+import { mobileRunEvents } from "./endpoints/mobile_run_events.ts";
+import { mobileWorkspaces } from "./endpoints/mobile_workspaces.ts";
+import { devSignIn } from "./endpoints/dev_sign_in.ts";
 
 export const endpoints: Endpoint[] = [
   pairStart,
@@ -38,4 +43,10 @@ export const endpoints: Endpoint[] = [
   mobileRulesList,
   mobileRuleRevoke,
   bridgeRules,
+  mobileInbox,
+  mobileRuns,
+  mobileRunEvents,
+  mobileWorkspaces,
+  // local stack only (no function folder: never deployed); 404 unless every condition holds
+  devSignIn,
 ];

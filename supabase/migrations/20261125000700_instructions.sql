@@ -1,6 +1,7 @@
 -- Instructions from the phone at any time (SPEC section 8a): the phone queues text for a
 -- run; the hook runner collects what is pending at the agent's next stop. Both ends are
--- timeline events (INSTRUCTION_QUEUED, INSTRUCTION_DELIVERED).
+-- timeline events (INSTRUCTION_QUEUED, INSTRUCTION_DELIVERED). Depends on workspaces and
+-- the timeline.
 
 create table public.run_instructions (
   id uuid primary key default gen_random_uuid(),
@@ -23,28 +24,13 @@ create policy run_instructions_paired_select on public.run_instructions for sele
   to authenticated
   using (workspace_id in (select private.user_workspace_ids()));
 
-do $$
-begin
-  if exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
-    alter publication supabase_realtime add table public.run_instructions;
-  end if;
-  if exists (select 1 from pg_namespace where nspname = 'realtime')
-     and exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-                 where n.nspname = 'realtime' and p.proname = 'broadcast_changes') then
-    execute 'create trigger run_instructions_broadcast
-             after insert or update or delete on public.run_instructions
-             for each row execute function private.broadcast_workspace_change()';
-  end if;
-end
-$$;
-
 -- The phone queues an instruction for a run it can see (any status: an interactive
 -- Claude Code session stops after every turn, so a "completed" run may still continue).
 -- A run the user cannot see is not_found, exactly like one that does not exist.
-create or replace function private.queue_run_instruction(
+create function private.queue_run_instruction(
   p_user_id uuid, p_run_id uuid, p_text text, p_limit_per_minute integer
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_run public.runs;
   v_instruction public.run_instructions;
@@ -77,10 +63,10 @@ $$;
 -- delivered in the same statement. `for update skip locked` lets concurrent collectors
 -- pass each other's rows instead of waiting, and `delivered_at is null` in the update
 -- keeps a row from being handed out twice.
-create or replace function private.collect_run_instructions(
+create function private.collect_run_instructions(
   p_workspace_id uuid, p_secret_version integer, p_nonce text, p_run_id uuid
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_run public.runs;
   v_items jsonb;
@@ -115,9 +101,3 @@ begin
   return jsonb_build_object('run_id', p_run_id, 'instructions', v_items);
 end
 $$;
-
--- As for every private function (see the events migration): the server's, not the API's.
-revoke execute on function private.queue_run_instruction(uuid, uuid, text, integer)
-  from public, anon, authenticated;
-revoke execute on function private.collect_run_instructions(uuid, integer, text, uuid)
-  from public, anon, authenticated;

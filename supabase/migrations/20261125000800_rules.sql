@@ -3,8 +3,9 @@
 -- and decides matching commands without asking the phone; what a rule matches is defined
 -- once in shared/rule_match.ts, so the words (`words`, the parsed simple commands) are
 -- computed by the functions and stored, never re-derived here. Creating and revoking write
--- RULE_CREATED / RULE_REVOKED on the workspace timeline. New functions pin search_path
--- and qualify every name.
+-- RULE_CREATED / RULE_REVOKED on the workspace timeline. Depends on workspaces, the
+-- timeline and approvals (a decision can remember a rule). Its changes reach the phone
+-- through the platform migration's broadcasts.
 
 create table public.rules (
   id uuid primary key default gen_random_uuid(),
@@ -32,13 +33,8 @@ grant select on public.rules to authenticated;
 create policy rules_paired_select on public.rules for select to authenticated
   using (workspace_id in (select private.user_workspace_ids()));
 
--- Realtime: the phone follows the private broadcast topic workspace:<id> (docs/realtime.md);
--- rules are in private.realtime_broadcast_tables(), so installing again adds their trigger
--- where Supabase's Realtime exists (and does nothing where it does not).
-select private.install_realtime_broadcasts();
-
 -- A rule as the API answers it (phone and hook runner alike).
-create or replace function private.rule_json(p_rule public.rules) returns jsonb
+create function private.rule_json(p_rule public.rules) returns jsonb
 language sql immutable set search_path = '' as $$
   select jsonb_build_object(
     'rule_id', p_rule.id,
@@ -56,7 +52,7 @@ language sql immutable set search_path = '' as $$
 $$;
 
 -- A workspace's active rules, newest first, as a JSON array.
-create or replace function private.active_rules_json(p_workspace_id uuid) returns jsonb
+create function private.active_rules_json(p_workspace_id uuid) returns jsonb
 language sql stable set search_path = '' as $$
   select coalesce(jsonb_agg(private.rule_json(r) order by r.created_at desc, r.id desc),
                   '[]'::jsonb)
@@ -67,7 +63,7 @@ $$;
 -- Which of the user's devices acts in the workspace: p_device_id when it is one of them,
 -- the only one when there is one; not_found when none is paired there (no existence
 -- oracle), invalid_request when several are and none was named.
-create or replace function private.acting_device(
+create function private.acting_device(
   p_user_id uuid, p_workspace_id uuid, p_device_id uuid
 ) returns uuid
 language plpgsql stable set search_path = '' as $$
@@ -100,7 +96,7 @@ $$;
 
 -- Stores one rule and writes RULE_CREATED on the workspace timeline. The workspace row
 -- lock serialises creations, so the cap of 200 active rules holds under concurrency.
-create or replace function private.insert_rule(
+create function private.insert_rule(
   p_workspace_id uuid, p_user_id uuid, p_device_id uuid, p_rule jsonb,
   p_source_approval_id uuid
 ) returns public.rules
@@ -139,7 +135,7 @@ $$;
 
 -- POST /mobile-rules. p_rule: {workspace_id, effect, match, value, words,
 -- expires_in_seconds?, note?, device_id?} (value and words normalized by the endpoint).
-create or replace function private.create_rule(p_user_id uuid, p_rule jsonb) returns jsonb
+create function private.create_rule(p_user_id uuid, p_rule jsonb) returns jsonb
 language plpgsql set search_path = '' as $$
 declare
   v_workspace_id uuid := (p_rule ->> 'workspace_id')::uuid;
@@ -152,20 +148,7 @@ end
 $$;
 
 -- GET /mobile-rules?workspace_id=: the active rules of one of the user's workspaces.
--- The workspaces paired with one of this user's devices, for the server's own checks (the
--- user id comes from a verified JWT). Server-only: no client role may call it, so it is no
--- oracle; clients' RLS uses private.user_workspace_ids(), which answers for auth.uid() only.
-create or replace function private.workspaces_of_user(p_user_id uuid)
-returns setof uuid
-language sql stable set search_path = '' as $$
-  select wd.workspace_id
-  from public.workspace_devices wd
-  join public.devices d on d.id = wd.device_id
-  where d.user_id = p_user_id
-$$;
-revoke all on function private.workspaces_of_user(uuid) from public, anon, authenticated, service_role;
-
-create or replace function private.list_rules(p_user_id uuid, p_workspace_id uuid)
+create function private.list_rules(p_user_id uuid, p_workspace_id uuid)
 returns jsonb
 language plpgsql stable set search_path = '' as $$
 begin
@@ -180,7 +163,7 @@ $$;
 
 -- POST /mobile-rule-revoke/:rule_id. Revoking a revoked rule answers it again (no second
 -- event); a rule of a workspace the user cannot see is not_found.
-create or replace function private.revoke_rule(p_user_id uuid, p_rule_id uuid) returns jsonb
+create function private.revoke_rule(p_user_id uuid, p_rule_id uuid) returns jsonb
 language plpgsql set search_path = '' as $$
 declare
   v_rule public.rules;
@@ -208,7 +191,7 @@ $$;
 -- GET /bridge-rules: consumes the nonce and answers the workspace's active rules with a
 -- version that is their content's hash (so an expiry changes it too). When the runner
 -- already holds that version (If-None-Match) the list is not sent: {not_modified: true}.
-create or replace function private.bridge_rules(
+create function private.bridge_rules(
   p_workspace_id uuid, p_secret_version integer, p_nonce text, p_known_version text
 ) returns jsonb
 language plpgsql set search_path = '' as $$
@@ -232,7 +215,7 @@ $$;
 -- endpoint derived the words from, checked here so the rule matches what was decided.
 -- The same decision repeated answers the rule it already made; a refused rule (the cap)
 -- refuses the decision too, so nothing is half done. An expiry is answered as before.
-create or replace function private.decide_approval_and_remember(
+create function private.decide_approval_and_remember(
   p_user_id uuid, p_approval_id uuid, p_decision text, p_note text, p_device_id uuid,
   p_rule jsonb
 ) returns jsonb
@@ -261,7 +244,7 @@ $$;
 
 -- The approval command the decision endpoint derives a remembered rule from, when the
 -- user may see it (else null: the decision itself then answers not_found).
-create or replace function private.approval_command_for_user(
+create function private.approval_command_for_user(
   p_user_id uuid, p_approval_id uuid
 ) returns text
 language sql stable set search_path = '' as $$
@@ -269,13 +252,3 @@ language sql stable set search_path = '' as $$
   where a.id = p_approval_id
     and a.workspace_id in (select private.workspaces_of_user(p_user_id))
 $$;
-
--- Server-only, like every function in private.
-revoke all on function private.rule_json(public.rules), private.active_rules_json(uuid),
-  private.acting_device(uuid, uuid, uuid),
-  private.insert_rule(uuid, uuid, uuid, jsonb, uuid), private.create_rule(uuid, jsonb),
-  private.list_rules(uuid, uuid), private.revoke_rule(uuid, uuid),
-  private.bridge_rules(uuid, integer, text, text),
-  private.decide_approval_and_remember(uuid, uuid, text, text, uuid, jsonb),
-  private.approval_command_for_user(uuid, uuid)
-from public, anon, authenticated;

@@ -1,13 +1,22 @@
--- Pairing (SPEC section 4, endpoints 1-3, 8, 9): pair tokens, devices, the links between
--- devices and workspaces. One function per request; each is the request's whole transaction.
+-- Pairing (SPEC section 4, endpoints 1-3, 8, 9): pair tokens, and one function per request
+-- of pair-start, pair-status, pair-complete, mobile-device and mobile-unpair, each the
+-- request's whole transaction. Depends on workspaces (devices, keys, nonces) and the
+-- timeline (DEVICE_PAIRED, DEVICE_UNPAIRED); private.unpair_device also drops the
+-- device's pending pushes (the push migration's outbox, resolved when it runs).
 
--- Timestamps in bodies are private.ts_text (UTC, microseconds, whatever the session's
--- TimeZone).
+create table private.pair_tokens (
+  token_hash text primary key,
+  workspace_id uuid not null references public.workspaces (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  used_at timestamptz
+);
+create index pair_tokens_expires_idx on private.pair_tokens (expires_at);
 
 -- A workspace's pairing state as pair-status answers it.
-create or replace function private.pairing_state(p_workspace_id uuid)
+create function private.pairing_state(p_workspace_id uuid)
 returns jsonb
-language sql stable as $$
+language sql stable set search_path = '' as $$
   select jsonb_build_object(
     'workspace_id', p_workspace_id,
     'paired', count(wd.device_id) > 0,
@@ -23,9 +32,9 @@ language sql stable as $$
 $$;
 
 -- A device as the API shows it (never the push token itself).
-create or replace function private.device_json(p_device public.devices)
+create function private.device_json(p_device public.devices)
 returns jsonb
-language sql stable as $$
+language sql stable set search_path = '' as $$
   select jsonb_build_object(
     'device_id', p_device.id,
     'platform', p_device.platform,
@@ -44,12 +53,12 @@ $$;
 -- (which kills the old bridge secret) and its unused pair tokens dropped. Anything else — unsigned, or signed for another
 -- machine or project — gets a new workspace: knowing a machine's identifiers is never
 -- enough to take its workspace over.
-create or replace function private.pair_start(
+create function private.pair_start(
   p_ip text, p_limit integer, p_request jsonb,
   p_workspace_id uuid default null, p_secret_version integer default null,
   p_nonce text default null
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_workspace_id uuid;
   v_version integer;
@@ -110,10 +119,10 @@ $$;
 -- the link, DEVICE_PAIRED on the workspace's timeline and a NOTIFY that wakes pair-status. A wrong token or device is
 -- returned as {"error": …} rather than raised, so that the rate-limit hit commits:
 -- otherwise guessing tokens would cost nothing.
-create or replace function private.pair_complete(
+create function private.pair_complete(
   p_user_id uuid, p_limit integer, p_request jsonb
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_token private.pair_tokens;
   v_workspace public.workspaces;
@@ -179,10 +188,10 @@ $$;
 
 -- pair-status: consumes the request's nonce, then reads the state. The long-poll's later
 -- re-reads use private.pairing_state alone.
-create or replace function private.pair_status(
+create function private.pair_status(
   p_workspace_id uuid, p_secret_version integer, p_nonce text
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 begin
   perform private.consume_nonce(p_workspace_id, p_secret_version, p_nonce);
   return private.pairing_state(p_workspace_id);
@@ -191,21 +200,20 @@ $$;
 
 -- The pairing waiter's one query for every pair-status parked in an isolate (batched poll,
 -- a NOTIFY workspace_paired, a LISTEN reconnect): the states of those that are paired.
-create or replace function private.paired_states(p_workspace_ids uuid[])
+create function private.paired_states(p_workspace_ids uuid[])
 returns jsonb
 language sql stable set search_path = '' as $$
   select coalesce(jsonb_agg(private.pairing_state(w.workspace_id)), '[]'::jsonb)
   from (select distinct wd.workspace_id from public.workspace_devices wd
         where wd.workspace_id = any(p_workspace_ids)) w
 $$;
-revoke all on function private.paired_states(uuid[]) from public;
 
 -- mobile-device: one of the user's devices, updated. A new push token stamps
 -- push_token_updated_at (APNs' 410 is honoured only for tokens older than it).
-create or replace function private.update_device(
+create function private.update_device(
   p_user_id uuid, p_request jsonb
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_device public.devices;
 begin
@@ -230,10 +238,10 @@ $$;
 -- device's undelivered pushes for that workspace are dropped; DEVICE_UNPAIRED goes on the
 -- workspace's timeline. The workspace's rows are hidden from the user by RLS once none of
 -- their devices is paired with it.
-create or replace function private.unpair_device(
+create function private.unpair_device(
   p_user_id uuid, p_workspace_id uuid, p_device_id uuid
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 begin
   delete from public.workspace_devices wd
   using public.devices d
@@ -251,8 +259,3 @@ begin
                             'unpaired', true);
 end
 $$;
-
-revoke all on function private.pairing_state(uuid), private.device_json(public.devices),
-  private.pair_start(text, integer, jsonb, uuid, integer, text), private.pair_complete(uuid, integer, jsonb),
-  private.pair_status(uuid, integer, text), private.update_device(uuid, jsonb),
-  private.unpair_device(uuid, uuid, uuid) from public;

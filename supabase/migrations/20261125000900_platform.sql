@@ -1,22 +1,24 @@
--- What a hosted Supabase project adds to the local stack (issue 19): Realtime broadcasts for
--- the phone, and the pg_cron + pg_net + Vault sweeps. Everything here is installed only
--- where the platform's pieces exist (the `realtime` schema, the pg_cron and pg_net
--- extensions), so this migration runs unchanged on the local stack, where the tests call
--- the install functions against stand-ins they create (tests/platform/).
+-- What a hosted Supabase project adds to the local stack (issue 19): Realtime broadcasts
+-- for the phone, and the pg_cron + pg_net + Vault sweeps. Everything here is installed
+-- only where the platform's pieces exist (the `realtime` schema, pg_cron), so this
+-- migration runs unchanged on the local stack, where the tests call the install functions
+-- against stand-ins they create (tests/platform/). Last: it installs over the tables of
+-- every migration before it (a later migration that adds a table to broadcast calls
+-- private.install_realtime_broadcasts() again).
 
 -- ---------------------------------------------------------------------------
 -- Realtime: private broadcast topics `workspace:<id>` carry every change the phone needs.
 -- Postgres Changes sends a delete to every subscriber of a table without applying RLS
--- (only the primary key, but another tenant's), so the project's tables leave the
+-- (only the primary key, but another tenant's), so the project's tables stay out of the
 -- supabase_realtime publication and the phone subscribes to the broadcasts instead
 -- (docs/realtime.md).
 -- ---------------------------------------------------------------------------
 
 -- Which tables broadcast which operations. events are append-only (deleted only by the
 -- retention job, one message per purged row would flood the topic, and the phone ages its
--- cache out itself); runs, approvals, instructions and pairings send every change. A table
--- added later (rules) joins by adding a row here and calling the install function again.
-create or replace function private.realtime_broadcast_tables()
+-- cache out itself); runs, approvals, instructions, pairings and rules send every change.
+-- A table added later joins by adding a row here and calling the install function again.
+create function private.realtime_broadcast_tables()
 returns table (table_name text, operations text)
 language sql immutable set search_path = '' as $$
   values ('runs', 'insert or update or delete'),
@@ -30,7 +32,7 @@ $$;
 -- Creates (again) the broadcast triggers and the realtime.messages policy where Supabase's
 -- Realtime is installed; returns the tables that broadcast. Idempotent: a later migration
 -- calls it again after adding a table.
-create or replace function private.install_realtime_broadcasts()
+create function private.install_realtime_broadcasts()
 returns text[]
 language plpgsql set search_path = '' as $$
 declare
@@ -90,7 +92,7 @@ $$;
 -- Supabase's broadcast_changes shape (event = INSERT/UPDATE/DELETE; payload {schema, table,
 -- operation, record, old_record}). security definer: the writer (a SQL function of the
 -- API, the retention job) need not reach the realtime schema itself.
-create or replace function private.broadcast_workspace_change() returns trigger
+create function private.broadcast_workspace_change() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
   perform realtime.broadcast_changes(
@@ -101,20 +103,17 @@ begin
 end
 $$;
 
-revoke all on function private.realtime_broadcast_tables() from public, anon, authenticated;
-revoke all on function private.install_realtime_broadcasts() from public, anon, authenticated;
-revoke all on function private.broadcast_workspace_change() from public, anon, authenticated;
-
 select private.install_realtime_broadcasts();
 
 -- ---------------------------------------------------------------------------
 -- Sweeps on the platform: pg_cron runs the push sweep (pg_net posts to push-dispatch with
 -- the bearer secret from Vault, private.request_push_dispatch() of the push migration) and
--- the retention job. Installed where cron.schedule() exists (pg_cron enabled); re-run it
--- after enabling the extensions or to change the retention (scripts/setup_cron.sql):
+-- the retention job (private.purge_expired() of the timeline migration). Installed where
+-- cron.schedule() exists (pg_cron enabled); re-run it after enabling the extensions or to
+-- change the retention (scripts/setup_cron.sql):
 --   select private.install_platform_schedules(p_event_retention_days => 30);
 -- ---------------------------------------------------------------------------
-create or replace function private.install_platform_schedules(
+create function private.install_platform_schedules(
   p_event_retention_days integer default null
 ) returns jsonb
 language plpgsql set search_path = '' as $$
@@ -152,6 +151,5 @@ begin
   );
 end
 $$;
-revoke all on function private.install_platform_schedules(integer) from public, anon, authenticated;
 
 select private.install_platform_schedules();

@@ -1,26 +1,163 @@
--- Push delivery (SPEC section 6): claiming due outbox rows, recording every outcome on the
--- row (retry with backoff honouring Retry-After, dead tokens cleared and put on the
--- timeline, configuration errors kept loud), and the pg_cron + pg_net schedule that calls
--- the push-dispatch function on Supabase (skipped where those extensions are absent).
+-- Push delivery (SPEC section 6): the outbox (one row per device per notification, written
+-- in the request's transaction, delivered after the response and by the sweep), what each
+-- notification says, claiming due rows, recording every outcome on the row (retry with
+-- backoff honouring Retry-After, dead tokens cleared and put on the timeline,
+-- configuration errors kept loud), and the pg_cron + pg_net job that calls the
+-- push-dispatch function on Supabase (skipped where those extensions are absent). Depends
+-- on workspaces, the timeline and approvals; the notifications migration builds the
+-- sweep's claim (private.claim_push_jobs) on private.claim_push_batch.
 
--- Which provider handled the row's last attempt (fcm, apns or log): together with
--- last_outcome it tells a silent outage from a quiet day.
-alter table private.push_outbox add column if not exists provider text;
-
+create table private.push_outbox (
+  id bigint generated always as identity primary key,
+  device_id uuid not null references public.devices (id) on delete cascade,
+  workspace_id uuid not null references public.workspaces (id) on delete cascade,
+  kind text not null check (kind in ('approval', 'approval_clear', 'run')),
+  approval_id uuid references public.approvals (id) on delete cascade,
+  run_id uuid references public.runs (id) on delete cascade,
+  -- provider-neutral message: {title, body, data, collapse_id, silent, category, time_sensitive}
+  message jsonb not null,
+  expires_at timestamptz,
+  status text not null default 'pending'
+    check (status in ('pending', 'sending', 'sent', 'failed', 'dropped')),
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  locked_until timestamptz,
+  last_outcome text,
+  last_http_status integer,
+  last_error text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  sent_at timestamptz,
+  -- which provider handled the row's last attempt (fcm, apns, webpush or log): together
+  -- with last_outcome it tells a silent outage from a quiet day
+  provider text
+);
+create index push_outbox_due_idx on private.push_outbox (next_attempt_at)
+  where status in ('pending', 'sending');
+create index push_outbox_approval_idx on private.push_outbox (approval_id)
+  where approval_id is not null;
 -- "Is this kind of message known good?" (FCM INVALID_ARGUMENT clears a token only then).
-create index if not exists push_outbox_sent_kind_idx on private.push_outbox (kind, provider)
+create index push_outbox_sent_kind_idx on private.push_outbox (kind, provider)
   where status = 'sent';
 
+-- ---------------------------------------------------------------------------
+-- Queueing: one row per paired device, and a NOTIFY push_outbox that wakes the sender.
+-- ---------------------------------------------------------------------------
+create function private.enqueue_push(
+  p_workspace_id uuid, p_kind text, p_message jsonb, p_approval_id uuid default null,
+  p_run_id uuid default null, p_expires_at timestamptz default null,
+  p_except_device_id uuid default null
+) returns integer
+language plpgsql set search_path = '' as $$
+declare
+  v_count integer;
+begin
+  insert into private.push_outbox (device_id, workspace_id, kind, approval_id, run_id,
+                                   message, expires_at)
+  select wd.device_id, p_workspace_id, p_kind, p_approval_id, p_run_id, p_message, p_expires_at
+  from public.workspace_devices wd
+  where wd.workspace_id = p_workspace_id
+    and wd.device_id is distinct from p_except_device_id;
+  get diagnostics v_count = row_count;
+  if v_count > 0 then
+    perform pg_notify('push_outbox', p_workspace_id::text);
+  end if;
+  return v_count;
+end
+$$;
+
+-- SPEC section 6 content: "<display_name> · run completed|failed|stopped", body last_message.
+create function private.enqueue_run_ended_push(p_run public.runs) returns integer
+language sql set search_path = '' as $$
+  select private.enqueue_push(
+    p_run.workspace_id,
+    'run',
+    jsonb_build_object(
+      'title', (select w.display_name from public.workspaces w where w.id = p_run.workspace_id)
+               || ' · run ' || lower(p_run.status),
+      'body', coalesce(p_run.last_message, ''),
+      'data', jsonb_build_object('type', 'run', 'run_id', p_run.id,
+                                 'workspace_id', p_run.workspace_id, 'status', p_run.status),
+      'collapse_id', 'run-' || p_run.id::text
+    ),
+    null, p_run.id, null, null)
+$$;
+
+-- Push content (SPEC section 6) for an approval and for its reminder: "Approval needed ·
+-- <display_name>" (the reminder: "still waiting · <command>"), body the command (≤ 200
+-- chars), time-sensitive, collapse id = approval id. A command the gate marks dangerous
+-- gets the category whose actions require unlocking the device (AGENTOPS_APPROVAL_SECURE
+-- on iOS, else AGENTOPS_APPROVAL) and data.requires_unlock "true" for Android and the web.
+create function private.approval_push_message(
+  p_approval public.approvals, p_reminder boolean
+) returns jsonb
+language sql stable set search_path = '' as $$
+  select jsonb_build_object(
+    'title', case when p_reminder
+                  then 'still waiting · ' || case when char_length(p_approval.command) > 80
+                                                  then left(p_approval.command, 79) || '…'
+                                                  else p_approval.command end
+                  else 'Approval needed · ' || (select w.display_name from public.workspaces w
+                                                where w.id = p_approval.workspace_id) end,
+    'body', case when char_length(p_approval.command) > 200
+                 then left(p_approval.command, 199) || '…' else p_approval.command end,
+    'data', jsonb_build_object('type', 'approval', 'approval_id', p_approval.id,
+                               'run_id', p_approval.run_id,
+                               'workspace_id', p_approval.workspace_id,
+                               'expires_at', p_approval.expires_at,
+                               'requires_unlock', case when p_approval.requires_unlock
+                                                       then 'true' else 'false' end)
+            || case when p_reminder then jsonb_build_object('reminder', 'true')
+                    else '{}'::jsonb end,
+    'collapse_id', p_approval.id::text,
+    'category', case when p_approval.requires_unlock then 'AGENTOPS_APPROVAL_SECURE'
+                     else 'AGENTOPS_APPROVAL' end,
+    'time_sensitive', true,
+    'priority', 'high'
+  )
+$$;
+
+-- An approval's push, expiring at the approval's expires_at.
+create function private.enqueue_approval_push(p_approval public.approvals)
+returns integer
+language sql set search_path = '' as $$
+  select private.enqueue_push(
+    p_approval.workspace_id, 'approval', private.approval_push_message(p_approval, false),
+    p_approval.id, p_approval.run_id, p_approval.expires_at, null)
+$$;
+
+-- A silent push to the workspace's other devices that clears the approval's notification.
+create function private.enqueue_approval_clear_push(
+  p_approval public.approvals, p_except_device_id uuid
+) returns integer
+language sql set search_path = '' as $$
+  select private.enqueue_push(
+    p_approval.workspace_id,
+    'approval_clear',
+    jsonb_build_object(
+      'silent', true,
+      'data', jsonb_build_object('type', 'approval_resolved', 'approval_id', p_approval.id,
+                                 'run_id', p_approval.run_id,
+                                 'workspace_id', p_approval.workspace_id,
+                                 'status', p_approval.status),
+      'collapse_id', p_approval.id::text
+    ),
+    p_approval.id, p_approval.run_id, now() + interval '1 hour', p_except_device_id)
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Delivery
+-- ---------------------------------------------------------------------------
 -- Claims up to p_limit due rows (pending, or sending whose lease ran out) with
 -- `for update skip locked`, so concurrent sweepers never share a row. Rows that must not be
 -- sent are settled here with their outcome: an approval already decided or expired, a
 -- row past its expiry, a device without a push token. The rest become `sending` under a
 -- lease of p_lease_seconds (a sweeper that dies mid-send leaves them to the next one) and
 -- are returned with the device's current token.
-create or replace function private.claim_push_batch(
+create function private.claim_push_batch(
   p_limit integer, p_lease_seconds integer default 60
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_ids bigint[];
   v_jobs jsonb;
@@ -114,9 +251,9 @@ $$;
 --   released         the sender shut down mid-attempt: pending again at once, attempt
 --                    not counted
 -- Returns {status, outcome, token_cleared}.
-create or replace function private.record_push_result(p_id bigint, p_outcome jsonb)
+create function private.record_push_result(p_id bigint, p_outcome jsonb)
 returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_row private.push_outbox;
   v_result text := p_outcome ->> 'result';
@@ -231,13 +368,14 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------
--- The sweep on Supabase: pg_cron calls push-dispatch through pg_net whenever a row is
--- due. The function's URL and bearer secret come from Supabase Vault:
+-- The sweep on Supabase: pg_cron calls push-dispatch through pg_net whenever a row is due
+-- or a reminder is (the sweep claims it). The function's URL and bearer secret come from
+-- Supabase Vault:
 --   select vault.create_secret('https://<ref>.supabase.co/functions/v1', 'agentops_functions_url');
 --   select vault.create_secret('<PUSH_DISPATCH_SECRET>', 'agentops_push_dispatch_secret');
 -- Without them the job does nothing (and says so in the database log).
 -- ---------------------------------------------------------------------------
-create or replace function private.request_push_dispatch() returns bigint
+create function private.request_push_dispatch() returns bigint
 language plpgsql security definer set search_path = '' as $$
 declare
   v_url text;
@@ -246,7 +384,11 @@ declare
 begin
   if not exists (select 1 from private.push_outbox o
                  where o.status in ('pending', 'sending') and o.next_attempt_at <= now()
-                   and (o.locked_until is null or o.locked_until < now())) then
+                   and (o.locked_until is null or o.locked_until < now()))
+     and not exists (select 1 from public.approvals a
+                     where a.status = 'PENDING' and a.reminded_at is null
+                       and a.remind_at is not null and a.remind_at <= now()
+                       and a.expires_at > now()) then
     return null;
   end if;
   if not exists (select 1 from pg_namespace where nspname = 'vault')
@@ -262,7 +404,6 @@ begin
     raise warning 'push-dispatch not called: set the Vault secrets agentops_functions_url and agentops_push_dispatch_secret';
     return null;
   end if;
-  -- dynamic so this function can be created where pg_net is absent
   execute 'select net.http_post(url := $1, headers := $2, body := $3, timeout_milliseconds := 55000)'
     into v_request_id
     using rtrim(v_url, '/') || '/push-dispatch',
@@ -272,28 +413,5 @@ begin
   return v_request_id;
 end
 $$;
-revoke all on function private.request_push_dispatch() from public;
 
--- Schedules the sweep when pg_cron and pg_net are installed (re-run it after enabling them:
--- `select private.schedule_push_dispatch();`). Every 10 seconds where pg_cron knows
--- second intervals (1.5+), else every minute.
-create or replace function private.schedule_push_dispatch() returns text
-language plpgsql as $$
-begin
-  if not exists (select 1 from pg_extension where extname = 'pg_cron')
-     or not exists (select 1 from pg_extension where extname = 'pg_net') then
-    return 'skipped: pg_cron and pg_net are not both installed';
-  end if;
-  begin
-    execute $q$select cron.schedule('agentops-push-dispatch', '10 seconds',
-                                    'select private.request_push_dispatch()')$q$;
-    return 'scheduled every 10 seconds';
-  exception when others then
-    execute $q$select cron.schedule('agentops-push-dispatch', '* * * * *',
-                                    'select private.request_push_dispatch()')$q$;
-    return 'scheduled every minute';
-  end;
-end
-$$;
-
-select private.schedule_push_dispatch();
+-- The platform migration schedules this sweep (private.install_platform_schedules).

@@ -1,23 +1,72 @@
--- Approvals (SPEC section 4 endpoints 5-7, section 7): request, wait, decide, expire.
--- Every state change is one function call in one transaction; a decision or an expiry
--- sends NOTIFY approval_decided (payload: the approval id, nothing else) in that
--- transaction, which wakes the long-polls parked in any isolate; they re-read the rows
--- (supabase/functions/_shared/approval_waiter.ts).
+-- Approvals (SPEC section 4 endpoints 5-7, section 7): request, wait, decide, expire, and
+-- the delivery receipt. Every state change is one function call in one transaction; a
+-- decision or an expiry sends NOTIFY approval_decided (payload: the approval id, nothing
+-- else) in that transaction, which wakes the long-polls parked in any isolate; they
+-- re-read the rows (supabase/functions/_shared/approval_waiter.ts). Depends on workspaces
+-- and the timeline (APPROVAL_* events on the run). The pushes an approval causes are the
+-- push migration's (private.enqueue_approval_push, private.enqueue_approval_clear_push,
+-- the outbox rows that private.approval_settled drops): plpgsql resolves those names when
+-- it runs. The push outbox, the notifications and rules refer to approvals.
 
--- The answer of bridge-approval-wait (and the waiter): what the hook runner needs.
-create or replace function private.approval_state(p_approval public.approvals) returns jsonb
-language sql immutable as $$
+create table public.approvals (
+  id uuid primary key default gen_random_uuid(),
+  run_id uuid not null references public.runs (id) on delete cascade,
+  workspace_id uuid not null references public.workspaces (id) on delete cascade,
+  status text not null default 'PENDING'
+    check (status in ('PENDING', 'APPROVED', 'DENIED', 'EXPIRED')),
+  kind text not null default 'command',
+  command text not null,
+  cwd_hash text,
+  context jsonb,
+  provider text,
+  request_key text,
+  note text,
+  requested_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  decided_at timestamptz,
+  decided_by_device_id uuid references public.devices (id) on delete set null,
+  decided_by_user_id uuid,
+  -- receipts (the notifications migration): approval pushes a provider accepted, the
+  -- devices they reached, when the waiting hook runner got the decision
+  push_sent integer not null default 0,
+  devices_notified integer not null default 0,
+  delivered_at timestamptz,
+  -- a command the gate marks dangerous: its push asks to unlock the device
+  requires_unlock boolean not null default false,
+  -- the reminder's schedule (private.claim_due_reminders)
+  remind_at timestamptz,
+  reminded_at timestamptz,
+  unique (workspace_id, request_key)
+);
+create index approvals_pending_idx on public.approvals (workspace_id, requested_at desc)
+  where status = 'PENDING';
+create index approvals_run_idx on public.approvals (run_id, requested_at);
+-- the sweep's "which reminders are due" is one range scan over a small partial index
+create index approvals_remind_due_idx on public.approvals (remind_at)
+  where status = 'PENDING' and reminded_at is null and remind_at is not null;
+
+alter table public.approvals enable row level security;
+revoke all on public.approvals from anon, authenticated;
+grant select on public.approvals to authenticated;
+create policy approvals_paired_select on public.approvals for select to authenticated
+  using (workspace_id in (select private.user_workspace_ids()));
+
+-- The answer of bridge-approval-wait (and the waiter): what the hook runner needs, with
+-- devices_notified (how many devices a provider accepted an approval push for).
+create function private.approval_state(p_approval public.approvals) returns jsonb
+language sql immutable set search_path = '' as $$
   select jsonb_build_object(
     'approval_id', p_approval.id,
     'status', p_approval.status,
     'note', p_approval.note,
     'decided_at', private.ts_text(p_approval.decided_at),
-    'expires_at', private.ts_text(p_approval.expires_at))
+    'expires_at', private.ts_text(p_approval.expires_at),
+    'devices_notified', coalesce(p_approval.devices_notified, 0))
 $$;
 
 -- The answer of mobile-approval-decision (also the stored result of already_decided).
-create or replace function private.approval_decision(p_approval public.approvals) returns jsonb
-language sql immutable as $$
+create function private.approval_decision(p_approval public.approvals) returns jsonb
+language sql immutable set search_path = '' as $$
   select jsonb_build_object(
     'approval_id', p_approval.id,
     'status', p_approval.status,
@@ -29,10 +78,10 @@ $$;
 -- An approval's timeline event on its run; the run counts as active then (its
 -- last_event_at orders the phone's recent runs and drives retention). Its status is left
 -- alone: approval events are not run events.
-create or replace function private.append_approval_event(
+create function private.append_approval_event(
   p_approval public.approvals, p_type text, p_payload jsonb
 ) returns void
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 begin
   perform private.append_event(p_approval.workspace_id, p_approval.run_id, p_type, p_payload,
                                null, p_approval.provider);
@@ -46,8 +95,8 @@ $$;
 -- The NOTIFY payload is the approval id and nothing else: any database login can LISTEN
 -- (so a payload must not carry a decision or a note) and any login can NOTIFY (so a
 -- waiter must not believe one): the waiter re-reads the woken approvals in one query.
-create or replace function private.approval_settled(p_approval public.approvals) returns void
-language plpgsql as $$
+create function private.approval_settled(p_approval public.approvals) returns void
+language plpgsql set search_path = '' as $$
 begin
   update private.push_outbox
   set status = 'dropped', updated_at = now(),
@@ -62,8 +111,8 @@ $$;
 -- compare-and-set, so concurrent callers expire each approval once; rows another
 -- transaction holds (a decision, another isolate's expiry) are skipped, not waited for,
 -- and locked in id order, so batched callers never deadlock. Returns how many.
-create or replace function private.expire_due_approvals(p_ids uuid[]) returns integer
-language plpgsql as $$
+create function private.expire_due_approvals(p_ids uuid[]) returns integer
+language plpgsql set search_path = '' as $$
 declare
   v_approval public.approvals;
   v_count integer := 0;
@@ -93,23 +142,27 @@ end
 $$;
 
 -- bridge-approval-request. p_body: {run_id, command, cwd_hash, context?, kind,
--- expires_in_seconds, provider?, request_key?} (the path itself never reaches the
--- database). Out: {approval_id, status, expires_at, created}; created false when the
+-- expires_in_seconds, provider?, request_key?, requires_unlock?, remind_after_seconds?}
+-- (the path itself never reaches the database). requires_unlock is the command policy's
+-- verdict; remind_after_seconds is APPROVAL_REMIND_AFTER_SECONDS (default half the
+-- lifetime, at least 30 s), and a reminder that would come at or after the expiry is not
+-- scheduled. Out: {approval_id, status, expires_at, created}; created false when the
 -- request_key already made an approval in this workspace (the endpoint answers 200).
-create or replace function private.request_approval(
+create function private.request_approval(
   p_workspace_id uuid, p_secret_version integer, p_nonce text, p_body jsonb,
   p_rate_limit integer
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_key text := p_body ->> 'request_key';
   v_approval public.approvals;
   v_run public.runs;
+  v_lifetime integer := coalesce((p_body ->> 'expires_in_seconds')::integer, 600);
+  v_remind integer := coalesce((p_body ->> 'remind_after_seconds')::integer,
+                               greatest(30, v_lifetime / 2));
 begin
   perform private.consume_nonce(p_workspace_id, p_secret_version, p_nonce);
 
-  -- A retry of a request that already made its approval: the same answer, no second
-  -- approval, and no rate-limit hit (the client retries with a fresh nonce).
   if v_key is not null then
     select * into v_approval from public.approvals
     where workspace_id = p_workspace_id and request_key = v_key;
@@ -132,16 +185,17 @@ begin
                               p_body ->> 'provider');
 
   insert into public.approvals (run_id, workspace_id, kind, command, cwd_hash, context,
-                                provider, request_key, expires_at)
+                                provider, request_key, expires_at, requires_unlock, remind_at)
   values (v_run.id, p_workspace_id, coalesce(p_body ->> 'kind', 'command'),
           p_body ->> 'command', p_body ->> 'cwd_hash', p_body -> 'context',
           coalesce(p_body ->> 'provider', v_run.provider), v_key,
-          now() + make_interval(secs => coalesce((p_body ->> 'expires_in_seconds')::integer, 600)))
+          now() + make_interval(secs => v_lifetime),
+          coalesce((p_body ->> 'requires_unlock')::boolean, false),
+          case when v_remind < v_lifetime then now() + make_interval(secs => v_remind) end)
   on conflict (workspace_id, request_key) do nothing
   returning * into v_approval;
 
   if v_approval.id is null then
-    -- A concurrent copy with the same request_key won the insert: answer with its approval.
     select * into v_approval from public.approvals
     where workspace_id = p_workspace_id and request_key = v_key;
     return jsonb_build_object('approval_id', v_approval.id, 'status', v_approval.status,
@@ -154,6 +208,7 @@ begin
       'command', v_approval.command,
       'kind', v_approval.kind,
       'request_key', v_approval.request_key,
+      'requires_unlock', nullif(v_approval.requires_unlock, false),
       'expires_at', private.ts_text(v_approval.expires_at))));
   perform private.enqueue_approval_push(v_approval);
 
@@ -164,10 +219,10 @@ $$;
 
 -- bridge-approval-wait, first read: consumes the nonce and reads the workspace's approval
 -- (expiring it when it is due). Another workspace's approval is not_found.
-create or replace function private.read_approval_for_wait(
+create function private.read_approval_for_wait(
   p_workspace_id uuid, p_secret_version integer, p_nonce text, p_approval_id uuid
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_approval public.approvals;
 begin
@@ -188,8 +243,8 @@ $$;
 -- The waiter's one query for every approval parked in an isolate (batched poll, a NOTIFY,
 -- a reconnect, an expiry): expires the due ones, returns the states of those no longer
 -- PENDING as {settled: [state…], expired: n}.
-create or replace function private.settle_approvals(p_ids uuid[]) returns jsonb
-language plpgsql as $$
+create function private.settle_approvals(p_ids uuid[]) returns jsonb
+language plpgsql set search_path = '' as $$
 declare
   v_expired integer;
 begin
@@ -207,10 +262,10 @@ $$;
 -- one decision wins under any concurrency. Out: {result} (200) or, for an approval found
 -- past its expiry, {expired: details}: the expiry is kept (timeline event, NOTIFY, clear
 -- push) and the endpoint answers 409 expired. Other refusals raise and write nothing.
-create or replace function private.decide_approval(
+create function private.decide_approval(
   p_user_id uuid, p_approval_id uuid, p_decision text, p_note text, p_device_id uuid
 ) returns jsonb
-language plpgsql as $$
+language plpgsql set search_path = '' as $$
 declare
   v_approval public.approvals;
   v_devices uuid[];
@@ -280,12 +335,25 @@ begin
 end
 $$;
 
--- Server-only, like every function in private (see 20261125000200_events.sql).
-revoke all on function private.append_approval_event(public.approvals, text, jsonb),
-  private.approval_state(public.approvals),
-  private.approval_decision(public.approvals), private.approval_settled(public.approvals),
-  private.expire_due_approvals(uuid[]),
-  private.request_approval(uuid, integer, text, jsonb, integer),
-  private.read_approval_for_wait(uuid, integer, text, uuid), private.settle_approvals(uuid[]),
-  private.decide_approval(uuid, uuid, text, text, uuid)
-from public, anon, authenticated;
+-- The waiting hook runner got the decision: delivered_at and APPROVAL_DELIVERED, once.
+-- Returns the wait's answer (with devices_notified).
+create function private.mark_approval_delivered(p_approval_id uuid) returns jsonb
+language plpgsql set search_path = '' as $$
+declare
+  v_approval public.approvals;
+begin
+  update public.approvals
+  set delivered_at = now()
+  where id = p_approval_id and delivered_at is null and status in ('APPROVED', 'DENIED')
+  returning * into v_approval;
+  if found then
+    perform private.append_approval_event(v_approval, 'APPROVAL_DELIVERED',
+      jsonb_build_object('approval_id', v_approval.id, 'status', v_approval.status,
+                         'devices_notified', v_approval.devices_notified,
+                         'push_sent', v_approval.push_sent));
+  else
+    select * into v_approval from public.approvals where id = p_approval_id;
+  end if;
+  return private.approval_state(v_approval);
+end
+$$;

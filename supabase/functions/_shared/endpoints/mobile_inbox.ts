@@ -1,0 +1,39 @@
+// mobile-inbox (issue 18, docs/web-api.md): the approvals of every workspace paired with one
+// of the user's devices, pending ones and recently settled ones, with a cursor. With
+// ?wait=N&since=<cursor> the request parks in the isolate's read waiter until the inbox
+// differs from that cursor (woken by NOTIFY approvals_changed or workspace_paired, the
+// earliest expiry, or the batched re-read), or N seconds pass.
+import { MobileInboxQuery } from "../../../../shared/api_schemas.ts";
+import { defineEndpoint, jsonResponse } from "../endpoint.ts";
+import { inboxKey, inboxResponse, type InboxState, readInboxes } from "../mobile_reads.ts";
+
+export const mobileInbox = defineEndpoint({
+  name: "mobile-inbox",
+  method: "GET",
+  auth: "mobile",
+  query: MobileInboxQuery,
+  async handle(ctx, deps) {
+    const { wait, since, recent } = ctx.query;
+    // Reserved before the first read, so a change in between still wakes it, and a request
+    // refused for the cap reads nothing.
+    const slot = wait > 0 && since ? deps.reads.reserve(ctx.user.id) : undefined;
+    try {
+      const [state] = await readInboxes(deps.sql, [{ userId: ctx.user.id, recent }]);
+      if (!slot || state.cursor !== since) {
+        return jsonResponse(await inboxResponse(state, deps.now()));
+      }
+      const later = await slot.wait({
+        key: inboxKey(ctx.user.id, recent),
+        topics: state.workspace_ids,
+        notified: true,
+        done: (s) => s.kind === "inbox" && s.cursor !== since,
+        timeoutMs: wait * 1000,
+        recheckAt: state.next_expiry ? Date.parse(state.next_expiry) : undefined,
+        signal: ctx.signal,
+      });
+      return jsonResponse(await inboxResponse((later as InboxState | null) ?? state, deps.now()));
+    } finally {
+      slot?.release();
+    }
+  },
+});

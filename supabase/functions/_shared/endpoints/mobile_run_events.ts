@@ -1,0 +1,45 @@
+// mobile-run-events (issue 18, docs/web-api.md): a run's timeline after a seq, with every
+// field the browser needs to recompute the hash chain. With ?wait=N and nothing after
+// after_seq, the request parks in the isolate's read waiter until the run's chain grows
+// (the batched re-read of run heads; approval changes of its workspace wake it at once).
+import type { z } from "zod";
+import {
+  MobileRunEventsQuery,
+  type MobileRunEventsResponse,
+} from "../../../../shared/api_schemas.ts";
+import { callJson } from "../db.ts";
+import { defineEndpoint, jsonResponse } from "../endpoint.ts";
+import { runKey } from "../mobile_reads.ts";
+
+type Timeline = z.infer<typeof MobileRunEventsResponse>;
+
+export const mobileRunEvents = defineEndpoint({
+  name: "mobile-run-events",
+  method: "GET",
+  auth: "mobile",
+  query: MobileRunEventsQuery,
+  async handle(ctx, deps) {
+    const { run_id, after_seq, limit, wait } = ctx.query;
+    const read = () =>
+      callJson<Timeline>(
+        deps.sql,
+        "private.mobile_run_events($1::uuid, $2::uuid, $3::integer, $4::integer)",
+        [ctx.user.id, run_id, after_seq, limit],
+      );
+    const slot = wait > 0 ? deps.reads.reserve(ctx.user.id) : undefined;
+    try {
+      const timeline = await read();
+      if (!slot || timeline.events.length > 0) return jsonResponse(timeline);
+      const head = await slot.wait({
+        key: runKey(run_id),
+        topics: [timeline.workspace_id],
+        done: (s) => s.kind === "run" && s.last_seq > after_seq,
+        timeoutMs: wait * 1000,
+        signal: ctx.signal,
+      });
+      return jsonResponse(head ? await read() : timeline);
+    } finally {
+      slot?.release();
+    }
+  },
+});
