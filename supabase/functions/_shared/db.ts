@@ -41,32 +41,39 @@ export function createSql(url: string, options: { max?: number } = {}): Sql {
   );
 }
 
-/** A Sql that creates the real one on its first query. Until then a query is a promise of
- * its rows; afterwards every call goes straight to postgres.js. The functions only await
- * queries (tagged, unsafe, begin) and end the pool; nothing else is forwarded early. */
+/** A Sql that creates the real one on its first query. Until then a query (tagged,
+ * unsafe, begin) is a promise of its result and end() has nothing to end; once it exists,
+ * every call and property goes straight to postgres.js. A helper read before the first
+ * query (sql.json, sql.array…) needs the module: it throws, saying so. */
 function lazySql(create: () => Promise<Sql>): Sql {
+  type Call = (...args: unknown[]) => unknown;
   let real: Sql | undefined;
   let creating: Promise<Sql> | undefined;
   const ready = () => creating ??= create().then((sql) => (real = sql));
-  const lazy = (strings: TemplateStringsArray, ...values: unknown[]) =>
-    real
-      ? (real as unknown as (...a: unknown[]) => unknown)(strings, ...values)
-      : ready().then((sql) => (sql as unknown as (...a: unknown[]) => unknown)(strings, ...values));
-  const forward = (method: "unsafe" | "begin") => (...args: unknown[]) =>
-    real
-      ? (real[method] as (...a: unknown[]) => unknown)(...args)
-      : ready().then((sql) => (sql[method] as (...a: unknown[]) => unknown)(...args));
-  Object.assign(lazy, {
-    unsafe: forward("unsafe"),
-    begin: forward("begin"),
-    end: (options?: { timeout?: number }) =>
-      real
-        ? real.end(options)
-        : creating
-        ? creating.then((sql) => sql.end(options))
-        : Promise.resolve(),
+  const later = (method?: "unsafe" | "begin") => (...args: unknown[]) =>
+    ready().then((sql) => (method ? (sql[method] as Call) : (sql as unknown as Call))(...args));
+  const before: Record<PropertyKey, unknown> = {
+    unsafe: later("unsafe"),
+    begin: later("begin"),
+    end: () => creating ? creating.then((sql) => sql.end()) : Promise.resolve(),
+  };
+  const tagged = later();
+  return new Proxy(function () {} as unknown as Sql, {
+    apply(_target, _this, args) {
+      return real ? (real as unknown as Call)(...args) : tagged(...args);
+    },
+    get(_target, prop) {
+      if (real) {
+        const value = Reflect.get(real, prop);
+        return typeof value === "function" ? value.bind(real) : value;
+      }
+      if (prop in before) return before[prop];
+      if (prop === "then") return undefined; // not a thenable
+      throw new Error(
+        `sql.${String(prop)} before the first query: postgres.js is imported on first use`,
+      );
+    },
   });
-  return lazy as unknown as Sql;
 }
 
 const UNAVAILABLE_CODES = new Set([
