@@ -373,7 +373,7 @@ notes.unshift(
     `rows with one SQL statement per transaction between the slices.`,
   `The no-op row bounds every figure: the generator cannot drive anything faster than it. ` +
     `On 2 shared cores the generator, the server and Postgres compete for the same CPUs, ` +
-    `so the CPU per request below (from /proc, user + system; Postgres = the postmaster and all its backends, which on this shared machine also serve other tests' databases in the same cluster only when they share it: this bench's cluster is its own) says where the time goes.`,
+    `so the CPU per request below (from /proc, user + system; Postgres = this bench's own cluster: its postmaster and every backend) says where the time goes.`,
 );
 const path = await writeResult({
   name: NAME,
