@@ -5,10 +5,18 @@ import type * as NodeCrypto from "node:crypto";
 
 const encoder = new TextEncoder();
 
-// node:crypto on first use: its import brings part of Deno's Node layer (~15 ms of a cold
-// start, bench/cold_start.ts), which a process that hashes and signs nothing need not pay
-// (a hook that sends no request; a function whose first request is refused unsigned).
+// Two ways to hash and HMAC, picked by the process's job. A server verifying many requests
+// uses node:crypto's synchronous createHash/createHmac/timingSafeEqual: an awaited
+// crypto.subtle call hands off to a thread and back (~0.1 ms for a digest, ~0.2 ms of CPU
+// for verify: a quarter of bridge-event's CPU under --cpu-prof). But importing node:crypto
+// brings part of Deno's Node layer (~15 ms), which a hook process signing its one request
+// (or none) should not pay: until something loads it (verifySignature does), WebCrypto.
 let nodeCryptoLoaded: typeof NodeCrypto | undefined;
+/** Which implementation hashes and HMACs in this process now (tests, benches). */
+export function signingBackend(): "node" | "webcrypto" {
+  return nodeCryptoLoaded ? "node" : "webcrypto";
+}
+
 async function nodeCrypto(): Promise<typeof NodeCrypto> {
   return nodeCryptoLoaded ??= await import("node:crypto");
 }
@@ -45,7 +53,10 @@ function asBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
  * public bytes (no secret, no comparison), so node:crypto's synchronous hash serves: an
  * awaited crypto.subtle.digest costs ~100 µs of thread hand-off per request, this ~5 µs. */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  return (await nodeCrypto()).createHash("sha256").update(asBytes(data)).digest("hex");
+  if (nodeCryptoLoaded) {
+    return nodeCryptoLoaded.createHash("sha256").update(asBytes(data)).digest("hex");
+  }
+  return toHex(await crypto.subtle.digest("SHA-256", asBytes(data)));
 }
 
 /** Imports an HMAC-SHA256 key from raw key bytes (a string is taken as UTF-8). */
@@ -59,17 +70,15 @@ export function importHmacKey(key: string | Uint8Array): Promise<CryptoKey> {
   );
 }
 
-/** HMAC-SHA256 of data with key, raw bytes. Raw key bytes (or a string) go through
- * node:crypto's synchronous HMAC: an awaited crypto.subtle.sign or verify hands off to a
- * thread and back, ~0.2 ms of CPU per request on the functions' main thread (measured with
- * --cpu-prof under bench/ingest.ts: a quarter of bridge-event's CPU); an imported
- * CryptoKey still goes through WebCrypto. */
+/** HMAC-SHA256 of data with key, raw bytes: node:crypto once loaded (a server), else
+ * WebCrypto (a hook process; an imported CryptoKey always). */
 export async function hmacSha256(
   key: string | Uint8Array | CryptoKey,
   data: string | Uint8Array,
 ): Promise<Uint8Array> {
-  if (!(key instanceof CryptoKey)) return await hmacSha256Node(key, data);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, asBytes(data)));
+  if (!(key instanceof CryptoKey) && nodeCryptoLoaded) return await hmacSha256Node(key, data);
+  const cryptoKey = key instanceof CryptoKey ? key : await importHmacKey(key);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, asBytes(data)));
 }
 
 async function hmacSha256Node(
@@ -165,6 +174,7 @@ export async function verifySignature(
 ): Promise<boolean> {
   const signature = fromHex(signatureHex);
   if (!signature || signature.length !== 32) return false;
+  if (!(secret instanceof CryptoKey)) await nodeCrypto(); // a verifier: the synchronous path
   const data = version === 2 ? await v2SignedString(parts) : v1SignedBytes(parts);
   if (!(secret instanceof CryptoKey)) {
     return constantTime.equal(await hmacSha256Node(secret, data), signature);
