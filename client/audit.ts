@@ -2,70 +2,10 @@
 // the stored rows (SPEC section 4: hash = sha256(prev_hash | seq | type | event_ts |
 // created_at | canonical payload)) and names the first row that does not match. The hook
 // runner's bridge secret cannot read timelines, so this reads Postgres (DATABASE_URL);
-// it recomputes every hash itself rather than trusting private.verify_event_chain.
+// it recomputes every hash itself (shared/event_chain.ts, which the web app uses too)
+// rather than trusting private.verify_event_chain.
 import postgres from "postgres";
-import { sha256Hex } from "../shared/signing.ts";
-
-export interface ChainRow {
-  id: string;
-  seq: number;
-  type: string;
-  /** timestamps as the chain hashes them: UTC, microseconds, e.g. 2026-11-25T19:40:01.123456Z */
-  event_ts: string;
-  created_at: string;
-  /** the payload's canonical text (jsonb's text form) */
-  payload: string;
-  prev_hash: string | null;
-  hash: string;
-}
-
-export interface ChainReport {
-  ok: boolean;
-  checked: number;
-  first_bad_seq: number | null;
-  first_bad_event_id: string | null;
-  reason: string | null;
-}
-
-export async function eventHash(
-  prev: string | null,
-  row: Omit<ChainRow, "id" | "prev_hash" | "hash">,
-): Promise<string> {
-  return await sha256Hex(
-    `${prev ?? ""}|${row.seq}|${row.type}|${row.event_ts}|${row.created_at}|${row.payload}`,
-  );
-}
-
-/** Walks the rows in seq order; the first gap, broken link or wrong hash fails, and so
- * does an empty chain: a verifier must not pass a run it never saw. */
-export async function verifyChain(rows: ChainRow[]): Promise<ChainReport> {
-  if (rows.length === 0) {
-    return {
-      ok: false,
-      checked: 0,
-      first_bad_seq: null,
-      first_bad_event_id: null,
-      reason: "no events: the run is unknown to this database or has no timeline",
-    };
-  }
-  let prev: string | null = null;
-  let checked = 0;
-  for (const [i, row] of rows.entries()) {
-    checked++;
-    const bad = (reason: string): ChainReport => ({
-      ok: false,
-      checked,
-      first_bad_seq: row.seq,
-      first_bad_event_id: row.id,
-      reason,
-    });
-    if (row.seq !== i + 1) return bad(`seq ${row.seq} follows ${i}`);
-    if ((row.prev_hash ?? null) !== prev) return bad("prev_hash does not match the previous row");
-    if (await eventHash(prev, row) !== row.hash) return bad("hash does not match the row");
-    prev = row.hash;
-  }
-  return { ok: true, checked, first_bad_seq: null, first_bad_event_id: null, reason: null };
-}
+import { type ChainReport, type ChainRow, verifyChain } from "../shared/event_chain.ts";
 
 /** Reads a run's events (superuser or service connection) and verifies them. */
 export async function verifyRunFromDatabase(

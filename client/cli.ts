@@ -11,6 +11,7 @@ import { type Agent, AGENTS } from "./hooks.ts";
 import { runHook } from "./runner.ts";
 import { AgentOpsClient, ApiError, pairStart } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
+import { appPairLink } from "../shared/pair_link.ts";
 import { VERSION } from "./launcher.ts";
 import {
   backendUrl,
@@ -23,6 +24,8 @@ import {
   saveCredentials,
   workspaceFingerprint,
 } from "./project.ts";
+import type { z } from "zod";
+import type { PairCompleteResponse } from "../shared/api_schemas.ts";
 
 type Values = Record<string, string | boolean | undefined>;
 type Options = Record<string, { type: "string" | "boolean"; short?: string }>;
@@ -216,8 +219,11 @@ async function cmdPair({ values, project }: Context): Promise<number> {
     paired_at: "",
   });
   console.log(`Pairing "${displayName}" (workspace ${started.workspace_id}) with ${url}`);
-  console.log(`\n  Code: ${started.pair_token}\n  ${started.pairing_uri}\n`);
-  if (!values["no-qr"]) console.log(await qrCode(started.pairing_uri));
+  // With the web app's address, the QR code opens the app at its pairing screen.
+  const appUrl = Deno.env.get("AGENTOPS_APP_URL");
+  const link = appUrl ? appPairLink(appUrl, started.pair_token, url) : started.pairing_uri;
+  console.log(`\n  Code: ${started.pair_token}\n  ${link}\n`);
+  if (!values["no-qr"]) console.log(await qrCode(link));
   console.log(`Scan the QR code or type the code in the AgentOps app (or run`);
   console.log(
     `\`agentops phone pair ${started.pair_token}\`). Waiting until ${started.expires_at}…`,
@@ -410,9 +416,11 @@ async function cmdPhonePair({ values, args }: Context): Promise<number> {
     };
     if (values["push-provider"]) body.push_provider = values["push-provider"];
     if (state.device_id) body.device_id = state.device_id;
-    const out = await phoneMod.invoke<
-      { device_id: string; workspace_id: string; display_name: string }
-    >(phone, "pair-complete", body);
+    const out = await phoneMod.invoke<z.output<typeof PairCompleteResponse>>(
+      phone,
+      "pair-complete",
+      body,
+    );
     await phoneMod.savePhoneState({ ...state, device_id: out.device_id });
     console.log(`Paired device ${out.device_id} with "${out.display_name}" (${out.workspace_id}).`);
     return 0;
@@ -727,7 +735,8 @@ function listing(commands: Command[], prefix: string): string {
 const GLOBAL_HELP =
   `Options: --project <dir> (default: $AGENTOPS_PROJECT_DIR, $CLAUDE_PROJECT_DIR, else the
 current directory), -h/--help (on every command), -V/--version.
-Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1, the local stack).`;
+Environment: AGENTOPS_URL (default http://127.0.0.1:54321/functions/v1, the local stack);
+AGENTOPS_APP_URL (the web app: \`agentops pair\`'s QR code then opens it at its pairing screen).`;
 
 /** The help of the whole CLI, or of one command. */
 export function helpText(path: string[] = []): string {

@@ -10,7 +10,7 @@ import { EventQueue } from "./queue.ts";
 import { backendUrl, type Credentials, loadCredentials, policyPath, queueDir } from "./project.ts";
 import { backendFix, describeError, networkReason } from "./net_errors.ts";
 
-export type CheckStatus = "ok" | "warn" | "fail";
+type CheckStatus = "ok" | "warn" | "fail";
 
 export interface Check {
   name: string;
@@ -21,7 +21,7 @@ export interface Check {
 }
 
 /** Signatures older or newer than this are refused (SPEC section 4). */
-export const SIGNATURE_WINDOW_SECONDS = 300;
+const SIGNATURE_WINDOW_SECONDS = 300;
 
 /** The clock check from a response's Date header and the local time it arrived (the
  * header has whole seconds, so ±1 s is noise). */
@@ -319,7 +319,7 @@ async function checkQueue(project: string): Promise<Check[]> {
 }
 
 /** Every check, in order. */
-export async function doctorChecks(project: string): Promise<Check[]> {
+async function doctorChecks(project: string): Promise<Check[]> {
   const creds = await loadCredentials(project).catch(() => null);
   const url = backendUrl(creds);
   const backend = await checkBackend(url);
@@ -335,7 +335,7 @@ export async function doctorChecks(project: string): Promise<Check[]> {
 
 const MARK: Record<CheckStatus, string> = { ok: "ok  ", warn: "warn", fail: "FAIL" };
 
-export function formatChecks(checks: Check[]): string {
+function formatChecks(checks: Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length)) + 2;
   return checks.map((c) =>
     `${MARK[c.status]}  ${c.name.padEnd(width)}${c.message}` +

@@ -442,7 +442,7 @@ export function afterCommandOutput(
 }
 
 /** The instructions as one message to the agent. */
-export function instructionMessage(texts: string[]): string {
+function instructionMessage(texts: string[]): string {
   if (texts.length === 1) return `Instruction from the developer (sent from AgentOps): ${texts[0]}`;
   return `Instructions from the developer (sent from AgentOps), in order:\n${
     texts.map((t, i) => `${i + 1}. ${t}`).join("\n")

@@ -17,7 +17,7 @@ import { agentopsDir } from "./project.ts";
 import { installedPackage } from "./launcher.ts";
 
 /** Timeout of the hooks that only record events, hand notes over or collect instructions. */
-export const EVENT_HOOK_TIMEOUT_SECONDS = 10;
+const EVENT_HOOK_TIMEOUT_SECONDS = 10;
 
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;
@@ -37,7 +37,7 @@ const BLOCK_ON_FAILURE =
   `|| { echo 'AgentOps: the hook runner could not run; blocking this command' >&2; exit 2; }`;
 
 /** The hook command: `<launcher> hook <agent> [--event e] --timeout <host seconds>`. */
-export function hookCommand(
+function hookCommand(
   launcher: string,
   agent: Agent,
   options: { timeout: number; event?: string; failClosed?: boolean },
@@ -55,7 +55,7 @@ export interface Launcher {
 }
 
 /** Finds an executable named `name` on PATH. */
-export function onPath(name: string, path = Deno.env.get("PATH") ?? ""): string | null {
+function onPath(name: string, path = Deno.env.get("PATH") ?? ""): string | null {
   for (const dir of path.split(":")) {
     if (!dir) continue;
     try {
@@ -84,7 +84,7 @@ export function defaultLauncher(): Launcher {
 }
 
 /** A launcher given with --launcher: portable when it is a bare command name. */
-export function launcherFrom(command: string): Launcher {
+function launcherFrom(command: string): Launcher {
   return { command, portable: /^[A-Za-z0-9_.-]+(\s|$)/.test(command.trim()) };
 }
 
@@ -95,7 +95,7 @@ interface Entry {
   approval: boolean;
 }
 
-export interface InstallPlan {
+interface InstallPlan {
   /** the config file, relative to the project */
   path: string;
   /** the new config */
@@ -135,7 +135,7 @@ function withoutOurs(groups: unknown): Json[] {
 const SHELL_MATCHER = "Bash|PowerShell";
 
 /** The config file and its new content for an agent, from the current content. */
-export function planInstall(
+function planInstall(
   agent: Agent,
   current: Json | null,
   options: { policy: Policy; launcher: string; shared?: boolean },
@@ -281,7 +281,7 @@ export function planInstall(
 
 /** The config without any of our entries; top-level keys install added are dropped again
  * once nothing of the user's is left in them. */
-export function planUninstall(agent: Agent, current: Json, addedKeys: string[] = []): Json {
+function planUninstall(agent: Agent, current: Json, addedKeys: string[] = []): Json {
   const config: Json = { ...current };
   const hooks: Json = { ...(config.hooks ?? {}) };
   for (const [event, value] of Object.entries(hooks)) {
@@ -398,7 +398,7 @@ async function keepOutOfGit(project: string, relPath: string): Promise<string | 
   return line;
 }
 
-export interface InstallResult {
+interface InstallResult {
   path: string;
   command: string;
   portable: boolean;

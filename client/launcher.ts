@@ -3,10 +3,10 @@
 // hooks `agentops install` writes.
 import pkg from "../packages/agentops/package.json" with { type: "json" };
 
-export const PACKAGE_NAME: string = pkg.name;
+const PACKAGE_NAME: string = pkg.name;
 export const VERSION: string = pkg.version;
 
-export interface InstalledPackage {
+interface InstalledPackage {
   /** the path the command was started by (process.argv[1]) */
   binPath: string;
   /** started by npx from its cache (which npm may clean): hooks go through npx again */

@@ -5,7 +5,7 @@
 import { sha256Hex } from "./digest.ts";
 import { agentopsDir } from "./project.ts";
 
-export interface PendingNote {
+interface PendingNote {
   command: string;
   note: string;
   created_at: string;

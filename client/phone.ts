@@ -8,13 +8,15 @@ import * as jose from "jose";
 import postgres from "postgres";
 import { configHome } from "./project.ts";
 import { explainDatabase, networkReason } from "./net_errors.ts";
+import type { z } from "zod";
+import type { RuleResponse, RulesListResponse } from "../shared/api_schemas.ts";
 
 /** The Supabase CLI's local JWT secret (SPEC section 2a). */
-export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
-export const LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+const LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 
 /** The local stack's database: `npm run dev`'s embedded PostgreSQL, on DB_PORT if set. */
-export function localDatabaseUrl(): string {
+function localDatabaseUrl(): string {
   const port = Deno.env.get("DB_PORT");
   return port ? LOCAL_DATABASE_URL.replace(":54322/", `:${port}/`) : LOCAL_DATABASE_URL;
 }
@@ -26,12 +28,12 @@ export function databaseUrlFor(functionsUrl: string): string | undefined {
     (isLocalUrl(functionsUrl) ? localDatabaseUrl() : undefined);
 }
 
-export interface PhoneState {
+interface PhoneState {
   user_id: string;
   device_id?: string;
 }
 
-export function isLocalUrl(url: string): boolean {
+function isLocalUrl(url: string): boolean {
   const host = new URL(url).hostname;
   return host === "127.0.0.1" || host === "localhost" || host === "::1" || host === "[::1]";
 }
@@ -57,7 +59,7 @@ export async function savePhoneState(state: PhoneState): Promise<void> {
 }
 
 /** A Supabase-style access token for the local stack, signed with the local JWT secret. */
-export async function mintDevToken(userId: string, secret = LOCAL_JWT_SECRET): Promise<string> {
+async function mintDevToken(userId: string, secret = LOCAL_JWT_SECRET): Promise<string> {
   return await new jose.SignJWT({ role: "authenticated", is_anonymous: true })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(userId)
@@ -140,7 +142,7 @@ export async function invoke<T>(
   return data as T;
 }
 
-export interface ApprovalRow {
+interface ApprovalRow {
   id: string;
   run_id: string;
   workspace_id: string;
@@ -150,7 +152,7 @@ export interface ApprovalRow {
   expires_at: string;
 }
 
-export interface EventRow {
+interface EventRow {
   seq: number;
   type: string;
   event_ts: string;
@@ -158,14 +160,14 @@ export interface EventRow {
 }
 
 /** What a timeline line shows beside an event: the approval's rule, the deciding device. */
-export interface TimelineDetails {
+interface TimelineDetails {
   /** approval id → the policy rule that asked for it */
   rules: Record<string, string>;
   /** device id → its name */
   devices: Record<string, string>;
 }
 
-export interface RunRow {
+interface RunRow {
   id: string;
   workspace_id: string;
   provider: string;
@@ -175,7 +177,7 @@ export interface RunRow {
 }
 
 /** What the phone reads, always as the `authenticated` role under RLS. */
-export interface PhoneReader {
+interface PhoneReader {
   pendingApprovals(): Promise<ApprovalRow[]>;
   runs(): Promise<RunRow[]>;
   events(runId: string, afterSeq: number): Promise<EventRow[]>;
@@ -186,7 +188,7 @@ export interface PhoneReader {
 }
 
 /** Reads through PostgREST (a Supabase project). */
-export function restReader(phone: Phone): PhoneReader {
+function restReader(phone: Phone): PhoneReader {
   const db = phone.supabase;
   return {
     async pendingApprovals() {
@@ -222,7 +224,7 @@ export function restReader(phone: Phone): PhoneReader {
 
 /** Reads straight from Postgres as PostgREST would: `set local role authenticated` with
  * the user's claims, so RLS decides exactly as it does for the app. */
-export function sqlReader(databaseUrl: string, userId: string): PhoneReader {
+function sqlReader(databaseUrl: string, userId: string): PhoneReader {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, prepare: false });
   const claims = JSON.stringify({ sub: userId, role: "authenticated", aud: "authenticated" });
   async function asUser<T>(run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
@@ -289,7 +291,7 @@ function text(value: unknown): string | null {
 
 /** What an event says, beyond its type: the decision with its note and device, the
  * command with the rule that asked, an instruction's text, a run's message. */
-export function describeEvent(e: EventRow, details?: TimelineDetails): string {
+function describeEvent(e: EventRow, details?: TimelineDetails): string {
   const p = e.payload ?? {};
   const approval = text(p.approval_id);
   switch (e.type) {
@@ -325,7 +327,7 @@ export function formatEvent(e: EventRow, details?: TimelineDetails): string {
 
 /** A mobile function called with GET (supabase-js invoke sends a body): `path` includes
  * the query. */
-export async function invokeGet<T>(phone: Phone, path: string): Promise<T> {
+async function invokeGet<T>(phone: Phone, path: string): Promise<T> {
   const res = await fetch(`${phone.functionsUrl.replace(/\/+$/, "")}/${path}`, {
     headers: { authorization: `Bearer ${phone.token}` },
   });
@@ -340,17 +342,10 @@ export async function invokeGet<T>(phone: Phone, path: string): Promise<T> {
   return json as T;
 }
 
-interface RuleRow {
-  rule_id: string;
-  effect: string;
-  match: string;
-  value: string;
-  expires_at: string;
-  note: string | null;
-}
+type RuleRow = z.output<typeof RuleResponse>;
 
 /** One line of `agentops phone rules`. */
-export function formatRule(r: RuleRow): string {
+function formatRule(r: RuleRow): string {
   return `${r.rule_id}  ${r.effect.padEnd(5)} ${r.match.padEnd(6)} until ${
     new Date(r.expires_at).toISOString()
   }  ${r.value}${r.note ? `  # ${r.note}` : ""}`;
@@ -380,7 +375,7 @@ export async function rulesCommand(
     throw new Error("name the workspace with --workspace <id> (or run it in a paired project)");
   }
   if (sub === "rules") {
-    const out = await invokeGet<{ rules: RuleRow[] }>(
+    const out = await invokeGet<z.output<typeof RulesListResponse>>(
       phone,
       `mobile-rules?workspace_id=${encodeURIComponent(options.workspaceId)}`,
     );

@@ -44,7 +44,7 @@ function toMatcher(pattern: string): RegExp {
   return pattern.startsWith("re:") ? new RegExp(pattern.slice(3)) : globToRegExp(pattern);
 }
 
-export interface CommandVerdict {
+interface CommandVerdict {
   needsApproval: boolean;
   /** dangerous if any part is, read_only only if every part is, else other */
   risk: Risk;

@@ -4,7 +4,7 @@
 import { ApiError, type BridgeEvent, UnreachableError } from "./sdk.ts";
 import type { AgentOpsClient, RetryOptions } from "./sdk.ts";
 
-export interface FlushResult {
+interface FlushResult {
   delivered: number;
   /** refused by the backend with a 4xx: kept aside in queue/rejected/ for inspection */
   rejected: number;

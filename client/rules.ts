@@ -10,7 +10,7 @@ import type { EventQueue } from "./queue.ts";
 import type { AgentOpsClient } from "./sdk.ts";
 import { agentopsDir } from "./project.ts";
 
-export const DEFAULT_REFRESH_SECONDS = 5;
+const DEFAULT_REFRESH_SECONDS = 5;
 /** A cache this old that cannot be refreshed keeps only its deny rules: an allow the phone
  * revoked must not outlive a backend outage for long. */
 export const MAX_STALE_ALLOW_SECONDS = 600;
@@ -24,7 +24,7 @@ interface RulesCache {
   rules: Rule[];
 }
 
-export function rulesCachePath(project: string): string {
+function rulesCachePath(project: string): string {
   return `${agentopsDir(project)}/rules.json`;
 }
 

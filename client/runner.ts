@@ -27,14 +27,14 @@ import { applyRules, markRulesStale } from "./rules.ts";
 import { normalizeCommand } from "../shared/shell_commands.ts";
 import { backendUrl, type Credentials, loadCredentials, policyPath, queueDir } from "./project.ts";
 
-export interface HookResult {
+interface HookResult {
   stdout: string;
   exitCode: number;
   /** one line for the log / stderr */
   note: string;
 }
 
-export interface RunHookOptions {
+interface RunHookOptions {
   project: string;
   /** the host's timeout for this hook, in seconds (as `agentops install` wrote it) */
   hostTimeoutSeconds?: number;
@@ -47,7 +47,7 @@ export interface RunHookOptions {
 /** What a hook that asks nobody may spend on the backend; with process start and disk
  * work it answers well within 2 s whatever the backend does. AGENTOPS_HOOK_BUDGET_MS
  * overrides it (the e2e tests give a loaded test machine more). */
-export const NON_APPROVAL_BUDGET_MS = 1_000;
+const NON_APPROVAL_BUDGET_MS = 1_000;
 
 function budgetMs(): number {
   const fromEnv = Number(Deno.env.get("AGENTOPS_HOOK_BUDGET_MS"));

@@ -5,6 +5,25 @@
 // Loaded on the first request: a hook that sends nothing never pays for it.
 let signing: Promise<typeof import("../shared/signing.ts")> | undefined;
 import type { Rule } from "../shared/rule_match.ts";
+import { ApiError } from "../shared/api_error.ts";
+// Types only: derived from the API's schemas, erased from the bundle (no zod at run time).
+import type { z } from "zod";
+import type {
+  ApprovalState,
+  BridgeApprovalRequest,
+  BridgeApprovalResponse,
+  BridgeEventRequest,
+  BridgeEventResponse,
+  PairStartRequest,
+  PairStartResponse,
+  PairStatusResponse,
+  RunInstructionsResponse,
+} from "../shared/api_schemas.ts";
+
+export type { ApprovalState };
+
+/** An error answer of the API ({error: {code, message, details}}). */
+export { ApiError };
 
 /** The signing module, loaded once on the first signed request. */
 function signedHeaders(
@@ -15,19 +34,6 @@ function signedHeaders(
 }
 
 export const DEFAULT_URL = "http://127.0.0.1:54321/functions/v1";
-
-/** An error answer of the API ({error: {code, message, details}}). */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = "ApiError";
-  }
-}
 
 /** The backend could not be reached (network error, 5xx, or retries exhausted). */
 export class UnreachableError extends Error {
@@ -46,7 +52,7 @@ export interface RetryOptions {
   timeoutMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = {
+const DEFAULT_RETRY: RetryOptions = {
   attempts: 4,
   baseDelayMs: 200,
   maxDelayMs: 5_000,
@@ -59,7 +65,7 @@ function timedOut(error: unknown): boolean {
     (error.name === "TimeoutError" || error.name === "AbortError");
 }
 
-export interface ClientOptions {
+interface ClientOptions {
   baseUrl: string;
   workspaceId: string;
   secret: string;
@@ -68,46 +74,23 @@ export interface ClientOptions {
   deadline?: number;
 }
 
-export interface BridgeEvent {
-  run_id: string;
-  provider: string;
-  event_type: string;
-  event_ts: string;
-  payload: Record<string, unknown>;
-  event_id: string;
-  provider_run_id?: string;
-}
+/** A run event as the runner sends it: bridge-event's body without workspace_id (the
+ * client adds its own), and with the event_id that makes retries idempotent. */
+export type BridgeEvent =
+  & Omit<z.input<typeof BridgeEventRequest>, "workspace_id" | "event_id">
+  & { event_id: string };
 
-export interface ApprovalRequest {
-  run_id: string;
-  command: string;
-  cwd: string;
-  context?: Record<string, unknown>;
-  expires_in_seconds?: number;
-  provider?: string;
-  request_key?: string;
-}
+/** bridge-approval-request's body (kind is always "command"). */
+type ApprovalRequest = Omit<z.input<typeof BridgeApprovalRequest>, "kind">;
 
-export interface ApprovalState {
-  approval_id: string;
-  status: "PENDING" | "APPROVED" | "DENIED" | "EXPIRED";
-  note: string | null;
-  decided_at: string | null;
-  expires_at: string;
-}
-
-export interface Instruction {
-  instruction_id: string;
-  text: string;
-  created_at: string;
-}
+export type Instruction = z.output<typeof RunInstructionsResponse>["instructions"][number];
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 /** Exponential backoff with full jitter, or the server's Retry-After when it gave one. */
-export function backoffMs(attempt: number, retry: RetryOptions, retryAfter?: string | null) {
+function backoffMs(attempt: number, retry: RetryOptions, retryAfter?: string | null) {
   const seconds = retryAfter ? Number(retryAfter) : NaN;
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 60_000);
   const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
@@ -221,17 +204,21 @@ export class AgentOpsClient {
 
   /** POST /bridge-event (idempotent on event_id). */
   async sendEvent(event: BridgeEvent, retry?: Partial<RetryOptions>) {
-    const { body } = await this.request<
-      { event_id: string; run_id: string; run_status: string; duplicate: boolean }
-    >("POST", "/bridge-event", { body: { workspace_id: this.workspaceId, ...event }, retry });
+    const { body } = await this.request<z.output<typeof BridgeEventResponse>>(
+      "POST",
+      "/bridge-event",
+      { body: { workspace_id: this.workspaceId, ...event }, retry },
+    );
     return body;
   }
 
   /** POST /bridge-approval-request (idempotent on request_key). */
   async requestApproval(request: ApprovalRequest, retry?: Partial<RetryOptions>) {
-    const { body } = await this.request<
-      { approval_id: string; status: ApprovalState["status"]; expires_at: string }
-    >("POST", "/bridge-approval-request", { body: { kind: "command", ...request }, retry });
+    const { body } = await this.request<z.output<typeof BridgeApprovalResponse>>(
+      "POST",
+      "/bridge-approval-request",
+      { body: { kind: "command", ...request }, retry },
+    );
     return body;
   }
 
@@ -282,7 +269,7 @@ export class AgentOpsClient {
     retry?: Partial<RetryOptions>,
   ): Promise<Instruction[]> {
     try {
-      const { body } = await this.request<{ run_id: string; instructions: Instruction[] }>(
+      const { body } = await this.request<z.output<typeof RunInstructionsResponse>>(
         "GET",
         `/bridge-run-instructions/${runId}`,
         { retry },
@@ -336,19 +323,14 @@ export class AgentOpsClient {
 
   /** GET /pair-status?wait=<s>. */
   async pairStatus(wait = 0) {
-    const { body } = await this.request<{
-      workspace_id: string;
-      paired: boolean;
-      devices: {
-        device_id: string;
-        platform: string;
-        device_name: string | null;
-        paired_at: string;
-      }[];
-    }>("GET", "/pair-status", {
-      query: `wait=${wait}`,
-      retry: { timeoutMs: (wait + 15) * 1000 },
-    });
+    const { body } = await this.request<z.output<typeof PairStatusResponse>>(
+      "GET",
+      "/pair-status",
+      {
+        query: `wait=${wait}`,
+        retry: { timeoutMs: (wait + 15) * 1000 },
+      },
+    );
     return body;
   }
 }
@@ -358,15 +340,9 @@ export class AgentOpsClient {
  * keeps that workspace and its history, and returns a new secret for it. */
 export async function pairStart(
   baseUrl: string,
-  body: { machine_id: string; workspace_fingerprint: string; display_name: string },
+  body: z.input<typeof PairStartRequest>,
   current?: { workspaceId: string; secret: string },
-): Promise<{
-  pair_token: string;
-  expires_at: string;
-  workspace_id: string;
-  bridge_secret: string;
-  pairing_uri: string;
-}> {
+): Promise<z.output<typeof PairStartResponse>> {
   const raw = JSON.stringify(body);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (current) {

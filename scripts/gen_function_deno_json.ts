@@ -1,6 +1,6 @@
 // Writes supabase/functions/<name>/deno.json for every function from the one list of
-// dependency versions, supabase/functions/import_map.json (which deno.json at the root also
-// uses for tests, the dev server and the client). Supabase recommends a deno.json per
+// dependency versions and path aliases, supabase/functions/import_map.json (which deno.json
+// at the root also uses for tests, the dev server and the client). Supabase recommends a deno.json per
 // function over a shared import map; generating them keeps one source of versions.
 //   deno run -A scripts/gen_function_deno_json.ts          # write
 //   deno run -A scripts/gen_function_deno_json.ts --check  # exit 1 when one is stale
@@ -20,10 +20,18 @@ export async function functionNames(): Promise<string[]> {
   return names.sort();
 }
 
-/** The deno.json every function gets: the import map's entries, nothing else. */
+/** The deno.json every function gets: the import map's entries, nothing else. A path
+ * alias (`"@shared/": "../../shared/"`) is relative to the file that holds it, so it gains
+ * a `../` for a deno.json one folder deeper than the import map. */
 export async function functionDenoJson(): Promise<string> {
   const map = JSON.parse(await Deno.readTextFile(new URL("import_map.json", functionsDir)));
-  return JSON.stringify({ imports: map.imports }, null, 2) + "\n";
+  const imports = Object.fromEntries(
+    Object.entries(map.imports as Record<string, string>).map(([key, value]) => [
+      key,
+      value.startsWith("../") ? `../${value}` : value.replace(/^\.\//, "../"),
+    ]),
+  );
+  return JSON.stringify({ imports }, null, 2) + "\n";
 }
 
 if (import.meta.main) {

@@ -1,12 +1,14 @@
 // The API's request and response bodies (SPEC section 4), one zod schema each. Strict:
-// unknown fields are refused. Shared by the functions, the client and docs/openapi.json.
+// unknown fields are refused. The functions validate with them, each endpoint names its
+// response schema (docs/openapi.json is generated from the endpoints), and the client
+// derives its types from them with `import type` only (no zod in a hook's bundle).
 import { z } from "zod";
 import { subscriptionProblem } from "./push_subscription.ts";
 
 const uuid = z.uuid({ version: undefined }).transform((s) => s.toLowerCase());
 const isoTime = z.iso.datetime({ offset: true });
 /** UPPER_SNAKE event types, ≤ 64 characters */
-export const EventType = z.string().max(64).regex(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, {
+const EventType = z.string().max(64).regex(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, {
   message: "must be UPPER_SNAKE_CASE",
 });
 
@@ -40,8 +42,8 @@ export const PairStartResponse = z.object({
 });
 
 // 2. pair-complete
-export const Platform = z.enum(["ios", "android", "web"]);
-export const PushProvider = z.enum(["fcm", "apns", "webpush"]);
+const Platform = z.enum(["ios", "android", "web"]);
+const PushProvider = z.enum(["fcm", "apns", "webpush"]);
 
 /** A `webpush` device's push token must be its PushSubscription JSON; a web device pushes
  * only through Web Push. */
@@ -106,7 +108,7 @@ export const PairStatusResponse = z.object({
 });
 
 // 4. bridge-event
-export const RunStatus = z.enum(["RUNNING", "COMPLETED", "FAILED", "STOPPED"]);
+const RunStatus = z.enum(["RUNNING", "COMPLETED", "FAILED", "STOPPED"]);
 export const BridgeEventRequest = z.strictObject({
   workspace_id: uuid,
   run_id: uuid,
@@ -125,7 +127,7 @@ export const BridgeEventResponse = z.object({
 });
 
 // 5. bridge-approval-request
-export const ApprovalStatus = z.enum(["PENDING", "APPROVED", "DENIED", "EXPIRED"]);
+const ApprovalStatus = z.enum(["PENDING", "APPROVED", "DENIED", "EXPIRED"]);
 export const BridgeApprovalRequest = z.strictObject({
   run_id: uuid,
   command: z.string().min(1).refine((s) => new TextEncoder().encode(s).length <= 8192, {
@@ -157,13 +159,15 @@ export const ApprovalWaitResponse = z.object({
   /** how many devices a push provider accepted this approval's push for */
   devices_notified: z.number().int().min(0),
 });
+/** An approval as the hook runner sees it: the waiter's answer and the SDK's. */
+export type ApprovalState = z.output<typeof ApprovalWaitResponse>;
 
 // Rules (issue 15): lifetimes 60 s .. 90 days, 24 h by default.
 const ruleLifetime = z.number().int().min(60).max(7776000);
 export const RuleEffect = z.enum(["allow", "deny"]);
 export const RuleMatch = z.enum(["exact", "prefix"]);
 /** `remember` on a decision: exact = this command; prefix = a leading run of its words. */
-export const RememberRule = z.strictObject({
+const RememberRule = z.strictObject({
   match: RuleMatch,
   prefix: z.string().trim().min(1).max(2000).optional(),
   expires_in_seconds: ruleLifetime.default(86400),
@@ -244,7 +248,15 @@ export const PushDecisionRequest = z.strictObject({
   decision: z.enum(["APPROVE", "DENY"]),
   note: z.string().max(2000).optional(),
 });
-export const PushDecisionResponse = ApprovalDecisionResponse;
+export const PushDecisionResponse = ApprovalDecisionResponse.meta({
+  description: "the decision, as mobile-approval-decision answers it",
+});
+
+// push-dispatch: the outbox sweep
+export const PushDispatchResponse = z.object({
+  /** how many due outbox rows this sweep claimed and tried to deliver */
+  attempted: z.number().int().min(0),
+});
 
 // push-config: what a web client needs to subscribe to Web Push
 export const PushConfigResponse = z.object({
@@ -332,7 +344,7 @@ export const MobileRunsQuery = z.object({
   workspace_id: uuid.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
-export const MobileRun = z.object({
+const MobileRun = z.object({
   run_id: z.uuid(),
   workspace_id: z.uuid(),
   project_name: z.string(),
@@ -353,7 +365,7 @@ export const MobileRunEventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   wait: longPollWait,
 });
-export const TimelineEvent = z.object({
+const TimelineEvent = z.object({
   event_id: z.uuid(),
   seq: z.number().int().min(1),
   type: z.string(),
@@ -361,8 +373,7 @@ export const TimelineEvent = z.object({
   /** canonical text, as hashed: YYYY-MM-DDTHH:MM:SS.ffffffZ */
   event_ts: isoTime,
   created_at: isoTime,
-  payload: z.record(z.string(), z.unknown()),
-  /** the payload exactly as hashed (Postgres jsonb text) */
+  /** the payload exactly as hashed (Postgres jsonb text): JSON.parse it to read it */
   payload_text: z.string(),
   prev_hash: z.string().nullable(),
   hash: z.string(),
@@ -407,13 +418,5 @@ export const DevSignInResponse = z.object({
     aud: z.literal("authenticated"),
     role: z.literal("authenticated"),
     is_anonymous: z.literal(true),
-  }),
-});
-
-export const ErrorResponse = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.unknown().optional(),
   }),
 });

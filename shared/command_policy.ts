@@ -12,7 +12,7 @@ import {
 export type Risk = "read_only" | "dangerous" | "other";
 
 /** One reason a script is not simply read-only, or one read-only command. */
-export interface Finding {
+interface Finding {
   /** `command`: a simple command's words; `write`: a redirection; `script`: the whole script */
   kind: "command" | "write" | "script";
   /** the simple command's normalized words (empty for `script`) */
@@ -24,7 +24,7 @@ export interface Finding {
   readable: boolean;
 }
 
-export interface CommandAnalysis {
+interface CommandAnalysis {
   /** dangerous if any part is, read_only only if every part is, else other */
   risk: Risk;
   /** the deciding part and why, for the terminal and the phone */
@@ -35,11 +35,6 @@ export interface CommandAnalysis {
 }
 
 const RANK: Record<Risk, number> = { read_only: 0, other: 1, dangerous: 2 };
-
-/** The riskier of two outcomes. */
-export function worstRisk(a: Risk, b: Risk): Risk {
-  return RANK[a] >= RANK[b] ? a : b;
-}
 
 /** Analyses a whole script; `cwd` (the project) tells which written paths are inside it. */
 export async function analyzeCommand(
@@ -110,7 +105,7 @@ export function summarize(findings: Finding[], commands: string[][]): CommandAna
 // can write a file or run another program (or the options that can are checked below).
 
 /** Read-only whatever their arguments, including ones only known at run time. */
-export const READ_ONLY_PROGRAMS: readonly string[] = [
+const READ_ONLY_PROGRAMS: readonly string[] = [
   ":",
   "[",
   "arch",
@@ -219,7 +214,7 @@ const READ_ONLY_CHECKED: Record<string, (args: string[]) => string | null> = {
 };
 
 /** Always ask, whatever their arguments. */
-export const DANGEROUS_PROGRAMS: readonly string[] = [
+const DANGEROUS_PROGRAMS: readonly string[] = [
   "dd",
   "docker",
   "doas",
@@ -280,7 +275,7 @@ function interpreterName(name: string): string {
 // ---------------------------------------------------------------------------------------
 
 /** The outcome of one simple command, and why. */
-export function classifySimpleCommand(cmd: SimpleCommand): { risk: Risk; reason: string } {
+function classifySimpleCommand(cmd: SimpleCommand): { risk: Risk; reason: string } {
   const text = normalizeCommand(cmd.words);
   const dangerous = (why: string) => ({ risk: "dangerous" as const, reason: `${text}: ${why}` });
   const other = (why: string) => ({ risk: "other" as const, reason: `${text}: ${why}` });
@@ -539,7 +534,7 @@ function sedReadOnly(args: string[]): string | null {
 // Writes
 
 /** Files a command's own options or operands write (`tee f`, `sort -o f`, `find -fprint f`). */
-export function fileWrites(cmd: SimpleCommand): WriteTarget[] {
+function fileWrites(cmd: SimpleCommand): WriteTarget[] {
   const [name, ...args] = cmd.words;
   const by = normalizeCommand(cmd.words);
   const target = (i: number) => ({ target: cmd.literal[i + 1] ? args[i] : null, by });
@@ -573,7 +568,7 @@ function leavesProject(commands: SimpleCommand[]): boolean {
 const HARMLESS_TARGETS = /^\/dev\/(null|stdout|stderr|tty|fd\/\d+)$/;
 
 /** A redirection's outcome: outside the project is dangerous, inside it other. */
-export function classifyWrite(
+function classifyWrite(
   write: WriteTarget,
   ctx: { cwd?: string; leavesProject?: boolean },
 ): { risk: Risk; reason: string } {

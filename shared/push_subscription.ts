@@ -2,7 +2,7 @@
 // `JSON.stringify(subscription)` gives it: {endpoint, expirationTime?, keys: {p256dh, auth}}.
 // Shared by the API schema (validated when a device registers) and the Web Push sender.
 
-export interface PushSubscriptionJson {
+interface PushSubscriptionJson {
   endpoint: string;
   keys: { p256dh: string; auth: string };
 }

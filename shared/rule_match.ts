@@ -2,25 +2,23 @@
 // remember) and the hook runner (deciding a command without the phone). Rules match the
 // parsed words of each simple command (shared/shell_commands.ts), never the raw string.
 import { literalSimpleCommands, simpleCommands } from "./shell_commands.ts";
+// Types only: the hook runner's bundle never loads zod or the schemas for this.
+import type { z } from "zod";
+import type { RuleResponse } from "./api_schemas.ts";
 
-export type RuleEffect = "allow" | "deny";
-export type RuleMatch = "exact" | "prefix";
+type RuleEffect = z.output<typeof RuleResponse>["effect"];
+type RuleMatch = z.output<typeof RuleResponse>["match"];
 
-/** A rule as the backend hands it out (GET /bridge-rules, GET /mobile-rules). */
-export interface Rule {
-  rule_id: string;
-  workspace_id: string;
-  effect: RuleEffect;
-  match: RuleMatch;
-  /** the canonical text of `words`, for people */
-  value: string;
-  /** the rule's simple commands, normalized: what matching reads */
-  words: string[][];
-  expires_at: string;
-  revoked_at?: string | null;
-  created_at?: string;
-  created_by_device_id?: string | null;
-}
+/** A rule as the backend hands it out (GET /bridge-rules, GET /mobile-rules): what matching
+ * reads of RuleResponse (the rest is optional, e.g. in the runner's cache). */
+export type Rule =
+  & Pick<
+    z.output<typeof RuleResponse>,
+    "rule_id" | "workspace_id" | "effect" | "match" | "value" | "words" | "expires_at"
+  >
+  & Partial<
+    Pick<z.output<typeof RuleResponse>, "revoked_at" | "created_at" | "created_by_device_id">
+  >;
 
 export interface RuleDecision {
   effect: RuleEffect;
@@ -28,7 +26,7 @@ export interface RuleDecision {
   rules: Rule[];
 }
 
-export interface DecideOptions {
+interface DecideOptions {
   /** the workspace the command runs in: a rule of any other never matches */
   workspaceId: string;
   /** ms since epoch; a rule at or past its expires_at never matches */
@@ -47,7 +45,7 @@ function startsWith(words: string[], prefix: string[]): boolean {
 }
 
 /** Whether a rule is in force for this workspace at `now`. */
-export function isActive(rule: Rule, workspaceId: string, now: number): boolean {
+function isActive(rule: Rule, workspaceId: string, now: number): boolean {
   return rule.workspace_id === workspaceId && !rule.revoked_at &&
     Date.parse(rule.expires_at) > now && Array.isArray(rule.words) && rule.words.length > 0;
 }
@@ -56,7 +54,7 @@ export function isActive(rule: Rule, workspaceId: string, now: number): boolean 
  * words lead the command's, word for word; an exact rule of one simple command when the
  * words are the same. (`npm run test` matches `npm run test --watch`, not `npm run
  * test:unit`.) */
-export function matchesPart(rule: Rule, words: string[]): boolean {
+function matchesPart(rule: Rule, words: string[]): boolean {
   if (rule.words.length !== 1) return false;
   return rule.match === "prefix"
     ? startsWith(words, rule.words[0])
@@ -113,7 +111,7 @@ export async function decideCommand(
 }
 
 /** A word as the shell would read it back: bare when it is plain, else single-quoted. */
-export function quoteWord(word: string): string {
+function quoteWord(word: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
   return `'${word.replaceAll("'", `'"'"'`)}'`;
 }

@@ -33,7 +33,7 @@ export interface WriteTarget {
   by: string;
 }
 
-export type ParsedScript =
+type ParsedScript =
   | {
     ok: true;
     commands: SimpleCommand[];

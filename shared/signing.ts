@@ -22,7 +22,7 @@ async function nodeCrypto(): Promise<typeof NodeCrypto> {
 }
 
 /** Lowercase hex of bytes. */
-export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+function toHex(bytes: ArrayBuffer | Uint8Array): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let out = "";
   for (const b of view) out += b.toString(16).padStart(2, "0");
@@ -30,7 +30,7 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
 }
 
 /** Bytes of a hex string, or null when it is not even-length lowercase/uppercase hex. */
-export function fromHex(hex: string): Uint8Array | null {
+function fromHex(hex: string): Uint8Array | null {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return null;
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
@@ -60,7 +60,7 @@ export async function sha256Hex(data: string | Uint8Array): Promise<string> {
 }
 
 /** Imports an HMAC-SHA256 key from raw key bytes (a string is taken as UTF-8). */
-export function importHmacKey(key: string | Uint8Array): Promise<CryptoKey> {
+function importHmacKey(key: string | Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey(
     "raw",
     asBytes(key),
@@ -72,7 +72,7 @@ export function importHmacKey(key: string | Uint8Array): Promise<CryptoKey> {
 
 /** HMAC-SHA256 of data with key, raw bytes: node:crypto once loaded (a server), else
  * WebCrypto (a hook process; an imported CryptoKey always). */
-export async function hmacSha256(
+async function hmacSha256(
   key: string | Uint8Array | CryptoKey,
   data: string | Uint8Array,
 ): Promise<Uint8Array> {
@@ -108,7 +108,7 @@ export async function deriveBridgeSecret(
   );
 }
 
-export interface SignedRequestParts {
+interface SignedRequestParts {
   method: string;
   /** the path after /functions/v1, e.g. /bridge-event */
   path: string;
@@ -192,7 +192,7 @@ export function newNonce(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(24)));
 }
 
-export interface SignHeadersOptions {
+interface SignHeadersOptions {
   workspaceId: string;
   secret: string;
   method: string;

@@ -4,16 +4,18 @@
 // agent's documented output schema (strict: no field the agent does not know), and the
 // phone's note is followed to where the agent's model reads it.
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { type Stack, startStack } from "./_helpers/stack.ts";
-import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
+import { startStack } from "./_helpers/stack.ts";
+import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
 import { eventually } from "./_helpers/approvals.ts";
 import {
   hookPayload,
+  type HookWorld,
   invoke,
   runCli,
   testPhone,
   type TestProject,
   testProject,
+  withHookWorld,
 } from "./_helpers/agentops.ts";
 import { assertHookOutput } from "./_helpers/hook_schemas.ts";
 import type { Agent } from "../client/hooks.ts";
@@ -81,27 +83,6 @@ const CASES: AgentCase[] = [
   },
 ];
 
-interface World {
-  stack: Stack;
-  ws: TestWorkspace;
-  userId: string;
-  project: TestProject;
-}
-
-async function world(policy?: Json): Promise<World> {
-  const stack = await startStack();
-  const ws = await randomWorkspace(stack.sql);
-  const userId = uuid();
-  await randomDevice(stack.sql, { workspaceId: ws.workspaceId, userId });
-  const project = await testProject(stack, ws, { policy });
-  return { stack, ws, userId, project };
-}
-
-async function close(w: World) {
-  await w.project.close();
-  await w.stack.close();
-}
-
 /** Pipes a payload into `agentops hook <agent>` (Copilot's event named on the command
  * line, as install writes it) and checks the answer against the documented schema. */
 async function hook(
@@ -122,7 +103,7 @@ async function hook(
   return { answer: assertHookOutput(c.agent, event, out.stdout), stdout: out.stdout };
 }
 
-async function pendingApproval(w: World): Promise<string> {
+async function pendingApproval(w: HookWorld): Promise<string> {
   let id = "";
   await eventually(
     async () => {
@@ -139,7 +120,7 @@ async function pendingApproval(w: World): Promise<string> {
 
 /** Runs the approval hook, decides it on the phone, returns the hook's answer. */
 async function decided(
-  w: World,
+  w: HookWorld,
   c: AgentCase,
   session: Json,
   decision: { decision: "APPROVE" | "DENY"; note?: string },
@@ -153,9 +134,8 @@ async function decided(
 }
 
 for (const c of CASES) {
-  Deno.test(`${c.agent}: approve, approve with a note (the note reaches the model), deny with a note`, async () => {
-    const w = await world();
-    try {
+  Deno.test(`${c.agent}: approve, approve with a note (the note reaches the model), deny with a note`, () =>
+    withHookWorld({}, async (w) => {
       // Approve, no note.
       const plain = await decided(w, c, c.fresh(), { decision: "APPROVE" });
       assertEquals(c.decision(plain), "allow");
@@ -191,14 +171,10 @@ for (const c of CASES) {
       const denied = await decided(w, c, c.fresh(), { decision: "DENY", note: why });
       assertEquals(c.decision(denied), "deny");
       assert(JSON.stringify(denied).includes(why), JSON.stringify(denied));
-    } finally {
-      await close(w);
-    }
-  });
+    }));
 
-  Deno.test(`${c.agent}: nobody decides before the runner's deadline → the timeout fallback`, async () => {
-    const w = await world({ fallback: { timeout: "deny" } });
-    try {
+  Deno.test(`${c.agent}: nobody decides before the runner's deadline → the timeout fallback`, () =>
+    withHookWorld({ policy: { fallback: { timeout: "deny" } } }, async (w) => {
       // Host timeout 10 s: the runner answers by its own deadline (5 s under it).
       const { answer } = await hook(w.project, c, c.approval, c.fresh(), {
         timeout: 10,
@@ -206,10 +182,7 @@ for (const c of CASES) {
       });
       assertEquals(c.decision(answer), "deny");
       assert(JSON.stringify(answer).includes("no decision"), JSON.stringify(answer));
-    } finally {
-      await close(w);
-    }
-  });
+    }));
 }
 
 /** A backend that accepts TCP connections and never answers a byte. */
@@ -321,9 +294,8 @@ Deno.test("Cursor running Claude Code's hooks steps aside when the Cursor hooks 
   }
 });
 
-Deno.test("Claude Code's PowerShell tool is gated like Bash", async () => {
-  const w = await world({ fallback: { timeout: "deny" } });
-  try {
+Deno.test("Claude Code's PowerShell tool is gated like Bash", () =>
+  withHookWorld({ policy: { fallback: { timeout: "deny" } } }, async (w) => {
     const c = CASES[0];
     const running = hook(w.project, c, ["claude-code-pretooluse-powershell", "PreToolUse"], {
       session_id: `s-${uuid()}`,
@@ -339,7 +311,4 @@ Deno.test("Claude Code's PowerShell tool is gated like Bash", async () => {
     });
     const { answer } = await running;
     assertEquals(c.decision(answer), "deny");
-  } finally {
-    await close(w);
-  }
-});
+  }));

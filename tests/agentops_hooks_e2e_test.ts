@@ -2,47 +2,22 @@
 // into `agentops hook …` as a subprocess against the running stack, decided from a
 // supabase-js phone; the answer is checked where each agent reads it.
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { type Stack, startStack } from "./_helpers/stack.ts";
-import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
+import { startStack } from "./_helpers/stack.ts";
 import { eventually } from "./_helpers/approvals.ts";
 import {
   hookPayload,
+  type HookWorld,
   invoke,
   runCli,
   runHookCli,
   testPhone,
-  type TestProject,
   testProject,
+  withHookWorld,
 } from "./_helpers/agentops.ts";
 import { toRunId } from "../client/run_id.ts";
 
-interface World {
-  stack: Stack;
-  ws: TestWorkspace;
-  userId: string;
-  project: TestProject;
-}
-
-async function world(
-  options: { paired?: boolean; policy?: Record<string, unknown>; url?: string } = {},
-): Promise<World> {
-  const stack = await startStack();
-  const ws = await randomWorkspace(stack.sql);
-  const userId = crypto.randomUUID();
-  if (options.paired !== false) {
-    await randomDevice(stack.sql, { workspaceId: ws.workspaceId, userId });
-  }
-  const project = await testProject(stack, ws, { policy: options.policy, url: options.url });
-  return { stack, ws, userId, project };
-}
-
-async function close(w: World) {
-  await w.project.close();
-  await w.stack.close();
-}
-
 /** The approval the hook made for this request_key, once it exists. */
-async function pendingApproval(w: World, requestKey: string | null): Promise<string> {
+async function pendingApproval(w: HookWorld, requestKey: string | null): Promise<string> {
   let id = "";
   await eventually(
     async () => {
@@ -64,9 +39,8 @@ function uniqueToolUse(): string {
   return `toolu_${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
-Deno.test("Claude Code PreToolUse: approved on the phone with a note → allow, the note in PostToolUse additionalContext", async () => {
-  const w = await world();
-  try {
+Deno.test("Claude Code PreToolUse: approved on the phone with a note → allow, the note in PostToolUse additionalContext", () =>
+  withHookWorld({}, async (w) => {
     const toolUseId = uniqueToolUse();
     const payload = await hookPayload("claude-code-pretooluse-bash", { tool_use_id: toolUseId });
     const hook = runHookCli(w.project, "claude-code", payload);
@@ -98,14 +72,10 @@ Deno.test("Claude Code PreToolUse: approved on the phone with a note → allow, 
     assertEquals(row.run_id, await toRunId("claude-code", "abc123"));
     assertEquals(row.command, "rm -rf node_modules");
     assert(row.cwd_hash && !String(row.cwd_hash).includes("/home/dev"));
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("Claude Code PermissionRequest: denied with a note → behavior deny, note as the message", async () => {
-  const w = await world();
-  try {
+Deno.test("Claude Code PermissionRequest: denied with a note → behavior deny, note as the message", () =>
+  withHookWorld({}, async (w) => {
     const payload = await hookPayload("claude-code-permissionrequest-bash", {
       session_id: `s-${crypto.randomUUID()}`,
     });
@@ -123,14 +93,10 @@ Deno.test("Claude Code PermissionRequest: denied with a note → behavior deny, 
       hookEventName: "PermissionRequest",
       decision: { behavior: "deny", message: "never force-push main; open a PR instead" },
     });
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("Cursor beforeShellExecution: denied with a note → permission deny, note in agent_message", async () => {
-  const w = await world();
-  try {
+Deno.test("Cursor beforeShellExecution: denied with a note → permission deny, note in agent_message", () =>
+  withHookWorld({}, async (w) => {
     const payload = await hookPayload("cursor-beforeshellexecution", {
       conversation_id: crypto.randomUUID(),
       generation_id: `g-${crypto.randomUUID()}`,
@@ -146,14 +112,10 @@ Deno.test("Cursor beforeShellExecution: denied with a note → permission deny, 
     assertEquals(out.code, 0, out.stderr);
     assertEquals(out.json?.permission, "deny");
     assertEquals(out.json?.agent_message, "bump the version first");
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("Codex PermissionRequest: approved → behavior allow in Claude-compatible output", async () => {
-  const w = await world();
-  try {
+Deno.test("Codex PermissionRequest: approved → behavior allow in Claude-compatible output", () =>
+  withHookWorld({}, async (w) => {
     const payload = await hookPayload("claude-code-permissionrequest-bash", {
       session_id: crypto.randomUUID(),
       tool_input: { command: "git push origin feature" },
@@ -164,14 +126,10 @@ Deno.test("Codex PermissionRequest: approved → behavior allow in Claude-compat
     await invoke(phone, `mobile-approval-decision/${approvalId}`, { decision: "APPROVE" });
     const out = await hook;
     assertEquals(out.json?.hookSpecificOutput?.decision, { behavior: "allow" });
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("nobody decides before the runner's deadline → the timeout fallback (deny), under the host's timeout", async () => {
-  const w = await world();
-  try {
+Deno.test("nobody decides before the runner's deadline → the timeout fallback (deny), under the host's timeout", () =>
+  withHookWorld({}, async (w) => {
     const payload = await hookPayload("claude-code-pretooluse-bash", {
       tool_use_id: uniqueToolUse(),
     });
@@ -187,14 +145,10 @@ Deno.test("nobody decides before the runner's deadline → the timeout fallback 
       String(answer.permissionDecisionReason).includes("no decision"),
       answer.permissionDecisionReason,
     );
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("an approval that expires undecided → the timeout fallback, naming the expiry", async () => {
-  const w = await world({ policy: { fallback: { timeout: "ask" } } });
-  try {
+Deno.test("an approval that expires undecided → the timeout fallback, naming the expiry", () =>
+  withHookWorld({ policy: { fallback: { timeout: "ask" } } }, async (w) => {
     const toolUseId = uniqueToolUse();
     const payload = await hookPayload("claude-code-pretooluse-bash", { tool_use_id: toolUseId });
     const hook = runHookCli(w.project, "claude-code", payload, {
@@ -211,14 +165,10 @@ Deno.test("an approval that expires undecided → the timeout fallback, naming t
       String(answer.permissionDecisionReason).includes("expired"),
       answer.permissionDecisionReason,
     );
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("the same PermissionRequest after its approval expired asks the phone again", async () => {
-  const w = await world();
-  try {
+Deno.test("the same PermissionRequest after its approval expired asks the phone again", () =>
+  withHookWorld({}, async (w) => {
     const payload = await hookPayload("claude-code-permissionrequest-bash", {
       session_id: `s-${crypto.randomUUID()}`,
     });
@@ -246,14 +196,10 @@ Deno.test("the same PermissionRequest after its approval expired asks the phone 
     const phone = await testPhone(w.stack, w.userId);
     await invoke(phone, `mobile-approval-decision/${freshId}`, { decision: "APPROVE" });
     assertEquals((await second).json?.hookSpecificOutput?.decision, { behavior: "allow" });
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("no phone paired → the no-device fallback at once, and nothing left pending", async () => {
-  const w = await world({ paired: false, policy: { fallback: { no_device: "deny" } } });
-  try {
+Deno.test("no phone paired → the no-device fallback at once, and nothing left pending", () =>
+  withHookWorld({ paired: false, policy: { fallback: { no_device: "deny" } } }, async (w) => {
     const out = await runHookCli(
       w.project,
       "cursor",
@@ -264,10 +210,7 @@ Deno.test("no phone paired → the no-device fallback at once, and nothing left 
     assert(String(out.json?.user_message).includes("no phone is paired"));
     const [{ n }] = await w.stack.sql`select count(*)::int as n from public.approvals`;
     assertEquals(n, 0);
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
 Deno.test("an unpaired project answers the no-device fallback without calling the backend", async () => {
   const stack = await startStack();
@@ -285,9 +228,8 @@ Deno.test("an unpaired project answers the no-device fallback without calling th
   }
 });
 
-Deno.test("commands outside the policy are not sent to the phone", async () => {
-  const w = await world({ policy: { unknown_commands: "allow" } });
-  try {
+Deno.test("commands outside the policy are not sent to the phone", () =>
+  withHookWorld({ policy: { unknown_commands: "allow" } }, async (w) => {
     const claude = await runHookCli(
       w.project,
       "claude-code",
@@ -302,28 +244,20 @@ Deno.test("commands outside the policy are not sent to the phone", async () => {
     assertEquals(cursor.json, { permission: "allow" });
     const [{ n }] = await w.stack.sql`select count(*)::int as n from public.approvals`;
     assertEquals(n, 0);
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("empty stdin from Cursor makes the hook step aside: {} and nothing written", async () => {
-  const w = await world();
-  try {
+Deno.test("empty stdin from Cursor makes the hook step aside: {} and nothing written", () =>
+  withHookWorld({}, async (w) => {
     for (const stdin of ["", "   \n"]) {
       const out = await runCli(w.project, ["hook", "cursor"], { stdin });
       assertEquals([out.code, out.json], [0, {}]);
     }
     const [{ n }] = await w.stack.sql`select count(*)::int as n from public.approvals`;
     assertEquals(n, 0);
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("session hooks become run events, and the run's status and push follow them", async () => {
-  const w = await world();
-  try {
+Deno.test("session hooks become run events, and the run's status and push follow them", () =>
+  withHookWorld({}, async (w) => {
     const session = `s-${crypto.randomUUID()}`;
     const runId = await toRunId("claude-code", session);
     for (
@@ -349,17 +283,13 @@ Deno.test("session hooks become run events, and the run's status and push follow
     ]);
     const pushes = await w.stack.sql`select kind from private.push_outbox where run_id = ${runId}`;
     assert(pushes.some((p) => p.kind === "run"));
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
 Deno.test("backend down: the unreachable fallback, events queued on disk and delivered once it is back", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const deadUrl = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/functions/v1`;
   listener.close();
-  const w = await world({ policy: { fallback: { unreachable: "deny" } } });
-  try {
+  await withHookWorld({ policy: { fallback: { unreachable: "deny" } } }, async (w) => {
     const down = { AGENTOPS_URL: deadUrl };
     const session = `s-${crypto.randomUUID()}`;
     const runId = await toRunId("claude-code", session);
@@ -409,14 +339,11 @@ Deno.test("backend down: the unreachable fallback, events queued on disk and del
     assertEquals(events.map((e) => e.id).sort(), queued.sort());
     const [run] = await w.stack.sql`select status from public.runs where id = ${runId}`;
     assertEquals(run.status, "COMPLETED");
-  } finally {
-    await close(w);
-  }
+  });
 });
 
-Deno.test("agentops audit verify recomputes a run's chain and names a tampered row", async () => {
-  const w = await world();
-  try {
+Deno.test("agentops audit verify recomputes a run's chain and names a tampered row", () =>
+  withHookWorld({}, async (w) => {
     const session = `s-${crypto.randomUUID()}`;
     const runId = await toRunId("claude-code", session);
     for (
@@ -433,7 +360,4 @@ Deno.test("agentops audit verify recomputes a run's chain and names a tampered r
     const bad = await runCli(w.project, ["audit", "verify", runId], { env });
     assertEquals(bad.code, 1);
     assertEquals([bad.json?.ok, bad.json?.first_bad_seq], [false, 2]);
-  } finally {
-    await close(w);
-  }
-});
+  }));

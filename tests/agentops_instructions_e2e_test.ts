@@ -1,49 +1,26 @@
 // End to end (SPEC section 8a): instructions queued from a supabase-js phone reach the
 // agent through the CLI's stop hooks, once, over real HTTP and a real database.
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { type Stack, startStack } from "./_helpers/stack.ts";
-import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
 import {
   hookPayload,
+  type HookWorld,
   invoke,
   runHookCli,
   testPhone,
-  type TestProject,
-  testProject,
+  withHookWorld,
 } from "./_helpers/agentops.ts";
 import { toRunId } from "../client/run_id.ts";
 
-interface World {
-  stack: Stack;
-  ws: TestWorkspace;
-  userId: string;
-  project: TestProject;
-}
-
-async function world(): Promise<World> {
-  const stack = await startStack();
-  const ws = await randomWorkspace(stack.sql);
-  const { userId } = await randomDevice(stack.sql, { workspaceId: ws.workspaceId });
-  const project = await testProject(stack, ws);
-  return { stack, ws, userId, project };
-}
-
-async function close(w: World) {
-  await w.project.close();
-  await w.stack.close();
-}
-
 /** The run as the hook runner names it (created here; bridge-event creates it in use). */
-async function ensureRun(w: World, provider: string, providerRunId: string): Promise<string> {
+async function ensureRun(w: HookWorld, provider: string, providerRunId: string): Promise<string> {
   const runId = await toRunId(provider, providerRunId);
   await w.stack
     .sql`select private.ensure_run(${w.ws.workspaceId}, ${runId}, ${provider}, ${providerRunId})`;
   return runId;
 }
 
-Deno.test("an instruction from the phone reaches Claude Code's Stop hook once, as a block with the text", async () => {
-  const w = await world();
-  try {
+Deno.test("an instruction from the phone reaches Claude Code's Stop hook once, as a block with the text", () =>
+  withHookWorld({}, async (w) => {
     const session = `session-${crypto.randomUUID()}`;
     const runId = await toRunId("claude-code", session);
     // The run starts as in use: Claude Code's SessionStart hook → RUN_STARTED.
@@ -91,14 +68,10 @@ Deno.test("an instruction from the phone reaches Claude Code's Stop hook once, a
     assertEquals(run.status, "COMPLETED");
     const fourth = await runHookCli(w.project, "claude-code", stop);
     assertEquals([fourth.code, fourth.stdout], [0, ""]);
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("Claude Code's Stop with stop_hook_active never blocks again, and leaves new instructions pending", async () => {
-  const w = await world();
-  try {
+Deno.test("Claude Code's Stop with stop_hook_active never blocks again, and leaves new instructions pending", () =>
+  withHookWorld({}, async (w) => {
     const session = `session-${crypto.randomUUID()}`;
     const runId = await ensureRun(w, "claude-code", session);
     const phone = await testPhone(w.stack, w.userId);
@@ -115,14 +88,10 @@ Deno.test("Claude Code's Stop with stop_hook_active never blocks again, and leav
     const [row] = await w.stack.sql`
       select delivered_at from public.run_instructions where run_id = ${runId}`;
     assertEquals(row.delivered_at, null);
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("Cursor's stop hook hands queued instructions over as one followup_message, oldest first", async () => {
-  const w = await world();
-  try {
+Deno.test("Cursor's stop hook hands queued instructions over as one followup_message, oldest first", () =>
+  withHookWorld({}, async (w) => {
     const conversation = crypto.randomUUID();
     const runId = await ensureRun(w, "cursor", conversation);
     const phone = await testPhone(w.stack, w.userId);
@@ -136,14 +105,10 @@ Deno.test("Cursor's stop hook hands queued instructions over as one followup_mes
     assert(message.indexOf("Rename the flag") < message.indexOf("Then add a test"), message);
     const again = await runHookCli(w.project, "cursor", stop);
     assertEquals(again.json, {});
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("concurrent stop hooks never hand the same instruction over twice", async () => {
-  const w = await world();
-  try {
+Deno.test("concurrent stop hooks never hand the same instruction over twice", () =>
+  withHookWorld({}, async (w) => {
     const conversation = crypto.randomUUID();
     const runId = await ensureRun(w, "cursor", conversation);
     const phone = await testPhone(w.stack, w.userId);
@@ -159,14 +124,10 @@ Deno.test("concurrent stop hooks never hand the same instruction over twice", as
       results.filter((r) => String(r.json?.followup_message ?? "").includes(t)).length
     );
     assertEquals(seen, [1, 1, 1, 1]);
-  } finally {
-    await close(w);
-  }
-});
+  }));
 
-Deno.test("the phone cannot queue an instruction for another user's run (404), and the hook gets nothing", async () => {
-  const w = await world();
-  try {
+Deno.test("the phone cannot queue an instruction for another user's run (404), and the hook gets nothing", () =>
+  withHookWorld({}, async (w) => {
     const session = `session-${crypto.randomUUID()}`;
     const runId = await ensureRun(w, "claude-code", session);
     const stranger = await testPhone(w.stack, crypto.randomUUID());
@@ -179,7 +140,4 @@ Deno.test("the phone cannot queue an instruction for another user's run (404), a
       await hookPayload("claude-code-stop", { session_id: session }),
     );
     assertEquals([stop.code, stop.stdout], [0, ""]);
-  } finally {
-    await close(w);
-  }
-});
+  }));

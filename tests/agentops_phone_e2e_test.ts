@@ -5,18 +5,8 @@ import { assert, assertEquals } from "./_helpers/assert.ts";
 import { startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
 import { eventually } from "./_helpers/approvals.ts";
-import {
-  CLI,
-  endpointBuilt,
-  hookPayload,
-  runCli,
-  runHookCli,
-  testProject,
-} from "./_helpers/agentops.ts";
+import { CLI, hookPayload, runCli, runHookCli, testProject } from "./_helpers/agentops.ts";
 import { toRunId } from "../client/run_id.ts";
-
-const pairingBuilt = (await endpointBuilt("pair_start")) &&
-  (await endpointBuilt("pair_complete")) && (await endpointBuilt("pair_status"));
 
 Deno.test("the stand-in phone lists a pending approval, approves it with a note, and tails the run", async () => {
   const stack = await startStack();
@@ -96,7 +86,6 @@ Deno.test("the stand-in phone lists a pending approval, approves it with a note,
 
 Deno.test({
   name: "agentops pair prints a code, the phone pairs with it, and the credentials are stored 0600",
-  ignore: !pairingBuilt,
   async fn() {
     const stack = await startStack();
     const project = await testProject(stack, null);

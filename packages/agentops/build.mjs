@@ -2,7 +2,8 @@
 // (through src/main.ts) into dist/ as ESM for Node 20, with the npm dependencies inside,
 // so the package has no runtime dependencies. `node packages/agentops/build.mjs`.
 //
-// - Bare imports go through supabase/functions/import_map.json, like Deno's, and `npm:`
+// - Bare imports go through supabase/functions/import_map.json, like Deno's (a path alias
+//   such as `@shared/` resolves from that file's folder), and `npm:`
 //   specifiers (`npm:mvdan-sh@0.10.1/sub`) lose their prefix and version; both resolve
 //   from the root node_modules, whose installed version must equal the import map's.
 // - Our own modules (not node_modules) get `import { Deno } from "src/deno_shim.ts"`:
@@ -69,6 +70,10 @@ const npmSpecifiers = {
       else {
         const prefix = Object.keys(importMap).find((k) => k.endsWith("/") && spec.startsWith(k));
         if (prefix) spec = importMap[prefix] + spec.slice(prefix.length);
+      }
+      // a path alias (`"@shared/": "../../shared/"`) is relative to the import map
+      if (spec !== args.path && /^\.\.?\//.test(spec)) {
+        return { path: path.resolve(root, "supabase/functions", spec) };
       }
       if (!spec.startsWith("npm:")) return undefined;
       const { name, version, sub } = parseNpmSpecifier(spec);

@@ -1,8 +1,8 @@
 // Helpers for end-to-end tests of the `agentops` CLI: a throwaway project paired with a
 // test workspace, the CLI run as a real subprocess, and a supabase-js "phone".
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import { type Json, mintUserToken, type Stack } from "./stack.ts";
-import type { TestWorkspace } from "./fixtures.ts";
+import { type Json, mintUserToken, type Stack, startStack } from "./stack.ts";
+import { randomDevice, randomWorkspace, type TestWorkspace } from "./fixtures.ts";
 
 export const CLI = new URL("../../client/cli.ts", import.meta.url).pathname;
 const FIXTURES = new URL("../fixtures/hooks/", import.meta.url);
@@ -163,8 +163,42 @@ export async function invoke(
   return { status: res?.status ?? 0, body: res ? await res.json().catch(() => null) : null };
 }
 
-/** True once the endpoint's stub has been replaced (another engineer's branch merged). */
-export async function endpointBuilt(file: string): Promise<boolean> {
-  const path = new URL(`../../supabase/functions/_shared/endpoints/${file}.ts`, import.meta.url);
-  return !(await Deno.readTextFile(path)).includes("notImplemented(");
+/** A test stack, a workspace paired with one phone user (unless `paired: false`), and a
+ * project folder whose `agentops` talks to that stack. */
+export interface HookWorld {
+  stack: Stack;
+  ws: TestWorkspace;
+  userId: string;
+  project: TestProject;
+}
+
+export interface HookWorldOptions {
+  paired?: boolean;
+  policy?: Record<string, unknown>;
+  url?: string;
+}
+
+export async function hookWorld(options: HookWorldOptions = {}): Promise<HookWorld> {
+  const stack = await startStack();
+  const ws = await randomWorkspace(stack.sql);
+  const userId = crypto.randomUUID();
+  if (options.paired !== false) {
+    await randomDevice(stack.sql, { workspaceId: ws.workspaceId, userId });
+  }
+  const project = await testProject(stack, ws, { policy: options.policy, url: options.url });
+  return { stack, ws, userId, project };
+}
+
+/** Runs `fn` in a fresh world, closing the project and the stack after it. */
+export async function withHookWorld(
+  options: HookWorldOptions,
+  fn: (w: HookWorld) => Promise<void>,
+): Promise<void> {
+  const w = await hookWorld(options);
+  try {
+    await fn(w);
+  } finally {
+    await w.project.close();
+    await w.stack.close();
+  }
 }

@@ -11,6 +11,8 @@ import {
 } from "../../supabase/functions/_shared/deps.ts";
 import { createRouter } from "../../supabase/functions/_shared/router.ts";
 import { endpoints } from "../../supabase/functions/_shared/routes.ts";
+import type { Endpoint } from "../../supabase/functions/_shared/endpoint.ts";
+import * as schemas from "../../shared/api_schemas.ts";
 import { createLogger } from "../../supabase/functions/_shared/logger.ts";
 import { signedHeaders } from "../../shared/signing.ts";
 
@@ -72,6 +74,25 @@ export interface StackOptions {
   databaseUrl?: string;
 }
 
+/** The endpoint, with every success body it sends checked against its documented response
+ * schema: one that does not match becomes a 500 naming the mismatch, so every test that
+ * reads a success also tests docs/openapi.json's response schemas. */
+function answersItsSchema(endpoint: Endpoint): Endpoint {
+  return {
+    ...endpoint,
+    async handler(req, deps, info) {
+      const res = await endpoint.handler(req, deps, info);
+      if (!res.ok || !res.headers.get("content-type")?.includes("application/json")) return res;
+      const checked = schemas[endpoint.response].safeParse(await res.clone().json());
+      if (checked.success) return res;
+      const problem = `${endpoint.method} ${endpoint.name} answered ${res.status} with a body ` +
+        `its response schema refuses: ${JSON.stringify(checked.error.issues)}`;
+      console.error(problem);
+      return Response.json({ error: { code: "internal", message: problem } }, { status: 500 });
+    },
+  };
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const databaseUrl = options.databaseUrl ?? await freshDatabase();
   const config = loadConfig({
@@ -87,7 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     log: createLogger(config.LOG_LEVEL),
     ...options.overrides,
   });
-  const router = createRouter(endpoints, deps);
+  const router = createRouter(endpoints.map(answersItsSchema), deps);
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     (req, info) => router(req, info),

@@ -111,11 +111,25 @@ async function uploadWalk(entrypoint: string, imports: Record<string, string>) {
       if (!/\.[A-Za-z0-9]+$/.test(mod.split("/").pop() ?? "")) continue;
       const relative = mod.startsWith("./") || mod.startsWith("../");
       if (!relative && !mod.startsWith("/")) continue;
-      if (relative && !substituted) mod = joinPath(dirname(current), mod);
-      queue.push(mod);
+      // path.Join with the importer's folder, or path.Clean of a substituted one
+      queue.push(mod.startsWith("/") ? mod : joinPath(substituted ? "." : dirname(current), mod));
     }
   }
   return { files: [...seen].filter((f) => !missing.includes(f)), missing };
+}
+
+/** A deno.json's imports as the CLI reads them (ImportMap.Resolve in pkg/function/deno.go):
+ * a relative value joined to the file's folder, from the working directory, `./`-prefixed,
+ * keeping its trailing `/`. */
+async function resolvedImports(denoJson: string): Promise<Record<string, string>> {
+  const { imports } = JSON.parse(await Deno.readTextFile(new URL(denoJson, root)));
+  return Object.fromEntries(
+    Object.entries(imports as Record<string, string>).map(([key, value]) => {
+      if (value.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(value)) return [key, value];
+      const joined = joinPath(dirname(denoJson), value);
+      return [key, `./${joined}${value.endsWith("/") ? "/" : ""}`];
+    }),
+  );
 }
 
 function dirname(path: string): string {
@@ -166,6 +180,7 @@ Deno.test("every function's deno.json is generated from the one list of versions
   const rootConfig = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
   assertEquals(rootConfig.importMap, "./supabase/functions/import_map.json");
   for (const [key, value] of Object.entries(importMap)) {
+    if (key.endsWith("/") && value.startsWith("../")) continue; // a path alias (@shared/)
     assert(/^npm:(@[^/]+\/)?[^@/]+@\d+\.\d+\.\d+$/.test(value), `${key}: ${value} is pinned`);
   }
 });
@@ -216,7 +231,10 @@ for (const name of names) {
     assert(npm.length >= direct.length, name);
 
     // what --use-api uploads covers the graph, from paths inside the working directory
-    const upload = await uploadWalk(`supabase/functions/${name}/index.ts`, importMap);
+    const upload = await uploadWalk(
+      `supabase/functions/${name}/index.ts`,
+      await resolvedImports(`supabase/functions/${name}/deno.json`),
+    );
     const notUploaded = local.filter((f) => !upload.files.includes(f));
     assertEquals(notUploaded, [], `${name}: files the --use-api upload would miss`);
     const outside = upload.files.filter((f) => f.startsWith("../") || f.startsWith("/"));

@@ -17,16 +17,16 @@ export const APNS_PRODUCTION = "https://api.push.apple.com";
 export const APNS_SANDBOX = "https://api.sandbox.push.apple.com";
 /** Apple accepts a provider token for an hour and refuses refreshes more often than every
  * 20 minutes; 50 minutes sits safely between. */
-export const PROVIDER_TOKEN_REUSE_MS = 50 * 60_000;
+const PROVIDER_TOKEN_REUSE_MS = 50 * 60_000;
 
-export interface ApnsCredentials {
+interface ApnsCredentials {
   privateKey: string;
   keyId: string;
   teamId: string;
   bundleId: string;
 }
 
-export interface ApnsSenderOptions extends ApnsCredentials {
+interface ApnsSenderOptions extends ApnsCredentials {
   /** base URL, e.g. https://api.push.apple.com */
   endpoint: string;
   environment: "production" | "sandbox";
@@ -35,7 +35,7 @@ export interface ApnsSenderOptions extends ApnsCredentials {
   now?: () => number;
 }
 
-export interface ApnsSender extends PushSender {
+interface ApnsSender extends PushSender {
   providerToken(): Promise<string>;
 }
 

@@ -11,15 +11,10 @@ import { DeadlineTimer } from "./deadline_heap.ts";
 import { createListener, type Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
 import { Parked as ParkedRequest, ParkedIndex, RecentIds } from "./parked_index.ts";
+import type { ApprovalState } from "@shared/api_schemas.ts";
 
-/** The answer of bridge-approval-wait. */
-export interface ApprovalState {
-  approval_id: string;
-  status: "PENDING" | "APPROVED" | "DENIED" | "EXPIRED";
-  note: string | null;
-  decided_at: string | null;
-  expires_at: string;
-}
+/** The answer of bridge-approval-wait (defined with its schema). */
+export type { ApprovalState };
 
 export interface WaitOptions {
   /** how long to park at most; then the answer is null (still pending) */
@@ -30,7 +25,7 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-export interface WaiterStats {
+interface WaiterStats {
   parked: number;
   listening: boolean;
   /** batched queries run (polls, NOTIFY checks, expiries, reconnect checks) */
@@ -49,7 +44,7 @@ export interface ApprovalWaiter {
   stats(): WaiterStats;
 }
 
-export interface WaiterDeps {
+interface WaiterDeps {
   config: Pick<
     Config,
     "SUPABASE_DB_URL" | "APPROVAL_WAIT_LISTEN" | "APPROVAL_WAIT_POLL_MS"
@@ -63,13 +58,13 @@ export interface WaiterDeps {
   listener?: Listener;
 }
 
-export interface WaiterOptions {
+interface WaiterOptions {
   /** the batched poll's interval while LISTEN is up (default 10 × APPROVAL_WAIT_POLL_MS,
    * at least 5 s): a safety net for a lost notification */
   safetyPollMs?: number;
 }
 
-export const APPROVAL_CHANNEL = "approval_decided";
+const APPROVAL_CHANNEL = "approval_decided";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** retry of an expiry the database did not see yet (clock skew) or could not write */
 const EXPIRY_RETRY_MS = 250;

@@ -1,11 +1,11 @@
 // Verifies a signed bridge request (SPEC section 4, bridge authentication) over the raw
 // body bytes, before anything is parsed. The nonce is consumed later, by the request's
 // own SQL function, in the same transaction as its write.
-import { deriveBridgeSecret, verifySignature } from "../../../shared/signing.ts";
+import { deriveBridgeSecret, verifySignature } from "@shared/signing.ts";
 import { HttpError } from "./http_error.ts";
 import { query, type Sql } from "./db.ts";
 
-export const MAX_CLOCK_SKEW_MS = 300_000;
+const MAX_CLOCK_SKEW_MS = 300_000;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NONCE_RE = /^[A-Za-z0-9_-]{8,128}$/;
 
@@ -16,7 +16,7 @@ export interface BridgeIdentity {
   signatureVersion: 1 | 2;
 }
 
-export interface BridgeAuthInput {
+interface BridgeAuthInput {
   req: Request;
   /** path after /functions/v1 */
   path: string;

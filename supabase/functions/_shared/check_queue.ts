@@ -9,7 +9,7 @@ export interface CheckBatch {
   ids: Set<string>;
 }
 
-export interface CheckQueue {
+interface CheckQueue {
   /** reads this id, or without one everything parked, in the next batch */
   soon(id?: string): void;
   /** the read under way, if any (a waiter's close() awaits it) */

@@ -16,7 +16,7 @@
 // not document which forwarding header its edge-functions gateway guarantees (asked in
 // supabase discussion #52040, no maintainer answer), so it is a setting, not a constant:
 // CLIENT_IP_HEADER=cf-connecting-ip (README, "Client address").
-export interface ClientIpOptions {
+interface ClientIpOptions {
   /** lower-case header name; unset: the socket's peer */
   header?: string;
   /** how many entries from the right of that header to step back (≥ 1) */

@@ -19,16 +19,16 @@ export function defaultPoolMax(input: Pick<BudgetInput, "SUPABASE_URL" | "SUPABA
 }
 
 /** The most connections per isolate a hosted project may configure (DB_POOL_MAX). */
-export const HOSTED_POOL_MAX_LIMIT = 5;
+const HOSTED_POOL_MAX_LIMIT = 5;
 
 /** Supavisor's transaction-mode port; 5432 is the direct or the session-mode connection. */
-export const TRANSACTION_POOLER_PORT = 6543;
+const TRANSACTION_POOLER_PORT = 6543;
 
 /** How long the LISTEN connection stays open with nothing parked (LISTEN_IDLE_CLOSE_SECONDS):
  * an isolate that nothing waits on then holds no direct connection at all. */
 export const DEFAULT_LISTEN_IDLE_CLOSE_SECONDS = 30;
 
-export interface BudgetInput {
+interface BudgetInput {
   SUPABASE_URL: string;
   /** as set, before the local fallback to SUPABASE_DB_URL */
   DATABASE_URL?: string;
@@ -36,7 +36,7 @@ export interface BudgetInput {
   DB_POOL_MAX: number;
 }
 
-export interface BudgetIssue {
+interface BudgetIssue {
   path: string;
   message: string;
 }
@@ -94,7 +94,7 @@ export function connectionBudgetIssues(input: BudgetInput): BudgetIssue[] {
 
 /** Closes a connection after it has had nothing to do for `idleMs`; for the waiters' LISTEN
  * connection: call busy() when a request parks, idle() when the last one leaves. */
-export interface IdleCloser {
+interface IdleCloser {
   busy(): void;
   idle(): void;
   /** whether a close is scheduled */

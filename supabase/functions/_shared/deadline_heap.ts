@@ -2,7 +2,7 @@
 // expiry). Entries are resolved in place (`done`); resolved ones are skipped when they
 // reach the top and swept out by compact() when they outnumber the live ones.
 
-export interface Deadline {
+interface Deadline {
   /** when it is due (ms since the epoch) */
   due: number;
   /** resolved: skipped, never fired */

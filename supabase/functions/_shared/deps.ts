@@ -63,49 +63,54 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     enabled: config.APPROVAL_WAIT_LISTEN,
     idleCloseMs: config.LISTEN_IDLE_CLOSE_SECONDS * 1000,
   });
-  const deps: Deps = {
+  const push = createPushDispatcher({ config, sql, log, now, background }, {
+    fetch: overrides.fetch,
+  });
+  const waiter = createApprovalWaiter({ config, sql, log, push, listener });
+  const pairing = createPairingWaiter({
+    sql,
+    listener,
+    log,
+    pollMs: config.PAIR_STATUS_POLL_MS,
+    maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
+  });
+  const reads = createReadWaiter<ReadState>({
+    read: createBatchRead(sql),
+    listener,
+    log,
+    now,
+    pollMs: config.MOBILE_WAIT_POLL_MS,
+    maxPerUser: config.MOBILE_WAIT_MAX_PARKED_PER_USER,
+    maxTotal: config.MOBILE_WAIT_MAX_PARKED,
+  });
+  const verifyMobile = createMobileVerifier({
+    supabaseUrl: config.SUPABASE_URL,
+    jwtSecret: config.SUPABASE_JWT_SECRET,
+    jwks: config.SUPABASE_JWKS,
+    log,
+  });
+  return {
     config,
     listener,
     sql,
     log,
     now,
-    verifyMobile: createMobileVerifier({
-      supabaseUrl: config.SUPABASE_URL,
-      jwtSecret: config.SUPABASE_JWT_SECRET,
-      jwks: config.SUPABASE_JWKS,
-      log,
-    }),
+    verifyMobile,
     background,
-    waiter: undefined as unknown as ApprovalWaiter,
-    push: undefined as unknown as PushDispatcher,
-    pairing: createPairingWaiter({
-      sql,
-      listener,
-      log,
-      pollMs: config.PAIR_STATUS_POLL_MS,
-      maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
-    }),
-    reads: createReadWaiter<ReadState>({
-      read: createBatchRead(sql),
-      listener,
-      log,
-      now,
-      pollMs: config.MOBILE_WAIT_POLL_MS,
-      maxPerUser: config.MOBILE_WAIT_MAX_PARKED_PER_USER,
-    }),
+    waiter,
+    push,
+    pairing,
+    reads,
     async close() {
-      deps.waiter.shutdown();
-      await deps.pairing.close();
-      await deps.reads.close();
-      await deps.waiter.close();
+      waiter.shutdown();
+      await pairing.close();
+      await reads.close();
+      await waiter.close();
       await listener.close();
-      await deps.push.close();
+      await push.close();
       await sql.end({ timeout: 1 });
     },
   };
-  deps.waiter = createApprovalWaiter(deps);
-  deps.push = createPushDispatcher(deps, { fetch: overrides.fetch });
-  return deps;
 }
 
 let isolateDeps: Deps | undefined;

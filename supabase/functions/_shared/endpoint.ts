@@ -1,8 +1,12 @@
 // The one request pipeline every function uses: method → size limit → raw body →
-// authenticate → parse JSON → validate (zod) → handler → JSON response. Errors of every
+// authenticate (by the endpoint's auth kind) → parse JSON → validate (zod) → handler → JSON
+// response. Errors of every
 // step become the spec's error shape in one place; every response has x-request-id.
-import { z } from "zod";
-import { errorResponse, HttpError, jsonResponse } from "./http_error.ts";
+import type { z } from "zod";
+// Types only: an endpoint names its response schema, so a function that validates no body
+// does not load the schemas at cold start.
+import type * as ApiSchemas from "@shared/api_schemas.ts";
+import { type ErrorCode, errorResponse, HttpError, jsonResponse } from "./http_error.ts";
 import { parseJson, readRawBody, validate } from "./request_body.ts";
 import { type BridgeIdentity, verifyBridgeRequest } from "./bridge_auth.ts";
 import { assertFaithfulJson } from "./json_fidelity.ts";
@@ -10,8 +14,8 @@ import type { MobileUser } from "./mobile_auth.ts";
 import type { Deps } from "./deps.ts";
 import type { Logger } from "./logger.ts";
 import { clientIp } from "./client_ip.ts";
+import { verifyDispatchBearer } from "./dispatch_auth.ts";
 
-export type AuthKind = "none" | "bridge" | "mobile";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const CORS_HEADERS: Record<string, string> = {
@@ -22,7 +26,78 @@ export const CORS_HEADERS: Record<string, string> = {
   "access-control-expose-headers": "x-request-id, retry-after",
 };
 
-export interface Context<Body, Query> {
+/** What the pipeline's authentication step puts in the context, by the endpoint's auth. */
+interface AuthContext {
+  /** no credential */
+  none: Record<never, never>;
+  /** an HMAC-signed request of the hook runner (bridge_auth.ts) */
+  bridge: { bridge: BridgeIdentity };
+  /** no credential needed, but a request that carries bridge signature headers must
+   * verify, and its identity is then set (pair-start: re-pairing proves the secret) */
+  "bridge-optional": { bridge: BridgeIdentity | undefined };
+  /** a Supabase Auth access token of the phone (mobile_auth.ts) */
+  mobile: { user: MobileUser };
+  /** the push-dispatch bearer secret (dispatch_auth.ts) */
+  dispatch: Record<never, never>;
+}
+export type AuthKind = keyof AuthContext;
+
+const ANY_ERRORS: ErrorCode[] = ["method_not_allowed", "unavailable", "internal"];
+const SIGNATURE_ERRORS: ErrorCode[] = ["unauthorized", "signature_expired", "replayed_nonce"];
+/** Error codes the pipeline itself may answer, by auth kind (the OpenAPI document lists
+ * them for every endpoint of that kind). */
+export const AUTH_ERRORS: Record<AuthKind, ErrorCode[]> = {
+  none: ANY_ERRORS,
+  "bridge-optional": [...SIGNATURE_ERRORS, ...ANY_ERRORS],
+  bridge: [...SIGNATURE_ERRORS, ...ANY_ERRORS],
+  mobile: ["unauthorized", ...ANY_ERRORS],
+  dispatch: ["unauthorized", ...ANY_ERRORS],
+};
+
+interface AuthInput {
+  req: Request;
+  path: string;
+  rawQuery: string;
+  rawBody: Uint8Array;
+  deps: Deps;
+}
+
+function bridgeIdentity({ req, path, rawQuery, rawBody, deps }: AuthInput) {
+  return verifyBridgeRequest({
+    req,
+    path,
+    query: rawQuery,
+    rawBody,
+    now: deps.now(),
+    hmacSecret: deps.config.HMAC_SECRET,
+    minVersion: deps.config.BRIDGE_SIGNATURE_MIN_VERSION,
+    sql: deps.sql,
+  });
+}
+
+/** The authentication step, one function per auth kind. */
+const AUTHENTICATE: { [A in AuthKind]: (input: AuthInput) => Promise<AuthContext[A]> } = {
+  none: () => Promise.resolve({}),
+  bridge: async (input) => ({ bridge: await bridgeIdentity(input) }),
+  "bridge-optional": async (input) => {
+    const signed = input.req.headers.has("x-signature") ||
+      input.req.headers.has("x-workspace-id");
+    return { bridge: signed ? await bridgeIdentity(input) : undefined };
+  },
+  mobile: async ({ req, deps }) => ({
+    user: await deps.verifyMobile(req.headers.get("authorization")),
+  }),
+  dispatch: async ({ req, deps }) => {
+    await verifyDispatchBearer(
+      req.headers.get("authorization"),
+      deps.config.PUSH_DISPATCH_SECRET ?? deps.config.SUPABASE_SERVICE_ROLE_KEY,
+    );
+    return {};
+  },
+};
+
+/** What every handler gets, whatever its auth. */
+interface RequestContext<Body, Query> {
   req: Request;
   requestId: string;
   /** the path after /functions/v1, e.g. /bridge-approval-wait/<id> */
@@ -31,10 +106,6 @@ export interface Context<Body, Query> {
   param: string;
   body: Body;
   query: Query;
-  /** set for auth "bridge", and for `bridgeOptional` endpoints when the request is signed */
-  bridge: BridgeIdentity;
-  /** set for auth "mobile" */
-  user: MobileUser;
   /** the client address the platform vouches for (client_ip.ts), never a forged hop */
   ip: string;
   log: Logger;
@@ -42,55 +113,88 @@ export interface Context<Body, Query> {
   signal: AbortSignal;
 }
 
-export interface EndpointSpec<
+/** A handler's context: the request's parts, plus what its auth kind established
+ * (`bridge` for bridge auth, `user` for mobile auth, nothing else). */
+export type Context<A extends AuthKind, Body, Query> = RequestContext<Body, Query> & AuthContext[A];
+
+/** The validated value of an optional schema: undefined when the endpoint has none. */
+type Parsed<S extends z.ZodType | undefined> = S extends z.ZodType ? z.output<S> : undefined;
+
+/** The name of a schema exported by shared/api_schemas.ts. */
+type SchemaName = {
+  [K in keyof typeof ApiSchemas]: (typeof ApiSchemas)[K] extends z.ZodType ? K : never;
+}[keyof typeof ApiSchemas];
+
+/** What the API reference says of an endpoint (scripts/gen_openapi.ts reads it). */
+interface EndpointDocs {
+  summary: string;
+  description?: string;
+  /** the success status */
+  status: number;
+  /** the success body: the name of its schema in shared/api_schemas.ts */
+  response: SchemaName;
+  /** error codes the handler answers beyond those of the pipeline (its auth kind, body,
+   * query and path parameter add theirs) */
+  errors: ErrorCode[];
+  /** answers a bodiless 304 with its ETag when If-None-Match names the current version */
+  notModified?: boolean;
+}
+
+/** What an endpoint is, to the router and the API reference. */
+interface EndpointShape<
+  A extends AuthKind,
   B extends z.ZodType | undefined,
   Q extends z.ZodType | undefined,
-> {
+> extends EndpointDocs {
   name: string;
   method: "GET" | "POST";
-  auth: AuthKind;
-  /** with auth "none": a request that carries bridge signature headers must verify, and
-   * its identity is then in ctx.bridge (pair-start: re-pairing proves the current secret) */
-  bridgeOptional?: boolean;
+  auth: A;
   body?: B;
   query?: Q;
   /** the endpoint takes `/<name>/:id` (a UUID); a missing or malformed id is 404 */
   param?: string;
-  cors?: boolean;
-  handle(
-    ctx: Context<
-      B extends z.ZodType ? z.output<B> : undefined,
-      Q extends z.ZodType ? z.output<Q> : undefined
-    >,
-    deps: Deps,
-  ): Promise<Response>;
 }
 
-export type Handler = (req: Request, deps: Deps, info?: { remoteAddr?: unknown }) => Promise<
+interface EndpointSpec<
+  A extends AuthKind,
+  B extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+> extends EndpointShape<A, B, Q> {
+  /** answer CORS (default: for mobile auth) */
+  cors?: boolean;
+  handle(ctx: Context<A, Parsed<B>, Parsed<Q>>, deps: Deps): Promise<Response>;
+}
+
+type Handler = (req: Request, deps: Deps, info?: { remoteAddr?: unknown }) => Promise<
   Response
 >;
 
-export interface Endpoint {
-  name: string;
-  method: "GET" | "POST";
-  auth: AuthKind;
-  body?: z.ZodType;
-  query?: z.ZodType;
-  param?: string;
+export interface Endpoint extends EndpointShape<AuthKind, z.ZodType, z.ZodType> {
   handler: Handler;
 }
 
 /** The path after /functions/v1 (Supabase strips it before the function sees the request;
  * the local dev server does not). */
-export function functionPath(url: URL): string {
+function functionPath(url: URL): string {
   const p = url.pathname;
   return p.startsWith("/functions/v1/") ? p.slice("/functions/v1".length) : p;
 }
 
+/** Validates `value` with `schema`, or is undefined when the endpoint takes no such part. */
+function parsePart<S extends z.ZodType | undefined>(
+  schema: S | undefined,
+  value: () => unknown,
+  what?: string,
+): Parsed<S> {
+  // A conditional type is not narrowed by the check: the one cast of the pipeline.
+  return (schema ? validate(schema, value(), what) : undefined) as Parsed<S>;
+}
+
 export function defineEndpoint<
+  A extends AuthKind,
   B extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
->(spec: EndpointSpec<B, Q>): Endpoint {
+>(spec: EndpointSpec<A, B, Q>): Endpoint {
   const cors = spec.cors ?? spec.auth === "mobile";
   async function run(req: Request, deps: Deps, requestId: string, info?: { remoteAddr?: unknown }) {
     const log = deps.log.child({ request_id: requestId, fn: spec.name });
@@ -127,53 +231,38 @@ export function defineEndpoint<
     }
     const rawBody = await readRawBody(req, { timeoutMs: deps.config.BODY_READ_TIMEOUT_MS });
     const rawQuery = url.search.startsWith("?") ? url.search.slice(1) : url.search;
-    const ctx = {
+    const auth = await AUTHENTICATE[spec.auth]({ req, path, rawQuery, rawBody, deps });
+    // Unknown query parameters are ignored (README: differences from SPEC).
+    const query = parsePart(spec.query, () => Object.fromEntries(url.searchParams), "query string");
+    const body = parsePart(spec.body, () => {
+      const parsed = parseJson(rawBody);
+      assertFaithfulJson(rawBody, parsed);
+      return parsed;
+    });
+    const signedFor = (auth as { bridge?: BridgeIdentity }).bridge?.workspaceId;
+    const bodyWorkspace = (body as { workspace_id?: unknown } | undefined)?.workspace_id;
+    if (
+      spec.auth === "bridge" && typeof bodyWorkspace === "string" &&
+      bodyWorkspace.toLowerCase() !== signedFor
+    ) {
+      throw new HttpError("forbidden", "Forbidden: workspace_id differs from X-Workspace-Id");
+    }
+    const ip = clientIp(req, info?.remoteAddr, {
+      header: deps.config.CLIENT_IP_HEADER,
+      trustedHops: deps.config.CLIENT_IP_TRUSTED_HOPS,
+    });
+    const context: RequestContext<Parsed<B>, Parsed<Q>> = {
       req,
       requestId,
       path,
       param,
-      ip: clientIp(req, info?.remoteAddr, {
-        header: deps.config.CLIENT_IP_HEADER,
-        trustedHops: deps.config.CLIENT_IP_TRUSTED_HOPS,
-      }),
+      body,
+      query,
+      ip,
       log,
       signal: req.signal,
-    } as Context<unknown, unknown>;
-    const signed = spec.bridgeOptional &&
-      (req.headers.has("x-signature") || req.headers.has("x-workspace-id"));
-    if (spec.auth === "bridge" || signed) {
-      ctx.bridge = await verifyBridgeRequest({
-        req,
-        path,
-        query: rawQuery,
-        rawBody,
-        now: deps.now(),
-        hmacSecret: deps.config.HMAC_SECRET,
-        minVersion: deps.config.BRIDGE_SIGNATURE_MIN_VERSION,
-        sql: deps.sql,
-      });
-    } else if (spec.auth === "mobile") {
-      ctx.user = await deps.verifyMobile(req.headers.get("authorization"));
-    }
-    if (spec.query) {
-      ctx.query = validate(spec.query, Object.fromEntries(url.searchParams), "query string");
-    } else if (url.searchParams.size > 0 && spec.method === "POST") {
-      // POST endpoints take no query parameters; GETs ignore the ones they do not know.
-    }
-    if (spec.body) {
-      const parsed = parseJson(rawBody);
-      assertFaithfulJson(rawBody, parsed);
-      ctx.body = validate(spec.body, parsed);
-      const bodyWorkspace = (ctx.body as { workspace_id?: unknown })?.workspace_id;
-      if (
-        spec.auth === "bridge" && typeof bodyWorkspace === "string" &&
-        bodyWorkspace.toLowerCase() !== ctx.bridge.workspaceId
-      ) {
-        throw new HttpError("forbidden", "Forbidden: workspace_id differs from X-Workspace-Id");
-      }
-    }
-    // deno-lint-ignore no-explicit-any
-    return await spec.handle(ctx as any, deps);
+    };
+    return await spec.handle({ ...context, ...auth }, deps);
   }
 
   async function handler(req: Request, deps: Deps, info?: { remoteAddr?: unknown }) {
@@ -205,30 +294,8 @@ export function defineEndpoint<
     return response;
   }
 
-  return {
-    name: spec.name,
-    method: spec.method,
-    auth: spec.auth,
-    body: spec.body,
-    query: spec.query,
-    param: spec.param,
-    handler,
-  };
-}
-
-/** An endpoint that is not built yet: 501 in the standard error shape. */
-export function notImplemented(name: string, method: "GET" | "POST", auth: AuthKind): Endpoint {
-  return defineEndpoint({
-    name,
-    method,
-    auth: "none",
-    cors: auth === "mobile",
-    handle() {
-      return Promise.reject(
-        new HttpError("not_implemented", `Not implemented: ${name} is not built yet`),
-      );
-    },
-  });
+  const { handle: _handle, cors: _cors, ...shape } = spec;
+  return { ...shape, handler };
 }
 
 export { jsonResponse };

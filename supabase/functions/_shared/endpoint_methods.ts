@@ -6,7 +6,7 @@ import type { Endpoint } from "./endpoint.ts";
 import { CORS_HEADERS } from "./endpoint.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 
-export function byMethod(endpoints: Endpoint[]): Endpoint["handler"] {
+function byMethod(endpoints: Endpoint[]): Endpoint["handler"] {
   const allow = endpoints.map((e) => e.method).join(", ");
   return (req: Request, deps: Deps, info?: { remoteAddr?: unknown }) => {
     const endpoint = endpoints.find((e) => e.method === req.method) ??

@@ -18,7 +18,7 @@ export const FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const REFRESH_MARGIN_MS = 5 * 60_000;
 
-export interface ServiceAccount {
+interface ServiceAccount {
   project_id: string;
   client_email: string;
   private_key: string;
@@ -127,7 +127,7 @@ export function classifyFcmResponse(
   return { ...base, result: "rejected" };
 }
 
-export interface FcmSenderOptions {
+interface FcmSenderOptions {
   serviceAccount: ServiceAccount;
   /** base URL, e.g. https://fcm.googleapis.com */
   endpoint: string;
@@ -136,7 +136,7 @@ export interface FcmSenderOptions {
   now?: () => number;
 }
 
-export interface FcmSender extends PushSender {
+interface FcmSender extends PushSender {
   /** an access token, exchanged when none is cached or it is within 5 min of expiry */
   accessToken(signal?: AbortSignal): Promise<string>;
 }

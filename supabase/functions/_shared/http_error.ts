@@ -18,8 +18,7 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "rate_limited"
   | "unavailable"
-  | "internal"
-  | "not_implemented";
+  | "internal";
 
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   invalid_json: 400,
@@ -39,7 +38,6 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   rate_limited: 429,
   unavailable: 503,
   internal: 500,
-  not_implemented: 501,
 };
 
 export function isErrorCode(code: string): code is ErrorCode {

@@ -20,7 +20,7 @@ import type { Logger } from "./logger.ts";
 /** application_name of the LISTEN connection (find it in pg_stat_activity) */
 export const LISTEN_APPLICATION_NAME = "agentops-waiter";
 /** pause between attempts to LISTEN after one failed (the waiters poll meanwhile) */
-export const LISTEN_RETRY_MS = 5_000;
+const LISTEN_RETRY_MS = 5_000;
 const CHANNEL_RE = /^[a-z_][a-z0-9_]*$/;
 
 export interface ChannelHandlers {
@@ -30,7 +30,7 @@ export interface ChannelHandlers {
 }
 
 /** One subscriber's view: it says when it holds parked requests and when it holds none. */
-export interface Subscription {
+interface Subscription {
   /** something is parked: open the connection unless it is up, opening or in a retry
    * pause, and keep it from closing idle (call it on every park; cheap) */
   busy(): void;
@@ -38,7 +38,7 @@ export interface Subscription {
   idle(): void;
 }
 
-export interface ListenerStats {
+interface ListenerStats {
   listening: boolean;
   /** connections opened (first open, reconnects, reopens after an idle close) */
   opens: number;
@@ -55,7 +55,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export interface ListenerOptions {
+interface ListenerOptions {
   /** the direct database connection (SUPABASE_DB_URL) */
   url: string;
   log: Logger;

@@ -13,7 +13,7 @@ export interface MobileUser {
   claims: JWTPayload;
 }
 
-export interface MobileAuthOptions {
+interface MobileAuthOptions {
   supabaseUrl: string;
   jwtSecret?: string;
   /** the JWKS JSON ({"keys": […]} or a bare array), as the runtime injects it */

@@ -2,12 +2,12 @@
 // workspace and a run's timeline head, read in batches for the read waiter
 // (read_waiter.ts), and the command-policy verdict each inbox item carries.
 import type { z } from "zod";
-import type { InboxItem } from "../../../shared/api_schemas.ts";
-import { analyzeCommand, type Risk } from "../../../shared/command_policy.ts";
+import type { InboxItem } from "@shared/api_schemas.ts";
+import { analyzeCommand, type Risk } from "@shared/command_policy.ts";
 import { callJson, type Sql } from "./db.ts";
 
 type Item = z.infer<typeof InboxItem>;
-export type StoredItem = Omit<Item, "risk" | "risk_reason">;
+type StoredItem = Omit<Item, "risk" | "risk_reason">;
 
 /** One user's inbox as private.mobile_inboxes answers it. */
 export interface InboxState {
@@ -22,7 +22,7 @@ export interface InboxState {
 }
 
 /** A run's chain head (a parked timeline read answers once last_seq passes its after_seq). */
-export interface RunHead {
+interface RunHead {
   kind: "run";
   run_id: string;
   last_seq: number;
@@ -94,7 +94,7 @@ async function analyzed(command: string): Promise<{ risk: Risk; reason: string }
 }
 
 /** An inbox item with `risk` and `risk_reason`. */
-export async function withRisk(item: StoredItem): Promise<Item> {
+async function withRisk(item: StoredItem): Promise<Item> {
   const verdict = await analyzed(item.command);
   if (item.requires_unlock) {
     const reason = verdict.risk === "dangerous"

@@ -1,10 +1,10 @@
 // Pair tokens (SPEC section 4, pair-start): 8 Crockford base32 characters from the CSPRNG,
 // shown to the user once and stored only as a SHA-256 hash. What the user types back is
 // read the Crockford way: any case, hyphens and spaces ignored, O as 0, I and L as 1.
-import { sha256Hex } from "../../../shared/signing.ts";
+import { sha256Hex } from "@shared/signing.ts";
 
 export const CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-export const PAIR_TOKEN_LENGTH = 8;
+const PAIR_TOKEN_LENGTH = 8;
 export const PAIR_TOKEN_TTL_SECONDS = 600;
 
 /** A new token: each character from one random byte's low 5 bits (32 divides 256, so no

@@ -11,7 +11,7 @@ import {
   normalizePairToken,
   pairingUri,
 } from "./pair_token.ts";
-import { sha256Hex } from "../../../shared/signing.ts";
+import { sha256Hex } from "@shared/signing.ts";
 
 Deno.test("newPairToken() makes 8 Crockford base32 characters", () => {
   for (let i = 0; i < 200; i++) assertMatch(newPairToken(), /^[0-9A-HJKMNP-TV-Z]{8}$/);

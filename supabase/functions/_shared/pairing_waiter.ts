@@ -12,20 +12,18 @@ import type { Sql } from "./db.ts";
 import { HttpError } from "./http_error.ts";
 import { createListener, type Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
+import type { z } from "zod";
+import type { PairStatusResponse } from "@shared/api_schemas.ts";
 
 export const WORKSPACE_PAIRED_CHANNEL = "workspace_paired";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The answer of pair-status. */
-export interface PairingState {
-  workspace_id: string;
-  paired: boolean;
-  devices: { device_id: string; platform: string; device_name: string | null; paired_at: string }[];
-}
+export type PairingState = z.output<typeof PairStatusResponse>;
 
 /** A place reserved for one request (taken before its first read, so a pairing between
  * that read and the park still wakes it). */
-export interface PairingSlot {
+interface PairingSlot {
   /** Parks until the workspace is paired (its state), or the timeout, an abort or shutdown
    * (null: answer what the first read said). */
   wait(timeoutMs: number, signal?: AbortSignal): Promise<PairingState | null>;
@@ -33,7 +31,7 @@ export interface PairingSlot {
   release(): void;
 }
 
-export interface PairingWaiterStats {
+interface PairingWaiterStats {
   parked: number;
   listening: boolean;
   /** batched reads sent (polls, notifications, LISTEN (re)connects) */
@@ -54,7 +52,7 @@ export interface PairingWaiter {
   close(): Promise<void>;
 }
 
-export interface PairingWaiterOptions {
+interface PairingWaiterOptions {
   sql: Sql;
   /** the isolate's LISTEN connection (shared; its owner closes it) */
   listener?: Listener;

@@ -4,9 +4,9 @@
 // (deps.background: EdgeRuntime.waitUntil on Supabase); the sweep is also what pg_cron
 // (through push-dispatch) and the local server's timer call. Nothing here is needed for
 // correctness across isolates: the rows, their leases and `skip locked` are.
-import type { Deps } from "./deps.ts";
-import { callJson } from "./db.ts";
-import { redact } from "./logger.ts";
+import type { Config } from "./config.ts";
+import { callJson, type Sql } from "./db.ts";
+import { type Logger, redact } from "./logger.ts";
 import { createPushSenders, type PushSenders } from "./push_senders.ts";
 import type { PushJob, PushOutcome, PushSender } from "./push_types.ts";
 
@@ -18,7 +18,17 @@ export interface PushDispatcher {
   close(): Promise<void>;
 }
 
-export interface PushDispatcherOptions {
+/** What the dispatcher uses of the isolate's deps (deps.ts builds it from them). */
+interface PushDispatcherDeps {
+  config: Config;
+  sql: Sql;
+  log: Logger;
+  now: () => number;
+  /** keeps the sweep alive after the response (EdgeRuntime.waitUntil on Supabase) */
+  background: (task: Promise<unknown>) => void;
+}
+
+interface PushDispatcherOptions {
   fetch?: typeof fetch;
   /** rows claimed per round (default 50) */
   batchSize?: number;
@@ -31,7 +41,7 @@ export interface PushDispatcherOptions {
 const MAX_ROUNDS = 20;
 
 export function createPushDispatcher(
-  deps: Deps,
+  deps: PushDispatcherDeps,
   options: PushDispatcherOptions = {},
 ): PushDispatcher {
   const log = deps.log.child({ component: "push" });

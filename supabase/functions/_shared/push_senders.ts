@@ -27,7 +27,7 @@ function redactData(data: Record<string, unknown> | undefined) {
   return { ...data, decision_token: redact(data.decision_token) };
 }
 
-export function createLogSender(log: Logger): PushSender {
+function createLogSender(log: Logger): PushSender {
   return {
     name: "log",
     send(job: PushJob): Promise<PushOutcome> {

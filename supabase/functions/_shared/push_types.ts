@@ -3,7 +3,7 @@
 // private.record_push_result.
 
 /** The provider-neutral message of private.push_outbox.message. */
-export interface PushMessage {
+interface PushMessage {
   title?: string;
   body?: string;
   data?: Record<string, unknown>;
@@ -32,7 +32,7 @@ export interface PushJob {
   token_updated_at: string | null;
 }
 
-export type ProviderName = "fcm" | "apns" | "webpush" | "log";
+type ProviderName = "fcm" | "apns" | "webpush" | "log";
 
 /** What one delivery attempt came to; recorded by private.record_push_result. */
 export type PushOutcome =

@@ -24,9 +24,9 @@ export const SAFETY_POLL_EVERY = 10;
 const CAP_RETRY_AFTER_SECONDS = 2;
 
 /** Re-reads the given keys in one round; answers the state of each key it found. */
-export type BatchRead<S> = (keys: string[]) => Promise<Map<string, S>>;
+type BatchRead<S> = (keys: string[]) => Promise<Map<string, S>>;
 
-export interface ParkOptions<S> {
+interface ParkOptions<S> {
   /** what to re-read (the same key for requests that read the same thing) */
   key: string;
   /** workspace ids whose NOTIFY approvals_changed wakes it */
@@ -42,7 +42,7 @@ export interface ParkOptions<S> {
   signal?: AbortSignal;
 }
 
-export interface ReadSlot<S> {
+interface ReadSlot<S> {
   /** Parks until a re-read is done(), or the timeout, an abort or shutdown (null). */
   wait(options: ParkOptions<S>): Promise<S | null>;
   /** frees the place (always, in a finally) */
@@ -58,12 +58,15 @@ export interface ReadWaiter<S> {
   close(): Promise<void>;
 }
 
-export interface ReadWaiterOptions<S> {
+interface ReadWaiterOptions<S> {
   read: BatchRead<S>;
   listener: Listener;
   log: Logger;
   pollMs: number;
   maxPerUser: number;
+  /** parked requests in this isolate at most, all users together (anonymous sign-ins make
+   * users cheap on a hosted project) */
+  maxTotal?: number;
   now?: () => number;
 }
 
@@ -189,6 +192,13 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
 
   function reserve(userId: string): ReadSlot<S> {
     const held = perUser.get(userId) ?? 0;
+    if (reserved >= (options.maxTotal ?? Infinity)) {
+      throw new HttpError(
+        "rate_limited",
+        `Rate limited: ${reserved} long-polls are waiting on this server; ask again shortly`,
+        { headers: { "retry-after": String(CAP_RETRY_AFTER_SECONDS) } },
+      );
+    }
     if (held >= options.maxPerUser) {
       throw new HttpError(
         "rate_limited",

@@ -2,9 +2,9 @@
 import { z } from "zod";
 import { HttpError } from "./http_error.ts";
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
-export interface ReadBodyOptions {
+interface ReadBodyOptions {
   /** bytes at most (413 beyond) */
   limit?: number;
   /** the whole body must arrive within this long (400 after it); none when absent */

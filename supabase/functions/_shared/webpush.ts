@@ -12,14 +12,10 @@ import {
   type PushSender,
   readJson,
 } from "./push_types.ts";
-import {
-  fromBase64Url,
-  parseSubscription,
-  toBase64Url,
-} from "../../../shared/push_subscription.ts";
+import { fromBase64Url, parseSubscription, toBase64Url } from "@shared/push_subscription.ts";
 
 /** One record of 4096 bytes: the header (86) and the tag (16) and delimiter leave this. */
-export const MAX_PLAINTEXT_BYTES = 4096 - 86 - 16 - 1;
+const MAX_PLAINTEXT_BYTES = 4096 - 86 - 16 - 1;
 const RECORD_SIZE = 4096;
 /** VAPID JWTs live 12 h (RFC 8292 allows up to 24 h) and are reused until 1 h before. */
 const JWT_LIFETIME_S = 12 * 3600;
@@ -55,7 +51,7 @@ export async function hkdf(
   return new Uint8Array(bits);
 }
 
-export interface EncryptOptions {
+interface EncryptOptions {
   /** 16 random bytes unless given (tests) */
   salt?: Uint8Array<ArrayBuffer>;
   /** the application server's ephemeral ECDH key pair; fresh for every message unless given */
@@ -116,7 +112,7 @@ export async function encryptAes128gcm(
   return concat(header, sealed);
 }
 
-export interface VapidKeys {
+interface VapidKeys {
   /** base64url of the uncompressed P-256 public key (65 bytes), as web-push tools print it */
   publicKey: string;
   /** base64url of the private scalar (32 bytes) */
@@ -145,7 +141,7 @@ export function checkVapidKeys(keys: VapidKeys): void {
 }
 
 /** The VAPID private key as a CryptoKey for ES256 (a JWK built from the raw keys). */
-export async function importVapidPrivateKey(keys: VapidKeys): Promise<CryptoKey> {
+async function importVapidPrivateKey(keys: VapidKeys): Promise<CryptoKey> {
   const pub = fromBase64Url(keys.publicKey)!;
   return await crypto.subtle.importKey(
     "jwk",
@@ -164,7 +160,7 @@ export async function importVapidPrivateKey(keys: VapidKeys): Promise<CryptoKey>
 }
 
 /** What the push service receives (decrypted by the service worker). */
-export function webPushPayload(job: PushJob): Record<string, unknown> {
+function webPushPayload(job: PushJob): Record<string, unknown> {
   const m = job.message;
   const payload: Record<string, unknown> = { data: m.data ?? {} };
   if (m.silent) payload.silent = true;
@@ -230,13 +226,13 @@ export function classifyWebPushResponse(
   return { ...base, result: "rejected" };
 }
 
-export interface WebPushSenderOptions extends VapidKeys {
+interface WebPushSenderOptions extends VapidKeys {
   fetch: typeof fetch;
   log: Logger;
   now?: () => number;
 }
 
-export interface WebPushSender extends PushSender {
+interface WebPushSender extends PushSender {
   /** the VAPID JWT for a push service origin (cached per origin) */
   vapidJwt(audience: string): Promise<string>;
 }

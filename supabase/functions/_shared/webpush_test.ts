@@ -1,9 +1,5 @@
 import { assert, assertEquals } from "../../../tests/_helpers/assert.ts";
-import {
-  fromBase64Url,
-  subscriptionProblem,
-  toBase64Url,
-} from "../../../shared/push_subscription.ts";
+import { fromBase64Url, subscriptionProblem, toBase64Url } from "@shared/push_subscription.ts";
 import {
   checkVapidKeys,
   classifyWebPushResponse,

@@ -2,13 +2,13 @@
 // One SQL call consumes the nonce, refuses with no_device or rate_limited, and writes the
 // approval, its APPROVAL_REQUESTED event and its push rows; a request_key already used in
 // the workspace answers 200 with the approval it made.
-import { BridgeApprovalRequest } from "../../../../shared/api_schemas.ts";
+import { BridgeApprovalRequest } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
-import { analyzeCommand } from "../../../../shared/command_policy.ts";
+import { analyzeCommand } from "@shared/command_policy.ts";
 
 /** SHA-256 hex of the working directory: the path itself is never stored. */
-export async function cwdHash(cwd: string): Promise<string> {
+async function cwdHash(cwd: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(cwd));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -17,6 +17,12 @@ export const bridgeApprovalRequest = defineEndpoint({
   name: "bridge-approval-request",
   method: "POST",
   auth: "bridge",
+  summary: "Ask the phone to approve a command",
+  description:
+    "command ≤ 8 KiB (UTF-8). The same request_key in the same workspace answers 200 with the approval it already made. No paired device: 409 no_device at once.",
+  status: 201,
+  response: "BridgeApprovalResponse",
+  errors: ["conflict", "no_device", "rate_limited"],
   body: BridgeApprovalRequest,
   async handle(ctx, deps) {
     const { cwd, ...rest } = ctx.body;

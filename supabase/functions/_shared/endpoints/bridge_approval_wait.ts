@@ -3,8 +3,7 @@
 // read consumes the nonce; a pending approval is then parked in the isolate's waiter. A
 // decided answer marks the approval delivered (the waiter's own re-read does it for the
 // parked: private.settle_approvals); every answer carries devices_notified.
-import { ApprovalWaitQuery } from "../../../../shared/api_schemas.ts";
-import type { ApprovalState } from "../approval_waiter.ts";
+import { type ApprovalState, ApprovalWaitQuery } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -12,6 +11,11 @@ export const bridgeApprovalWait = defineEndpoint({
   name: "bridge-approval-wait",
   method: "GET",
   auth: "bridge",
+  summary: "Long-poll an approval until it is decided, expires or the timeout passes",
+  description: "timeout is capped by APPROVAL_WAIT_MAX_SECONDS; PENDING means ask again.",
+  status: 200,
+  response: "ApprovalWaitResponse",
+  errors: ["not_found"],
   param: "approval_id",
   query: ApprovalWaitQuery,
   async handle(ctx, deps) {

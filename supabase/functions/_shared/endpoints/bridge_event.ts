@@ -3,7 +3,7 @@
 // (private.ingest_event) that also consumes the nonce and counts the rate limits.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { BridgeEventRequest } from "../../../../shared/api_schemas.ts";
+import { BridgeEventRequest } from "@shared/api_schemas.ts";
 
 interface IngestResult {
   event_id: string;
@@ -18,6 +18,12 @@ export const bridgeEvent = defineEndpoint({
   name: "bridge-event",
   method: "POST",
   auth: "bridge",
+  summary: "Record a run event (idempotent on event_id)",
+  description:
+    "100 a minute and 1000 an hour per workspace. A retry of the same event_id answers duplicate: true and stores nothing twice.",
+  status: 202,
+  response: "BridgeEventResponse",
+  errors: ["forbidden", "conflict", "rate_limited"],
   body: BridgeEventRequest,
   async handle(ctx, deps) {
     const result = await callJson<IngestResult>(

@@ -5,7 +5,7 @@ import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
 /** The version named by an If-None-Match header (`"v"`, `W/"v"`, or a list of them). */
-export function knownVersion(header: string | null): string | null {
+function knownVersion(header: string | null): string | null {
   if (!header) return null;
   const first = header.split(",")[0].trim().replace(/^W\//, "");
   const version = first.replace(/^"(.*)"$/, "$1");
@@ -16,6 +16,13 @@ export const bridgeRules = defineEndpoint({
   name: "bridge-rules",
   method: "GET",
   auth: "bridge",
+  summary: "The workspace's active rules for the hook runner, with an ETag",
+  description:
+    "ETag is the quoted version (a hash of the active set, so an expiry changes it too); If-None-Match with it answers 304 without a body.",
+  status: 200,
+  response: "BridgeRulesResponse",
+  errors: [],
+  notModified: true,
   async handle(ctx, deps) {
     const out = await callJson<{ version: string; not_modified?: boolean; rules?: unknown[] }>(
       deps.sql,

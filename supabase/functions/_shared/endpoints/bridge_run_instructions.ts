@@ -7,6 +7,10 @@ export const bridgeRunInstructions = defineEndpoint({
   name: "bridge-run-instructions",
   method: "GET",
   auth: "bridge",
+  summary: "Collect a run's pending instructions (marks them delivered)",
+  status: 200,
+  response: "RunInstructionsResponse",
+  errors: ["not_found"],
   param: "run_id",
   async handle(ctx, deps) {
     const result = await callJson(

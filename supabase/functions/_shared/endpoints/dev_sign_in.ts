@@ -5,24 +5,19 @@
 // what a path with no function answers (404). It has no function folder, so
 // `supabase functions deploy` never ships it; only the local server and the tests mount it.
 import * as jose from "jose";
-import { DevSignInRequest } from "../../../../shared/api_schemas.ts";
+import { DevSignInRequest } from "@shared/api_schemas.ts";
 import type { Config } from "../config.ts";
 import { defineEndpoint, type Endpoint, jsonResponse } from "../endpoint.ts";
 import { noFunctionResponse } from "../router.ts";
+import { isLoopbackHost } from "@shared/loopback.ts";
 
 /** The Supabase CLI's local JWT secret (`supabase start`, `npm run dev`): public knowledge,
  * so a token it signs is worth nothing on any real project. */
 export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
-export const DEV_SESSION_SECONDS = 3600;
+const DEV_SESSION_SECONDS = 3600;
 const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip", "cf-connecting-ip"];
 
 declare const EdgeRuntime: unknown;
-
-function isLoopback(host: string | undefined): boolean {
-  if (!host) return false;
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
-}
 
 /** Why dev-sign-in is off for this request, or null when every condition holds. */
 export function devSignInRefusal(
@@ -36,9 +31,9 @@ export function devSignInRefusal(
   }
   if (config.SUPABASE_JWKS) return "a JWKS is configured";
   if (typeof EdgeRuntime !== "undefined") return "running in the edge runtime";
-  if (!isLoopback(new URL(config.SUPABASE_URL).hostname)) return "SUPABASE_URL is not loopback";
+  if (!isLoopbackHost(new URL(config.SUPABASE_URL).hostname)) return "SUPABASE_URL is not loopback";
   if (config.CLIENT_IP_HEADER) return "CLIENT_IP_HEADER is set (a proxy in front)";
-  if (!isLoopback((remoteAddr as { hostname?: string } | undefined)?.hostname)) {
+  if (!isLoopbackHost((remoteAddr as { hostname?: string } | undefined)?.hostname)) {
     return "the caller is not on loopback";
   }
   const forwarded = FORWARDING_HEADERS.find((h) => req.headers.has(h));
@@ -50,6 +45,12 @@ const devSignInEndpoint = defineEndpoint({
   name: "dev-sign-in",
   method: "POST",
   auth: "none",
+  summary: "Local stack only: a Supabase-shaped session for a dev user",
+  description:
+    "404 (as if it did not exist) unless AGENTOPS_DEV_SIGN_IN=1, the JWT secret is the Supabase CLI's local default, no JWKS is configured, SUPABASE_URL is loopback and the caller is on loopback with no forwarding header. Never deployed (no function folder). docs/web-api.md.",
+  status: 200,
+  response: "DevSignInResponse",
+  errors: ["not_found"],
   cors: true,
   body: DevSignInRequest,
   async handle(ctx, deps) {

@@ -6,8 +6,8 @@
 // also makes a rule from the approval's command: its words are derived here, with the
 // shared definition (shared/rule_match.ts), from the command read first; the SQL checks
 // that command is still the approval's before it stores the rule.
-import { ApprovalDecisionRequest } from "../../../../shared/api_schemas.ts";
-import { rememberedWords, RuleValueError } from "../../../../shared/rule_match.ts";
+import { ApprovalDecisionRequest } from "@shared/api_schemas.ts";
+import { rememberedWords, RuleValueError } from "@shared/rule_match.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { HttpError } from "../http_error.ts";
@@ -16,6 +16,12 @@ export const mobileApprovalDecision = defineEndpoint({
   name: "mobile-approval-decision",
   method: "POST",
   auth: "mobile",
+  summary: "Approve or deny (with an optional note for the agent)",
+  description:
+    "Exactly one decision wins; the same decision repeated answers 200 with the stored result; a different one is 409 already_decided with it in details.",
+  status: 200,
+  response: "ApprovalDecisionResponse",
+  errors: ["not_found", "already_decided", "expired"],
   param: "approval_id",
   body: ApprovalDecisionRequest,
   async handle(ctx, deps) {

@@ -3,7 +3,7 @@
 // ?wait=N&since=<cursor> the request parks in the isolate's read waiter until the inbox
 // differs from that cursor (woken by NOTIFY approvals_changed or workspace_paired, the
 // earliest expiry, or the batched re-read), or N seconds pass.
-import { MobileInboxQuery } from "../../../../shared/api_schemas.ts";
+import { MobileInboxQuery } from "@shared/api_schemas.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { inboxKey, inboxResponse, type InboxState, readInboxes } from "../mobile_reads.ts";
 
@@ -11,6 +11,13 @@ export const mobileInbox = defineEndpoint({
   name: "mobile-inbox",
   method: "GET",
   auth: "mobile",
+  summary:
+    "Pending and recently settled approvals across all your paired workspaces, with a cursor; long-polls with wait and since",
+  description:
+    "With wait=N (1..30) and since=<cursor>, holds the request until the inbox differs from that cursor (woken by NOTIFY approvals_changed or workspace_paired, the earliest expiry, or a batched re-read) or N seconds pass. At most MOBILE_WAIT_MAX_PARKED_PER_USER (4) parked long-polls per user and isolate: 429 beyond. docs/web-api.md.",
+  status: 200,
+  response: "MobileInboxResponse",
+  errors: ["invalid_request", "rate_limited"],
   query: MobileInboxQuery,
   async handle(ctx, deps) {
     const { wait, since, recent } = ctx.query;

@@ -3,10 +3,7 @@
 // after_seq, the request parks in the isolate's read waiter until the run's chain grows
 // (the batched re-read of run heads; approval changes of its workspace wake it at once).
 import type { z } from "zod";
-import {
-  MobileRunEventsQuery,
-  type MobileRunEventsResponse,
-} from "../../../../shared/api_schemas.ts";
+import { MobileRunEventsQuery, type MobileRunEventsResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { runKey } from "../mobile_reads.ts";
@@ -17,6 +14,13 @@ export const mobileRunEvents = defineEndpoint({
   name: "mobile-run-events",
   method: "GET",
   auth: "mobile",
+  summary:
+    "A run's timeline after a seq, with what the browser needs to verify the hash chain; long-polls with wait",
+  description:
+    "hash = hex(sha256(prev_hash|seq|type|event_ts|created_at|payload_text)), prev_hash empty for seq 1 (docs/web-api.md).",
+  status: 200,
+  response: "MobileRunEventsResponse",
+  errors: ["invalid_request", "not_found", "rate_limited"],
   query: MobileRunEventsQuery,
   async handle(ctx, deps) {
     const { run_id, after_seq, limit, wait } = ctx.query;

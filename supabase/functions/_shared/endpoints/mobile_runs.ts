@@ -1,6 +1,6 @@
 // mobile-runs (issue 18, docs/web-api.md): recent runs of one of the user's workspaces, or
 // of all of them, most recent activity first.
-import { MobileRunsQuery } from "../../../../shared/api_schemas.ts";
+import { MobileRunsQuery } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -8,6 +8,10 @@ export const mobileRuns = defineEndpoint({
   name: "mobile-runs",
   method: "GET",
   auth: "mobile",
+  summary: "Recent runs of one of your workspaces, or of all of them",
+  status: 200,
+  response: "MobileRunsResponse",
+  errors: ["invalid_request", "not_found"],
   query: MobileRunsQuery,
   async handle(ctx, deps) {
     const out = await callJson(deps.sql, "private.mobile_runs($1::uuid, $2::uuid, $3::integer)", [

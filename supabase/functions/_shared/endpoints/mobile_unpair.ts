@@ -3,12 +3,16 @@
 // user's, or not paired there, is not_found.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { MobileUnpairRequest } from "../../../../shared/api_schemas.ts";
+import { MobileUnpairRequest } from "@shared/api_schemas.ts";
 
 export const mobileUnpair = defineEndpoint({
   name: "mobile-unpair",
   method: "POST",
   auth: "mobile",
+  summary: "Unpair a device from a workspace",
+  status: 200,
+  response: "MobileUnpairResponse",
+  errors: ["not_found"],
   body: MobileUnpairRequest,
   async handle(ctx, deps) {
     const result = await callJson(

@@ -7,6 +7,10 @@ export const mobileWorkspaces = defineEndpoint({
   name: "mobile-workspaces",
   method: "GET",
   auth: "mobile",
+  summary: "Your devices and the workspaces paired with them",
+  status: 200,
+  response: "MobileWorkspacesResponse",
+  errors: [],
   async handle(ctx, deps) {
     return jsonResponse(
       await callJson(deps.sql, "private.mobile_workspaces($1::uuid)", [ctx.user.id]),

@@ -4,7 +4,7 @@
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import { type ErrorCode, HttpError } from "../http_error.ts";
-import { PairCompleteRequest } from "../../../../shared/api_schemas.ts";
+import { PairCompleteRequest } from "@shared/api_schemas.ts";
 import { hashPairToken } from "../pair_token.ts";
 
 interface PairCompleteResult {
@@ -18,6 +18,11 @@ export const pairComplete = defineEndpoint({
   name: "pair-complete",
   method: "POST",
   auth: "mobile",
+  summary: "Complete pairing from the phone with the pair token",
+  description: "An unknown, used or expired token is not_found with one message for all three.",
+  status: 200,
+  response: "PairCompleteResponse",
+  errors: ["not_found", "rate_limited"],
   body: PairCompleteRequest,
   async handle(ctx, deps) {
     const { pair_token, ...device } = ctx.body;

@@ -4,15 +4,20 @@
 // Returns the token (shown once, stored hashed) and the workspace's bridge secret.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { PairStartRequest } from "../../../../shared/api_schemas.ts";
-import { deriveBridgeSecret } from "../../../../shared/signing.ts";
+import { PairStartRequest } from "@shared/api_schemas.ts";
+import { deriveBridgeSecret } from "@shared/signing.ts";
 import { hashPairToken, newPairToken, PAIR_TOKEN_TTL_SECONDS, pairingUri } from "../pair_token.ts";
 
 export const pairStart = defineEndpoint({
   name: "pair-start",
   method: "POST",
-  auth: "none",
-  bridgeOptional: true,
+  auth: "bridge-optional",
+  summary: "Start pairing a workspace (hook runner); returns its bridge secret and a pair token",
+  description:
+    "No auth; 10 a minute per client IP. Unsigned, it always makes a new workspace. Signed like a bridge request (X-Workspace-Id, X-Timestamp, X-Nonce, X-Signature[-Version]) with a workspace's current secret, the same machine_id + workspace_fingerprint keep that workspace and get a new secret; a signature that does not verify is 401.",
+  status: 201,
+  response: "PairStartResponse",
+  errors: ["rate_limited"],
   body: PairStartRequest,
   async handle(ctx, deps) {
     const token = newPairToken();

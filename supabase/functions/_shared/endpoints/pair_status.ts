@@ -6,12 +6,16 @@
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import type { PairingState } from "../pairing_waiter.ts";
-import { PairStatusQuery } from "../../../../shared/api_schemas.ts";
+import { PairStatusQuery } from "@shared/api_schemas.ts";
 
 export const pairStatus = defineEndpoint({
   name: "pair-status",
   method: "GET",
   auth: "bridge",
+  summary: "Whether the workspace is paired; with wait, holds until the first device pairs",
+  status: 200,
+  response: "PairStatusResponse",
+  errors: [],
   query: PairStatusQuery,
   async handle(ctx, deps) {
     const { workspaceId, secretVersion, nonce } = ctx.bridge;

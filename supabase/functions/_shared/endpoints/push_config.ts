@@ -7,6 +7,12 @@ export const pushConfig = defineEndpoint({
   name: "push-config",
   method: "GET",
   auth: "none",
+  summary: "The VAPID public key a web client subscribes to Web Push with",
+  description:
+    "No auth. vapid_public_key is the applicationServerKey (base64url), null when Web Push is not configured.",
+  status: 200,
+  response: "PushConfigResponse",
+  errors: [],
   cors: true,
   handle(_ctx, deps) {
     return Promise.resolve(jsonResponse({

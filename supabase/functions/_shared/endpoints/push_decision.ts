@@ -4,8 +4,8 @@
 // private.push_decide: one winner, APPROVAL_DECIDED, decided_by_device_id), then the token
 // is spent. Rate-limited per client IP and per token; the hits count even when the token
 // is refused (the SQL returns refusals as a value), so tokens cannot be guessed.
-import { PushDecisionRequest } from "../../../../shared/api_schemas.ts";
-import { sha256Hex } from "../../../../shared/signing.ts";
+import { PushDecisionRequest } from "@shared/api_schemas.ts";
+import { sha256Hex } from "@shared/signing.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { type ErrorCode, HttpError } from "../http_error.ts";
@@ -20,6 +20,12 @@ export const pushDecision = defineEndpoint({
   name: "push-decision",
   method: "POST",
   auth: "none",
+  summary: "Approve or deny from the notification with its single-use decision_token",
+  description:
+    "No JWT: the decision_token an approval push carried (data.decision_token) is the credential. Decides exactly as that device would through mobile-approval-decision. A used, unknown or expired token is not_found with one message. Rate-limited per client IP (RATE_LIMIT_PUSH_DECISION_PER_MINUTE) and per token (RATE_LIMIT_PUSH_DECISION_TOKEN_PER_MINUTE).",
+  status: 200,
+  response: "PushDecisionResponse",
+  errors: ["not_found", "forbidden", "already_decided", "expired", "rate_limited"],
   // the web app's service worker calls it from another origin
   cors: true,
   body: PushDecisionRequest,
