@@ -1,5 +1,5 @@
-// SPEC section 10: approval request → push at the (loopback) provider, p99 ≤ 30 ms, with
-// the request's own latency unaffected. Runs the real stack against the loopback FCM +
+// SPEC section 10: approval request → push at the (loopback) provider, p99 ≤ 30 ms for FCM,
+// APNs and Web Push, with the request's own p99 ≤ 1.2 × the same request without push. Runs the real stack against the loopback FCM +
 // Google token endpoint + APNs of the tests, one request at a time:
 //   project       the request writes the outbox in its transaction and calls deliverSoon()
 //   baseline (1)  delivery by the periodic sweep only (a 1 s timer; pg_cron is ≥ 10 s)
@@ -10,7 +10,8 @@
 // Web Push one includes the aes128gcm encryption and the VAPID JWT, cached per origin).
 //
 //   node scripts/with_test_db.mjs deno run -A bench/push.ts
-import { bridgeFetch, startStack } from "../tests/_helpers/stack.ts";
+import { startStack } from "../tests/_helpers/stack.ts";
+import type { PushClientRequest, PushClientResult } from "./push_client.ts";
 import { randomDevice, randomWorkspace } from "../tests/_helpers/fixtures.ts";
 import { apnsToken, startFakePushProviders } from "../tests/_helpers/push_providers.ts";
 import { randomRun } from "../tests/_helpers/push_fixtures.ts";
@@ -55,11 +56,20 @@ await randomDevice(stack.sql, {
 const runId = await randomRun(stack.sql, ws.workspaceId);
 const DEVICES = 3;
 
-async function request(i: number): Promise<Response> {
-  return await bridgeFetch(stack, ws, "POST", "/bridge-approval-request", {
-    run_id: runId,
-    command: `npm run build #${i}`,
-    cwd: "/work/app",
+// the hook runner: its own thread (bench/push_client.ts); stamps in wall-clock ms
+const client = new Worker(new URL("./push_client.ts", import.meta.url), { type: "module" });
+const toWall = (at: number) => performance.timeOrigin + at;
+function request(i: number): Promise<PushClientResult> {
+  return new Promise((resolve) => {
+    client.onmessage = (e: MessageEvent<PushClientResult>) => resolve(e.data);
+    const message: PushClientRequest = {
+      functionsUrl: stack.functionsUrl,
+      workspaceId: ws.workspaceId,
+      secret: ws.secret,
+      runId,
+      i,
+    };
+    client.postMessage(message);
   });
 }
 
@@ -88,16 +98,13 @@ async function measure(n: number, label: string): Promise<Sample[]> {
   for (let i = 0; i < n; i++) {
     const before = fake.received.length;
     const webBefore = web.received.length;
-    const t0 = performance.now();
-    const res = await request(i);
-    const t1 = performance.now();
-    await res.body?.cancel();
-    if (res.status !== 201) throw new Error(`request ${i}: HTTP ${res.status}`);
+    const { status, t0, t1 } = await request(i);
+    if (status !== 201) throw new Error(`request ${i}: HTTP ${status}`);
     await fake.waitForReceived(before + DEVICES - 1);
     await web.waitForReceived(webBefore + 1);
     const arrived = fake.received.slice(before);
-    const at = (provider: string) => arrived.find((r) => r.provider === provider)!.at - t0;
-    const webpush = web.received[webBefore].at - t0;
+    const at = (provider: string) => toWall(arrived.find((r) => r.provider === provider)!.at) - t0;
+    const webpush = toWall(web.received[webBefore].at) - t0;
     const fcm = at("fcm");
     const apns = at("apns");
     samples.push({ request: t1 - t0, push: Math.max(fcm, apns, webpush), fcm, apns, webpush });
@@ -110,10 +117,8 @@ async function measure(n: number, label: string): Promise<Sample[]> {
 async function measureRequestsOnly(n: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const res = await request(i);
-    out.push(performance.now() - t0);
-    await res.body?.cancel();
+    const { t0, t1 } = await request(i);
+    out.push(t1 - t0);
   }
   return out;
 }
@@ -166,6 +171,10 @@ const result = {
     `load average ${Deno.loadavg()[0].toFixed(1)} on ${navigator.hardwareConcurrency} ` +
     `CPUs; ${DEVICES} devices (FCM + APNs + Web Push) per approval; ${ITERATIONS} sequential ` +
     `bridge-approval-requests`,
+    "The signed requests are sent from a Worker (bench/push_client.ts), as the hook runner is " +
+    "another process in life: from the same thread, the push work the server starts right " +
+    "after answering delayed the client's own reading of the answer (1.7× on main). The " +
+    "loopback providers run on the server's thread; stamps are wall-clock on both.",
   ],
   rows: [
     {
@@ -193,12 +202,20 @@ const result = {
       pass: fcmP99 <= 30,
     },
     {
+      what: "approval request → APNs at the loopback provider (p99)",
+      target: "≤ 30 ms",
+      measured: `${round(apnsP99)} ms`,
+      baseline: `${round(fcmP99)} ms (FCM, same requests)`,
+      ratio: round(apnsP99 / fcmP99),
+      pass: apnsP99 <= 30,
+    },
+    {
       what: "the request's own latency with the push path (p99)",
-      target: "unaffected (≤ 1.2 × the same request with no push)",
+      target: "≤ 1.2 × the same request with no push",
       measured: `${round(reqP99)} ms`,
       baseline: `${round(noPushP99)} ms (no push)`,
       ratio: round(reqP99 / noPushP99),
-      pass: reqP99 <= noPushP99 * 1.2 + 1,
+      pass: reqP99 <= noPushP99 * 1.2,
     },
   ],
   distributions: [
@@ -229,6 +246,7 @@ await Deno.mkdir(".tmp/bench", { recursive: true });
 await Deno.writeTextFile(".tmp/bench/push.json", JSON.stringify(result, null, 2) + "\n");
 log("wrote .tmp/bench/push.json");
 
+client.terminate();
 await stack.close();
 await fake.close();
 await web.close();

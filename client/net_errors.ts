@@ -2,6 +2,7 @@
 // fix, instead of `fetch failed`. `explainFetch` wraps fetch for the interactive commands
 // (the SDK and supabase-js call the global fetch), so every HTTP call the CLI makes fails
 // with the URL in its message.
+import { isLoopbackHost } from "../shared/loopback.ts";
 
 /** The backend or the database could not be reached; the message says where and what to do. */
 export class NetworkError extends Error {
@@ -44,12 +45,11 @@ export function networkReason(error: unknown): string | null {
 
 function isLoopback(url: string): boolean {
   try {
-    return ["127.0.0.1", "localhost", "[::1]", "::1"].includes(new URL(url).hostname);
+    return isLoopbackHost(new URL(url).hostname);
   } catch {
     return false;
   }
 }
-
 /** The fix to suggest for an unreachable backend URL. */
 export function backendFix(url: string): string {
   return isLoopback(url)

@@ -1,38 +1,21 @@
 // The policy file (.agentops/policy.json): which commands need the phone's approval, and
 // what the runner answers when it cannot get one. Commands are judged by what they run
 // (shared/command_policy.ts, on a real shell parser), never by their spelling.
-import { z } from "zod";
 import { analyzeCommand, type Risk } from "../shared/command_policy.ts";
 import { normalizeCommand } from "../shared/shell_commands.ts";
+import type { Fallback, Policy } from "./policy_schema.ts";
 
-export const Fallback = z.enum(["ask", "allow", "deny"]);
-export type Fallback = z.infer<typeof Fallback>;
+export type { Fallback, Policy };
 
-export const PolicySchema = z.strictObject({
-  /** globs (`*` = anything; `re:<regex>` for a regular expression) matched against each
-   * simple command the script runs, normalized (program name without its path, assignments
-   * and wrappers stripped, words joined by single spaces): a match needs approval. The
-   * built-in dangerous list (shared/command_policy.ts) applies whatever this says. */
-  require_approval: z.array(z.string().min(1)).default([]),
-  /** globs, matched the same way, for simple commands that never need approval (not even
-   * dangerous ones); checked first. A script runs unasked only if every part does. */
-  allow: z.array(z.string().min(1)).default([]),
-  /** commands neither read-only nor dangerous: ask the phone, or let them run (blocklist) */
-  unknown_commands: z.enum(["ask", "allow"]).default("ask"),
-  /** how long the phone has to decide (the approval's expires_in_seconds) */
-  approval_ttl_seconds: z.number().int().min(30).max(3600).default(300),
-  fallback: z.strictObject({
-    /** the backend cannot be reached */
-    unreachable: Fallback.default("ask"),
-    /** this project is not paired, or no phone is paired with it */
-    no_device: Fallback.default("ask"),
-    /** nobody decided before the approval expired or the runner's deadline passed */
-    timeout: Fallback.default("deny"),
-  }).prefault({}),
-});
-export type Policy = z.infer<typeof PolicySchema>;
-
-export const DEFAULT_POLICY: Policy = PolicySchema.parse({});
+/** PolicySchema.parse({}) written out, so that the default needs no zod (policy_schema.ts);
+ * client/policy_test.ts fails when the two differ. */
+export const DEFAULT_POLICY: Policy = {
+  require_approval: [],
+  allow: [],
+  unknown_commands: "ask",
+  approval_ttl_seconds: 300,
+  fallback: { unreachable: "ask", no_device: "ask", timeout: "deny" },
+};
 
 /** Reads a policy file; a missing file is the default policy, a malformed one an error. */
 export async function loadPolicy(path: string): Promise<Policy> {
@@ -43,6 +26,7 @@ export async function loadPolicy(path: string): Promise<Policy> {
     if (error instanceof Deno.errors.NotFound) return DEFAULT_POLICY;
     throw error;
   }
+  const { PolicySchema } = await import("./policy_schema.ts");
   const parsed = PolicySchema.safeParse(JSON.parse(text));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);

@@ -1,11 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../tests/_helpers/assert.ts";
-import {
-  DEFAULT_POLICY,
-  evaluateCommand,
-  hostTimeoutSeconds,
-  loadPolicy,
-  PolicySchema,
-} from "./policy.ts";
+import { DEFAULT_POLICY, evaluateCommand, hostTimeoutSeconds, loadPolicy } from "./policy.ts";
+import { PolicySchema } from "./policy_schema.ts";
 
 Deno.test("evaluateCommand() asks for dangerous and unknown commands and lets read-only ones run", async () => {
   const cases: Array<[string, boolean, string]> = [
@@ -116,4 +111,8 @@ Deno.test("evaluateCommand() lets allow rules vouch only for literal commands wi
     const judged = await evaluateCommand(policy, command, { cwd: "/work/p" });
     assertEquals(judged.ruleMayAllow, false, command);
   }
+});
+
+Deno.test("DEFAULT_POLICY is what the schema makes of an empty policy file", () => {
+  assertEquals(DEFAULT_POLICY, PolicySchema.parse({}));
 });

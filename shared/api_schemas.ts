@@ -373,8 +373,7 @@ const TimelineEvent = z.object({
   /** canonical text, as hashed: YYYY-MM-DDTHH:MM:SS.ffffffZ */
   event_ts: isoTime,
   created_at: isoTime,
-  payload: z.record(z.string(), z.unknown()),
-  /** the payload exactly as hashed (Postgres jsonb text) */
+  /** the payload exactly as hashed (Postgres jsonb text): JSON.parse it to read it */
   payload_text: z.string(),
   prev_hash: z.string().nullable(),
   hash: z.string(),

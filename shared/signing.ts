@@ -1,9 +1,25 @@
 // Bridge request signing (SPEC section 4): the derived per-workspace secret, the v1 and
 // v2 signed strings, and constant-time verification. Used by the functions and the client.
 
-import { createHash } from "node:crypto";
+import type * as NodeCrypto from "node:crypto";
 
 const encoder = new TextEncoder();
+
+// Two ways to hash and HMAC, picked by the process's job. A server verifying many requests
+// uses node:crypto's synchronous createHash/createHmac/timingSafeEqual: an awaited
+// crypto.subtle call hands off to a thread and back (~0.1 ms for a digest, ~0.2 ms of CPU
+// for verify: a quarter of bridge-event's CPU under --cpu-prof). But importing node:crypto
+// brings part of Deno's Node layer (~15 ms), which a hook process signing its one request
+// (or none) should not pay: until something loads it (verifySignature does), WebCrypto.
+let nodeCryptoLoaded: typeof NodeCrypto | undefined;
+/** Which implementation hashes and HMACs in this process now (tests, benches). */
+export function signingBackend(): "node" | "webcrypto" {
+  return nodeCryptoLoaded ? "node" : "webcrypto";
+}
+
+async function nodeCrypto(): Promise<typeof NodeCrypto> {
+  return nodeCryptoLoaded ??= await import("node:crypto");
+}
 
 /** Lowercase hex of bytes. */
 function toHex(bytes: ArrayBuffer | Uint8Array): string {
@@ -36,12 +52,15 @@ function asBytes(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
 /** SHA-256 of a string's UTF-8 bytes (or of bytes), lowercase hex. A plain digest of
  * public bytes (no secret, no comparison), so node:crypto's synchronous hash serves: an
  * awaited crypto.subtle.digest costs ~100 µs of thread hand-off per request, this ~5 µs. */
-export function sha256Hex(data: string | Uint8Array): Promise<string> {
-  return Promise.resolve(createHash("sha256").update(asBytes(data)).digest("hex"));
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  if (nodeCryptoLoaded) {
+    return nodeCryptoLoaded.createHash("sha256").update(asBytes(data)).digest("hex");
+  }
+  return toHex(await crypto.subtle.digest("SHA-256", asBytes(data)));
 }
 
 /** Imports an HMAC-SHA256 key from raw key bytes (a string is taken as UTF-8). */
-export function importHmacKey(key: string | Uint8Array): Promise<CryptoKey> {
+function importHmacKey(key: string | Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.importKey(
     "raw",
     asBytes(key),
@@ -51,13 +70,23 @@ export function importHmacKey(key: string | Uint8Array): Promise<CryptoKey> {
   );
 }
 
-/** HMAC-SHA256 of data with key, raw bytes. */
+/** HMAC-SHA256 of data with key, raw bytes: node:crypto once loaded (a server), else
+ * WebCrypto (a hook process; an imported CryptoKey always). */
 async function hmacSha256(
   key: string | Uint8Array | CryptoKey,
   data: string | Uint8Array,
 ): Promise<Uint8Array> {
+  if (!(key instanceof CryptoKey) && nodeCryptoLoaded) return await hmacSha256Node(key, data);
   const cryptoKey = key instanceof CryptoKey ? key : await importHmacKey(key);
   return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, asBytes(data)));
+}
+
+async function hmacSha256Node(
+  key: string | Uint8Array,
+  data: string | Uint8Array,
+): Promise<Uint8Array> {
+  const { createHmac } = await nodeCrypto();
+  return new Uint8Array(createHmac("sha256", asBytes(key)).update(asBytes(data)).digest());
 }
 
 /** HMAC-SHA256 of data with key, lowercase hex. */
@@ -126,21 +155,33 @@ export async function signParts(
   return await hmacSha256Hex(secret, data);
 }
 
-/** Constant-time check of a hex signature (crypto.subtle.verify compares in constant time).
- * The secret may be given as an imported HMAC key (the server caches them). */
+/** The constant-time comparison verifySignature uses (an object, so that a test can see it
+ * called: tests/bridge_auth_http_test.ts), once node:crypto is loaded. */
+export const constantTime = {
+  equal(a: Uint8Array, b: Uint8Array): boolean {
+    if (!nodeCryptoLoaded) throw new Error("constantTime.equal needs node:crypto loaded");
+    return a.length === b.length && nodeCryptoLoaded.timingSafeEqual(a, b);
+  },
+};
+
+/** Constant-time check of a hex signature: timingSafeEqual on the HMAC of raw key bytes (the
+ * server caches the derived secrets), or crypto.subtle.verify with an imported key. */
 export async function verifySignature(
-  secret: string | CryptoKey,
+  secret: string | Uint8Array | CryptoKey,
   parts: SignedRequestParts,
   version: 1 | 2,
   signatureHex: string,
 ): Promise<boolean> {
   const signature = fromHex(signatureHex);
   if (!signature || signature.length !== 32) return false;
+  if (!(secret instanceof CryptoKey)) await nodeCrypto(); // a verifier: the synchronous path
   const data = version === 2 ? await v2SignedString(parts) : v1SignedBytes(parts);
-  const key = secret instanceof CryptoKey ? secret : await importHmacKey(secret);
+  if (!(secret instanceof CryptoKey)) {
+    return constantTime.equal(await hmacSha256Node(secret, data), signature);
+  }
   return await crypto.subtle.verify(
     "HMAC",
-    key,
+    secret,
     signature as Uint8Array<ArrayBuffer>,
     asBytes(data),
   );

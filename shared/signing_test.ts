@@ -2,6 +2,7 @@ import { assertEquals } from "../tests/_helpers/assert.ts";
 import {
   deriveBridgeSecret,
   hmacSha256Hex,
+  signingBackend,
   signParts,
   v1SignedBytes,
   v2SignedString,
@@ -94,4 +95,37 @@ Deno.test("hmacSha256Hex() matches the RFC 4231 HMAC-SHA256 test vectors", async
   for (const [key, data, expected] of rfc4231) {
     assertEquals(await hmacSha256Hex(hexBytes(key), hexBytes(data)), expected);
   }
+});
+
+Deno.test("a process that never verifies signs with WebCrypto, byte for byte as node:crypto does", async () => {
+  // A fresh process: nothing has loaded node:crypto (a hook process). It signs every
+  // published request and says whether node:crypto got loaded on the way.
+  const script = `
+    import { signingBackend, signParts, v2SignedString } from ${
+    JSON.stringify(new URL("./signing.ts", import.meta.url).href)
+  };
+    const vectors = ${JSON.stringify(vectors.requests)};
+    const out = [];
+    for (const r of vectors) {
+      out.push([await v2SignedString(r), await signParts(r.bridge_secret, r, 2),
+                await signParts(r.bridge_secret, r, 1)]);
+    }
+    console.log(JSON.stringify({ out, backend: signingBackend() }));
+  `;
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assertEquals(result.success, true);
+  const { out, backend } = JSON.parse(new TextDecoder().decode(result.stdout));
+  assertEquals(backend, "webcrypto");
+  for (const [i, r] of vectors.requests.entries()) {
+    assertEquals(out[i], [r.v2_signed_string, r.v2_signature, r.v1_signature]);
+  }
+  // and a verifier switches to node:crypto, with the same bytes
+  const r = vectors.requests[0];
+  assertEquals(await verifySignature(r.bridge_secret, r, 2, r.v2_signature), true);
+  assertEquals(signingBackend(), "node");
+  assertEquals(await signParts(r.bridge_secret, r, 2), r.v2_signature);
 });

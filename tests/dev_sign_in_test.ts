@@ -23,7 +23,7 @@ function signIn(stack: Stack, body: unknown = {}, headers: Record<string, string
 async function noFunction(stack: Stack, method: string, path: string) {
   const res = await fetch(`${stack.functionsUrl}${path}`, { method });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
 
 Deno.test("dev-sign-in on the local stack: a session whose token pairs and reads like a Supabase access token", async () => {
@@ -87,6 +87,8 @@ Deno.test("dev-sign-in without AGENTOPS_DEV_SIGN_IN, or through a proxy, answers
     for (const method of ["POST", "GET", "OPTIONS", "DELETE"]) {
       const res = await noFunction(stack, method, "/dev-sign-in");
       assertEquals(res.status, 404, method);
+      // a browser's preflight reads the 404 (the app says "no dev sign-in", not "offline")
+      assertEquals(res.headers.get("access-control-allow-origin"), "*", method);
       assertEquals(res.body.error.code, unknown.body.error.code);
       assertEquals(
         res.body.error.message,

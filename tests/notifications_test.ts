@@ -155,7 +155,7 @@ Deno.test("a subscription the push service answers 410 is cleared with PUSH_FAIL
 Deno.test("a decision token decides once, from another process, and is refused after", async () => {
   await withWorld(async (w) => {
     const { ws, browser, phone } = await browserAndPhone(w);
-    const res = await requestApproval(w.stack, ws, { command: "npm publish --dry-run" });
+    const res = await requestApproval(w.stack, ws, { command: "npm run build" });
     const approvalId = res.body.approval_id;
     await w.web.waitForReceived(1);
     await w.fake.waitForReceived(1);
@@ -274,7 +274,7 @@ Deno.test("a dangerous command is pushed with the secure category that requires 
     });
     await randomDevice(w.stack.sql, { workspaceId: ws.workspaceId });
     const subscription = await w.web.subscribe();
-    await randomDevice(w.stack.sql, {
+    const web = await randomDevice(w.stack.sql, {
       workspaceId: ws.workspaceId,
       platform: "web",
       pushProvider: "webpush",
@@ -293,6 +293,22 @@ Deno.test("a dangerous command is pushed with the secure category that requires 
     assertEquals((w.web.received[0].payload.data as Json).requires_unlock, "true");
     assertEquals(w.web.received[0].payload.category, "AGENTOPS_APPROVAL_SECURE");
     assertEquals((await approvalRow(w.stack, res.body.approval_id)).requires_unlock, true);
+
+    // Only iOS, whose secure actions run after the device is unlocked, may decide it from the
+    // notification; Android and the browser get no decision token (the app decides, signed in).
+    assert(/^[A-Za-z0-9_-]{43}$/.test(String(apns.body.decision_token)), JSON.stringify(apns.body));
+    assertEquals((fcm.body.data as Json).decision_token, undefined);
+    assertEquals((w.web.received[0].payload.data as Json).decision_token, undefined);
+    // and a token that reached a browser anyway is refused without deciding
+    const forged = "f".repeat(43);
+    await w.stack.sql`insert into private.decision_tokens (token_hash, approval_id, device_id,
+                                                          expires_at)
+                      values (encode(sha256(convert_to(${forged}, 'UTF8')), 'hex'),
+                              ${res.body.approval_id}, ${web.deviceId}, now() + interval '1 hour')`;
+    const refused = await pushDecision(w.stack, { decision_token: forged, decision: "APPROVE" });
+    assertEquals(refused.status, 403, JSON.stringify(refused.body));
+    assertEquals(refused.body.error.code, "forbidden");
+    assertEquals((await approvalRow(w.stack, res.body.approval_id)).status, "PENDING");
 
     // an ordinary command keeps the plain category
     const plain = await requestApproval(w.stack, ws, { command: "npm test" });

@@ -13,6 +13,27 @@ interface Setup {
   runId: string;
 }
 
+/** Runs `fn` with a fresh stack, a paired workspace and a run, closing the stack after. */
+async function withSetup(
+  env: Record<string, string> | undefined,
+  fn: (s: Setup) => Promise<void>,
+): Promise<void> {
+  const s = await setup(env);
+  try {
+    await fn(s);
+  } finally {
+    await s.stack.close();
+  }
+}
+
+/** A refused request wrote nothing: no instruction, no event. */
+async function assertNothingWritten(s: Setup): Promise<void> {
+  const [{ n, e }] = await s.stack.sql`
+    select (select count(*)::int from public.run_instructions) as n,
+           (select count(*)::int from public.events) as e`;
+  assertEquals([n, e], [0, 0], "instructions and events written");
+}
+
 async function setup(env?: Record<string, string>): Promise<Setup> {
   const stack = await startStack({ env });
   const ws = await randomWorkspace(stack.sql);
@@ -38,9 +59,8 @@ async function collect(s: Setup, runId = s.runId, ws: TestWorkspace = s.ws) {
   return { status: res.status, body: await res.json() };
 }
 
-Deno.test("a queued instruction is collected once, oldest first, and both ends are on the timeline", async () => {
-  const s = await setup();
-  try {
+Deno.test("a queued instruction is collected once, oldest first, and both ends are on the timeline", () =>
+  withSetup(undefined, async (s) => {
     const first = await queue(s, "Run the tests before pushing");
     assertEquals(first.status, 201);
     RunInstructionResponse.parse(first.body);
@@ -75,14 +95,10 @@ Deno.test("a queued instruction is collected once, oldest first, and both ends a
     const rows = await s.stack.sql`
       select delivered_at from public.run_instructions where run_id = ${s.runId}`;
     assert(rows.every((r) => r.delivered_at !== null));
-  } finally {
-    await s.stack.close();
-  }
-});
+  }));
 
-Deno.test("concurrent collectors never both get the same instruction", async () => {
-  const s = await setup({ RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: "100" });
-  try {
+Deno.test("concurrent collectors never both get the same instruction", () =>
+  withSetup({ RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: "100" }, async (s) => {
     for (let i = 0; i < 20; i++) assertEquals((await queue(s, `instruction ${i}`)).status, 201);
     const results = await Promise.all(Array.from({ length: 10 }, () => collect(s)));
     const ids: string[] = [];
@@ -96,14 +112,10 @@ Deno.test("concurrent collectors never both get the same instruction", async () 
       select count(*)::int as n from public.events
       where run_id = ${s.runId} and type = 'INSTRUCTION_DELIVERED'`;
     assertEquals(n, 20);
-  } finally {
-    await s.stack.close();
-  }
-});
+  }));
 
-Deno.test("another user's run and another workspace's run are not_found and nothing is written", async () => {
-  const s = await setup();
-  try {
+Deno.test("another user's run and another workspace's run are not_found and nothing is written", () =>
+  withSetup(undefined, async (s) => {
     const stranger = await mintUserToken(crypto.randomUUID());
     const refused = await queue(s, "hello", { token: stranger });
     assertEquals(refused.status, 404);
@@ -114,18 +126,11 @@ Deno.test("another user's run and another workspace's run are not_found and noth
     const otherRun = await collect(s, s.runId, other);
     assertEquals(otherRun.status, 404);
     assertEquals(otherRun.body.error.code, "not_found");
-    const [{ n }] = await s.stack.sql`select count(*)::int as n from public.run_instructions`;
-    assertEquals(n, 0);
-    const [{ e }] = await s.stack.sql`select count(*)::int as e from public.events`;
-    assertEquals(e, 0);
-  } finally {
-    await s.stack.close();
-  }
-});
+    await assertNothingWritten(s);
+  }));
 
-Deno.test("a refused collect leaves its nonce unused", async () => {
-  const s = await setup();
-  try {
+Deno.test("a refused collect leaves its nonce unused", () =>
+  withSetup(undefined, async (s) => {
     const nonce = "nonce-refused-collect-1";
     const missing = await bridgeFetch(
       s.stack,
@@ -147,14 +152,10 @@ Deno.test("a refused collect leaves its nonce unused", async () => {
     );
     assertEquals(ok.status, 200);
     await ok.body?.cancel();
-  } finally {
-    await s.stack.close();
-  }
-});
+  }));
 
-Deno.test("queueing is rate-limited per user with Retry-After", async () => {
-  const s = await setup({ RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: "2" });
-  try {
+Deno.test("queueing is rate-limited per user with Retry-After", () =>
+  withSetup({ RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: "2" }, async (s) => {
     assertEquals((await queue(s, "one")).status, 201);
     assertEquals((await queue(s, "two")).status, 201);
     const third = await queue(s, "three");
@@ -163,14 +164,10 @@ Deno.test("queueing is rate-limited per user with Retry-After", async () => {
     assert(Number(third.headers.get("retry-after")) >= 1);
     const [{ n }] = await s.stack.sql`select count(*)::int as n from public.run_instructions`;
     assertEquals(n, 2);
-  } finally {
-    await s.stack.close();
-  }
-});
+  }));
 
-Deno.test("bad input to the instruction endpoints gets the spec's 4xx and writes nothing", async () => {
-  const s = await setup();
-  try {
+Deno.test("bad input to the instruction endpoints gets the spec's 4xx and writes nothing", () =>
+  withSetup(undefined, async (s) => {
     const url = `${s.stack.functionsUrl}/mobile-run-instruction/${s.runId}`;
     const auth = { authorization: `Bearer ${s.token}`, "content-type": "application/json" };
     const cases: [RequestInit & { url?: string }, number, string][] = [
@@ -313,18 +310,11 @@ Deno.test("bad input to the instruction endpoints gets the spec's 4xx and writes
     );
     assertEquals([twice.status, (await twice.json()).error.code], [401, "replayed_nonce"]);
 
-    const [{ n }] = await s.stack.sql`select count(*)::int as n from public.run_instructions`;
-    assertEquals(n, 0);
-    const [{ e }] = await s.stack.sql`select count(*)::int as e from public.events`;
-    assertEquals(e, 0);
-  } finally {
-    await s.stack.close();
-  }
-});
+    await assertNothingWritten(s);
+  }));
 
-Deno.test("the phone reads its runs' instructions and whether each was delivered, under RLS", async () => {
-  const s = await setup();
-  try {
+Deno.test("the phone reads its runs' instructions and whether each was delivered, under RLS", () =>
+  withSetup(undefined, async (s) => {
     await queue(s, "look at the failing test");
     await collect(s);
     await queue(s, "and then stop");
@@ -343,7 +333,4 @@ Deno.test("the phone reads its runs' instructions and whether each was delivered
       ["and then stop", false],
     ]);
     assertEquals((await read(crypto.randomUUID())).length, 0);
-  } finally {
-    await s.stack.close();
-  }
-});
+  }));

@@ -345,7 +345,8 @@ Deno.test("mobile-run-events: the timeline after a seq verifies in the browser's
       [all.body.last_seq, all.body.last_hash, all.body.has_more],
       [4, all.body.events[3].hash, false],
     );
-    assertEquals(JSON.parse(all.body.events[0].payload_text), all.body.events[0].payload);
+    assertEquals(JSON.parse(all.body.events[0].payload_text), payloads[0]);
+    assertEquals("payload" in all.body.events[0], false, "the payload comes once, as its text");
 
     // Pages: after_seq and limit, continuing the chain from the verified prefix.
     const page1 = await get(stack, user.token, `/mobile-run-events?run_id=${runId}&limit=2`);
@@ -380,6 +381,35 @@ Deno.test("mobile-run-events: the timeline after a seq verifies in the browser's
       const res = await get(stack, user.token, `/mobile-run-events?${query}`);
       assertEquals([res.status, res.body.error.code], [400, "invalid_request"], query);
     }
+  });
+});
+
+Deno.test("mobile-run-events: a page stops after about 1 MiB of payloads, and the next page goes on from there", async () => {
+  await withStack({}, async (stack) => {
+    const ws = await randomWorkspace(stack.sql);
+    const user = await userOf(stack, [ws]);
+    const runId = crypto.randomUUID();
+    const big = "x".repeat(60_000); // ~60 KB a payload: 20 of them are over 1 MiB
+    for (let i = 0; i < 20; i++) {
+      const payload = { message: `${i}`, big };
+      const res = await postEvent(stack, ws, eventBody(ws.workspaceId, { run_id: runId, payload }));
+      assertEquals(res.status, 202, JSON.stringify(res.body));
+    }
+    const first = await get(stack, user.token, `/mobile-run-events?run_id=${runId}&limit=500`);
+    assertEquals(first.status, 200, JSON.stringify(first.body).slice(0, 300));
+    const n = first.body.events.length;
+    assert(n >= 17 && n < 20, `a page of ${n} events`);
+    assertEquals(first.body.has_more, true);
+    const rest = await get(
+      stack,
+      user.token,
+      `/mobile-run-events?run_id=${runId}&limit=500&after_seq=${n}`,
+    );
+    assertEquals(rest.body.events.map((e: Json) => e.seq)[0], n + 1);
+    assertEquals(n + rest.body.events.length, 20);
+    assertEquals(rest.body.has_more, false);
+    const chain = [...first.body.events, ...rest.body.events];
+    assertEquals(await firstBrokenSeq(chain), 0);
   });
 });
 

@@ -58,6 +58,7 @@ export function renderReport(
   runs: BenchRun[],
   results: Map<string, BenchResult>,
   machine: Machine,
+  findings = "",
 ): { markdown: string; svgs: Map<string, string> } {
   const svgs = new Map<string, string>();
   const lines: string[] = [
@@ -121,6 +122,9 @@ export function renderReport(
     }
   }
   if (missed.length) lines.push("", "## Targets missed", "", ...missed);
+  // The hand-written analysis of the profiles (bench/FINDINGS.md: where each millisecond
+  // goes, what was changed, what was measured), kept beside the benches.
+  if (findings.trim()) lines.push("", findings.trim());
   lines.push("", "## Details", "");
   for (const run of runs) {
     const result = results.get(run.name);
@@ -171,7 +175,11 @@ if (import.meta.main) {
     const result = await readJson<BenchResult>(`${BENCH_DIR}/${run.name}.json`);
     if (result) results.set(run.name, result);
   }
-  const { markdown, svgs } = renderReport(runs, results, machine);
+  let findings = "";
+  try {
+    findings = await Deno.readTextFile("bench/FINDINGS.md");
+  } catch { /* none */ }
+  const { markdown, svgs } = renderReport(runs, results, machine, findings);
   await Deno.mkdir("docs/bench", { recursive: true });
   for (const entry of Deno.readDirSync("docs/bench")) {
     if (entry.name.endsWith(".svg")) await Deno.remove(`docs/bench/${entry.name}`);

@@ -99,3 +99,13 @@ Deno.test("noteLines() keeps an array's notes and splits a string on its lines",
   assertEquals(noteLines("first\nsecond\n"), ["first", "second"]);
   assertEquals(noteLines(undefined), []);
 });
+
+Deno.test("renderReport() puts the findings (bench/FINDINGS.md) between the results and the details", () => {
+  const findings = "## Where the time goes\n\n- the decision's own SQL call";
+  const { markdown } = renderReport([], new Map(), machine, findings);
+  const at = markdown.indexOf("## Where the time goes");
+  assert(at > markdown.indexOf("## Results"), "after the results");
+  assert(at < markdown.indexOf("## Details"), "before the details");
+  assert(markdown.includes("- the decision's own SQL call"));
+  assert(!renderReport([], new Map(), machine).markdown.includes("Where the time goes"));
+});

@@ -241,20 +241,26 @@ end
 $$;
 
 -- The waiter's one query for every approval parked in an isolate (batched poll, a NOTIFY,
--- a reconnect, an expiry): expires the due ones, returns the states of those no longer
--- PENDING as {settled: [state…], expired: n}.
+-- a reconnect, an expiry): expires the due ones, and marks those no longer PENDING
+-- delivered (private.mark_approval_delivered, once per approval: the APPROVAL_DELIVERED
+-- receipt) in the same query that settles them, returning {settled: [state…], expired: n}.
+-- The waiter calls it only with the ids of requests parked in its isolate and hands every
+-- settled state to them at once, so bridge-approval-wait answers without a second SQL call
+-- (it halved the decision → answer path: bench/FINDINGS.md). Rows are taken in id order,
+-- so two isolates settling overlapping approvals lock their runs in the same order.
 create function private.settle_approvals(p_ids uuid[]) returns jsonb
 language plpgsql set search_path = '' as $$
 declare
   v_expired integer;
+  v_settled jsonb;
 begin
   v_expired := private.expire_due_approvals(p_ids);
-  return jsonb_build_object(
-    'expired', v_expired,
-    'settled', coalesce((
-      select jsonb_agg(private.approval_state(a))
-      from public.approvals a
-      where a.id = any(p_ids) and a.status <> 'PENDING'), '[]'::jsonb));
+  select coalesce(jsonb_agg(private.mark_approval_delivered(s.id)), '[]'::jsonb)
+  into v_settled
+  from (select a.id from public.approvals a
+        where a.id = any(p_ids) and a.status <> 'PENDING'
+        order by a.id) s;
+  return jsonb_build_object('expired', v_expired, 'settled', v_settled);
 end
 $$;
 

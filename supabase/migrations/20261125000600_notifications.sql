@@ -75,6 +75,17 @@ begin
 end
 $$;
 
+-- Whether a push may carry a decision for this approval to this device: always, except a
+-- command the gate marked dangerous (requires_unlock) on a device that is not iOS (only
+-- iOS's AGENTOPS_APPROVAL_SECURE category makes the OS unlock the device before the action).
+create function private.push_may_decide(p_approval_id uuid, p_device_id uuid) returns boolean
+language sql stable set search_path = '' as $$
+  select not a.requires_unlock or coalesce(d.platform = 'ios', false)
+  from public.approvals a
+  left join public.devices d on d.id = p_device_id
+  where a.id = p_approval_id
+$$;
+
 -- The sweep's claim, one call per round: the approvals whose reminder is due get their
 -- reminder rows (private.claim_due_reminders), then private.claim_push_batch, then a fresh
 -- decision token for every
@@ -94,7 +105,12 @@ begin
   perform private.claim_due_reminders(p_limit);
   v_jobs := private.claim_push_batch(p_limit, p_lease_seconds);
   for v_job in select j from jsonb_array_elements(v_jobs) j loop
-    if v_job ->> 'kind' = 'approval' and v_job ->> 'approval_id' is not null then
+    -- A command the gate marks dangerous gets no token except on iOS, whose
+    -- AGENTOPS_APPROVAL_SECURE actions the OS runs only after the device is unlocked;
+    -- elsewhere nothing enforces the unlock, so the user decides in the app (signed in).
+    if v_job ->> 'kind' = 'approval' and v_job ->> 'approval_id' is not null
+       and private.push_may_decide((v_job ->> 'approval_id')::uuid,
+                                   (v_job ->> 'device_id')::uuid) then
       -- 32 bytes from two v4 UUIDs: 244 random bits, base64url without padding
       v_token := translate(encode(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()),
                                   'base64'), '+/=', '-_');
@@ -159,6 +175,10 @@ begin
   where d.id = v_token.device_id;
   if v_user is null then
     return v_not_found;
+  end if;
+  if not private.push_may_decide(v_token.approval_id, v_token.device_id) then
+    return jsonb_build_object('error', jsonb_build_object('code', 'forbidden',
+      'message', 'Forbidden: this command was marked dangerous; open AgentOps to decide it'));
   end if;
 
   begin

@@ -162,8 +162,9 @@ $$;
 
 -- ---------------------------------------------------------------------------
 -- GET /mobile-run-events: the events after a seq, with everything the browser needs to
--- recompute private.event_hash: the canonical timestamp texts and the payload's jsonb text.
--- The run's chain head is read in the same snapshot.
+-- recompute private.event_hash: the canonical timestamp texts and the payload's jsonb text
+-- (the payload itself only as that text: JSON.parse it). The run's chain head is read in
+-- the same snapshot.
 -- ---------------------------------------------------------------------------
 create or replace function private.mobile_run_events(
   p_user_id uuid, p_run_id uuid, p_after_seq integer, p_limit integer
@@ -187,18 +188,24 @@ begin
            'provider', e.provider,
            'event_ts', private.ts_text(e.event_ts),
            'created_at', private.ts_text(e.created_at),
-           'payload', e.payload,
-           'payload_text', e.payload::text,
+           'payload_text', e.payload_text,
            'prev_hash', e.prev_hash,
            'hash', e.hash) order by e.seq), '[]'::jsonb),
          count(*)
     into v_events, v_count
   from (
-    select * from public.events e
-    where e.run_id = p_run_id and e.seq > p_after_seq
-    order by e.seq
-    limit p_limit
-  ) e;
+    -- at most p_limit events, and no more than about 1 MiB of payload text past the first
+    -- (a payload may be 64 KiB: 500 of them would be tens of MB built, sent and parsed)
+    select p.*, sum(octet_length(p.payload_text)) over (order by p.seq)
+                - octet_length(p.payload_text) as bytes_before
+    from (
+      select e.*, e.payload::text as payload_text from public.events e
+      where e.run_id = p_run_id and e.seq > p_after_seq
+      order by e.seq
+      limit p_limit
+    ) p
+  ) e
+  where e.bytes_before < 1048576;
   return jsonb_build_object(
     'run_id', v_run.id,
     'workspace_id', v_run.workspace_id,

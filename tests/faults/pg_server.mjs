@@ -20,7 +20,7 @@ const pg = await startEmbeddedPostgres({
   dataDir,
   persistent: true,
   durable: false,
-  // a small plan's budget (tests/platform/connection_budget_test.ts): every slot for us
+  // a small plan's budget (tests/platform/connection_budget_burst_test.ts): every slot for us
   settings: maxConnections
     ? { max_connections: maxConnections, superuser_reserved_connections: 0 }
     : {},

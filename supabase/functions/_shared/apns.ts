@@ -2,7 +2,7 @@
 // fetch (HTTP/2 with Apple over TLS; a plain http:// test endpoint speaks HTTP/1.1), with an
 // ES256 provider token {iss: team id, iat} + kid, reused for 50 minutes; and the
 // classification of APNs' answers ({reason, timestamp}).
-import * as jose from "jose";
+import { loadJose } from "./jose.ts";
 import { apnsHeaders, apnsPayload } from "./push_message.ts";
 import type { Logger } from "./logger.ts";
 import {
@@ -129,7 +129,9 @@ export function createApnsSender(options: ApnsSenderOptions): ApnsSender {
   let inflight: Promise<string> | undefined;
 
   function loadKey(): Promise<CryptoKey> {
-    keyPromise ??= (jose.importPKCS8(options.privateKey, "ES256") as Promise<CryptoKey>).catch(
+    keyPromise ??= loadJose().then((jose) =>
+      jose.importPKCS8(options.privateKey, "ES256") as Promise<CryptoKey>
+    ).catch(
       () => {
         keyPromise = undefined;
         throw new ApnsKeyError();
@@ -140,8 +142,9 @@ export function createApnsSender(options: ApnsSenderOptions): ApnsSender {
 
   async function sign(): Promise<string> {
     const key = await loadKey();
+    const { SignJWT } = await loadJose();
     const issuedAt = now();
-    const jwt = await new jose.SignJWT({ iss: options.teamId, iat: Math.floor(issuedAt / 1000) })
+    const jwt = await new SignJWT({ iss: options.teamId, iat: Math.floor(issuedAt / 1000) })
       .setProtectedHeader({ alg: "ES256", kid: options.keyId })
       .sign(key);
     cached = { jwt, issuedAt };

@@ -1,7 +1,7 @@
 // Verifies a signed bridge request (SPEC section 4, bridge authentication) over the raw
 // body bytes, before anything is parsed. The nonce is consumed later, by the request's
 // own SQL function, in the same transaction as its write.
-import { deriveBridgeSecret, importHmacKey, verifySignature } from "@shared/signing.ts";
+import { deriveBridgeSecret, verifySignature } from "@shared/signing.ts";
 import { HttpError } from "./http_error.ts";
 import { query, type Sql } from "./db.ts";
 
@@ -32,16 +32,17 @@ interface BridgeAuthInput {
 const unauthorized = (why: string) =>
   new HttpError("unauthorized", `Cannot verify request: ${why}`);
 
-// Derived secrets are a pure function of (HMAC_SECRET, workspace, version): safe to memoise,
-// as imported HMAC keys (keyed by all three: one process may serve several configurations,
-// as tests do).
-const keyCache = new Map<string, Promise<CryptoKey>>();
-function bridgeKey(hmacSecret: string, workspaceId: string, version: number): Promise<CryptoKey> {
+// Derived secrets are a pure function of (HMAC_SECRET, workspace, version): safe to memoise
+// (keyed by all three: one process may serve several configurations, as tests do). Kept as
+// the secret itself, not an imported CryptoKey: verifySignature then checks it with
+// node:crypto's synchronous HMAC (signing.ts says what WebCrypto's round trip costs).
+const keyCache = new Map<string, Promise<string>>();
+function bridgeKey(hmacSecret: string, workspaceId: string, version: number): Promise<string> {
   const cacheKey = `${hmacSecret}\n${workspaceId}:${version}`;
   let key = keyCache.get(cacheKey);
   if (!key) {
     if (keyCache.size > 10_000) keyCache.clear();
-    key = deriveBridgeSecret(hmacSecret, workspaceId, version).then(importHmacKey);
+    key = deriveBridgeSecret(hmacSecret, workspaceId, version);
     keyCache.set(cacheKey, key);
   }
   return key;

@@ -57,6 +57,8 @@ export const ConfigSchema = z.object({
   MOBILE_WAIT_POLL_MS: intFrom(1000, 50, 60_000),
   /** mobile-inbox?wait, mobile-run-events?wait: parked requests per user and isolate at most */
   MOBILE_WAIT_MAX_PARKED_PER_USER: intFrom(4, 1, 1000),
+  /** mobile-inbox?wait, mobile-run-events?wait: parked requests per isolate at most */
+  MOBILE_WAIT_MAX_PARKED: intFrom(5000, 1, 1_000_000),
   /** POST /dev-sign-in on the local stack only (docs/web-api.md: every condition) */
   AGENTOPS_DEV_SIGN_IN: boolFrom(false),
   BRIDGE_SIGNATURE_MIN_VERSION: z.coerce.number().int().min(1).max(2).default(1),

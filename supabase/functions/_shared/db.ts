@@ -1,6 +1,9 @@
 // The database client (postgres.js, prepare: false for the Supavisor transaction pooler)
-// and the mapping of database errors to API errors.
-import postgres from "postgres";
+// and the mapping of database errors to API errors. postgres.js is imported on the first
+// query, not at start: it brings Deno's Node layer (net, tls, streams) and was 40 of a
+// function's ~110 ms cold start (bench/cold_start.ts), paid even by requests that never
+// reach the database (a refused signature, a CORS preflight).
+import type postgres from "postgres";
 import { HttpError, isErrorCode } from "./http_error.ts";
 import { DEFAULT_POOL_MAX } from "./connection_budget.ts";
 
@@ -14,17 +17,62 @@ export function reconnectBackoff(retries: number): number {
   return Math.min(0.05 * retries, 0.25);
 }
 
+/** postgres.js itself, imported once, on first use. */
+export function loadPostgres(): Promise<typeof postgres> {
+  return postgresModule ??= import("postgres").then((m) => m.default);
+}
+let postgresModule: Promise<typeof postgres> | undefined;
+
 /** A pool of `max` connections (default DEFAULT_POOL_MAX: the hosted budget, see
  * connection_budget.ts); idle ones close after 20 s. */
 export function createSql(url: string, options: { max?: number } = {}): Sql {
-  return postgres(url, {
-    prepare: false,
-    max: options.max ?? DEFAULT_POOL_MAX,
-    idle_timeout: 20,
-    connect_timeout: 5,
-    backoff: reconnectBackoff,
-    onnotice: () => {},
-    connection: { application_name: "agentops-functions" },
+  return lazySql(() =>
+    loadPostgres().then((connect) =>
+      connect(url, {
+        prepare: false,
+        max: options.max ?? DEFAULT_POOL_MAX,
+        idle_timeout: 20,
+        connect_timeout: 5,
+        backoff: reconnectBackoff,
+        onnotice: () => {},
+        connection: { application_name: "agentops-functions" },
+      })
+    )
+  );
+}
+
+/** A Sql that creates the real one on its first query. Until then a query (tagged,
+ * unsafe, begin) is a promise of its result and end() has nothing to end; once it exists,
+ * every call and property goes straight to postgres.js. A helper read before the first
+ * query (sql.json, sql.array…) needs the module: it throws, saying so. */
+function lazySql(create: () => Promise<Sql>): Sql {
+  type Call = (...args: unknown[]) => unknown;
+  let real: Sql | undefined;
+  let creating: Promise<Sql> | undefined;
+  const ready = () => creating ??= create().then((sql) => (real = sql));
+  const later = (method?: "unsafe" | "begin") => (...args: unknown[]) =>
+    ready().then((sql) => (method ? (sql[method] as Call) : (sql as unknown as Call))(...args));
+  const before: Record<PropertyKey, unknown> = {
+    unsafe: later("unsafe"),
+    begin: later("begin"),
+    end: () => creating ? creating.then((sql) => sql.end()) : Promise.resolve(),
+  };
+  const tagged = later();
+  return new Proxy(function () {} as unknown as Sql, {
+    apply(_target, _this, args) {
+      return real ? (real as unknown as Call)(...args) : tagged(...args);
+    },
+    get(_target, prop) {
+      if (real) {
+        const value = Reflect.get(real, prop);
+        return typeof value === "function" ? value.bind(real) : value;
+      }
+      if (prop in before) return before[prop];
+      if (prop === "then") return undefined; // not a thenable
+      throw new Error(
+        `sql.${String(prop)} before the first query: postgres.js is imported on first use`,
+      );
+    },
   });
 }
 

@@ -1,7 +1,7 @@
 import { assertEquals } from "../../../tests/_helpers/assert.ts";
-import { callJson, guardConnectionRejections, toHttpError } from "./db.ts";
+import { callJson, createSql, guardConnectionRejections, toHttpError } from "./db.ts";
 import { HttpError } from "./http_error.ts";
-import { startStack } from "../../../tests/_helpers/stack.ts";
+import { dropDatabase, freshDatabase, startStack } from "../../../tests/_helpers/stack.ts";
 
 const NASTY = [
   "plain",
@@ -76,5 +76,28 @@ Deno.test("a real deadlock answers 503 unavailable with Retry-After, not 500", a
     a.release();
     b.release();
     await stack.close();
+  }
+});
+
+Deno.test("createSql() opens no connection before the first query, then is postgres.js itself", async () => {
+  const url = await freshDatabase();
+  const sql = createSql(url, { max: 1 });
+  try {
+    // a helper needs the module: refused, saying why, before any query
+    let refused = "";
+    try {
+      sql.json({ a: 1 });
+    } catch (error) {
+      refused = String(error);
+    }
+    assertEquals(refused.includes("before the first query"), true, refused);
+    const [{ n }] = await sql`select count(*)::int as n from pg_stat_activity
+                              where application_name = 'agentops-functions'`;
+    assertEquals(n, 1, "the pool connected on the first query, not before");
+    const [row] = await sql.unsafe("select $1::jsonb as j", [sql.json({ a: 1 })]);
+    assertEquals(row.j, { a: 1 });
+  } finally {
+    await sql.end({ timeout: 1 });
+    await dropDatabase(url);
   }
 });

@@ -73,3 +73,60 @@ export class DeadlineHeap<T extends Deadline> {
     this.items = [];
   }
 }
+
+/** One timer for every deadline in a heap: calls onDue for each entry whose time has come
+ * (resolved entries are skipped), then waits for the next. onDue may requeue() its entry
+ * with a later due. */
+export class DeadlineTimer<T extends Deadline> {
+  readonly heap = new DeadlineHeap<T>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #at = Infinity;
+  constructor(private readonly onDue: (entry: T, now: number) => void) {}
+
+  add(entry: T): void {
+    this.heap.push(entry);
+    this.arm();
+  }
+
+  /** puts an entry back (from onDue) with its new due */
+  requeue(entry: T): void {
+    this.heap.push(entry);
+  }
+
+  /** sets the timer for the earliest live entry (none left: no timer) */
+  arm(): void {
+    const top = this.heap.peekLive();
+    if (!top) {
+      this.#cancel();
+      return;
+    }
+    if (this.#timer !== undefined && this.#at <= top.due) return;
+    this.#cancel();
+    this.#at = top.due;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, top.due - Date.now()));
+  }
+
+  /** drops every entry and the timer */
+  clear(): void {
+    this.heap.clear();
+    this.#cancel();
+  }
+
+  #cancel(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#at = Infinity;
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#at = Infinity;
+    const now = Date.now();
+    const heap = this.heap;
+    for (let top = heap.peek(); top && (top.done || top.due <= now); top = heap.peek()) {
+      heap.pop();
+      if (!top.done) this.onDue(top, now);
+    }
+    this.arm();
+  }
+}

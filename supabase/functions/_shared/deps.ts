@@ -81,6 +81,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     now,
     pollMs: config.MOBILE_WAIT_POLL_MS,
     maxPerUser: config.MOBILE_WAIT_MAX_PARKED_PER_USER,
+    maxTotal: config.MOBILE_WAIT_MAX_PARKED,
   });
   const verifyMobile = createMobileVerifier({
     supabaseUrl: config.SUPABASE_URL,

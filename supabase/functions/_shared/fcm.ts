@@ -2,7 +2,8 @@
 // OAuth2 access token from the service account (RS256 JWT assertion signed with jose,
 // exchanged at the account's token_uri, cached until 5 minutes before expiry, one
 // exchange in flight at a time), and the classification of FCM's answers.
-import * as jose from "jose";
+import type * as jose from "jose";
+import { loadJose } from "./jose.ts";
 import { fcmMessage } from "./push_message.ts";
 import type { Logger } from "./logger.ts";
 import {
@@ -157,7 +158,8 @@ export function createFcmSender(options: FcmSenderOptions): FcmSender {
   let inflight: Promise<string> | undefined;
 
   async function exchange(signal?: AbortSignal): Promise<string> {
-    keyPromise ??= jose.importPKCS8(sa.private_key, "RS256") as Promise<CryptoKey>;
+    const { importPKCS8, SignJWT } = await loadJose();
+    keyPromise ??= importPKCS8(sa.private_key, "RS256") as Promise<CryptoKey>;
     const key = await keyPromise.catch((error) => {
       keyPromise = undefined;
       throw new TokenExchangeError(`FCM service account private_key: ${error}`, {
@@ -170,7 +172,7 @@ export function createFcmSender(options: FcmSenderOptions): FcmSender {
     const iat = Math.floor(now() / 1000);
     const header: jose.JWTHeaderParameters = { alg: "RS256", typ: "JWT" };
     if (sa.private_key_id) header.kid = sa.private_key_id;
-    const assertion = await new jose.SignJWT({ scope: FCM_SCOPE })
+    const assertion = await new SignJWT({ scope: FCM_SCOPE })
       .setProtectedHeader(header)
       .setIssuer(sa.client_email)
       .setAudience(sa.token_uri)

@@ -12,9 +12,9 @@
 // every LISTEN_RETRY_MS while that fails (one warning per pause). When nothing has been
 // parked with any subscriber for idleCloseMs (LISTEN_IDLE_CLOSE_SECONDS; 0 = never), the
 // connection is ended cleanly: no warning, no reconnect, reopened on the next park.
-import postgres from "postgres";
+import type postgres from "postgres";
 import { createIdleCloser } from "./connection_budget.ts";
-import { reconnectBackoff, type Sql } from "./db.ts";
+import { loadPostgres, reconnectBackoff, type Sql } from "./db.ts";
 import type { Logger } from "./logger.ts";
 
 /** application_name of the LISTEN connection (find it in pg_stat_activity) */
@@ -120,9 +120,13 @@ export function createListener(options: ListenerOptions): Listener {
       },
       connection: { application_name: LISTEN_APPLICATION_NAME },
     };
-    const client = sql ??= postgres(options.url, listenOptions as postgres.Options<never>);
     const channels = [...new Set(subs.map((s) => s.channel))];
-    Promise.all(channels.map((c) => client.unsafe(`listen ${c}`))).then(() => {
+    // postgres.js is imported on the first open (db.ts: not at start)
+    const client = sql ? Promise.resolve(sql) : loadPostgres().then((connect) => {
+      if (gen !== generation) throw new Error("the LISTEN client was dropped meanwhile");
+      return sql ??= connect(options.url, listenOptions as postgres.Options<never>);
+    });
+    client.then((c) => Promise.all(channels.map((ch) => c.unsafe(`listen ${ch}`)))).then(() => {
       if (gen !== generation) return;
       starting = false;
       if (stopped) return;

@@ -3,13 +3,14 @@
 // ${SUPABASE_URL}/auth/v1/.well-known/jwks.json, cached, refetched on an unknown kid) and,
 // when SUPABASE_JWT_SECRET is set, the legacy HS256 secret. The token's alg picks the path,
 // so a JWKS that cannot be fetched never breaks HS256 tokens.
-import * as jose from "jose";
+import type { JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
+import { type Jose, loadJose } from "./jose.ts";
 import { HttpError } from "./http_error.ts";
 import type { Logger } from "./logger.ts";
 
 export interface MobileUser {
   id: string;
-  claims: jose.JWTPayload;
+  claims: JWTPayload;
 }
 
 interface MobileAuthOptions {
@@ -30,7 +31,7 @@ const ASYMMETRIC_ALGS = ["RS256", "ES256", "EdDSA", "PS256", "RS384", "ES384", "
 export type MobileVerifier = (authorization: string | null) => Promise<MobileUser>;
 
 /** The injected JWKS as a key resolver, or undefined when it is absent or not a key set. */
-function injectedKeySet(raw: string | undefined, log?: Logger) {
+function injectedKeySet(jose: typeof Jose, raw: string | undefined, log?: Logger) {
   if (!raw) return undefined;
   try {
     const parsed = JSON.parse(raw);
@@ -42,8 +43,12 @@ function injectedKeySet(raw: string | undefined, log?: Logger) {
 }
 
 /** The key resolver: the injected set first; the remote set for anything it lacks. */
-function createKeyResolver(options: MobileAuthOptions, issuer: string): jose.JWTVerifyGetKey {
-  const local = injectedKeySet(options.jwks, options.log);
+function createKeyResolver(
+  jose: typeof Jose,
+  options: MobileAuthOptions,
+  issuer: string,
+): JWTVerifyGetKey {
+  const local = injectedKeySet(jose, options.jwks, options.log);
   const remote = jose.createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`), {
     cacheMaxAge: options.jwksMaxAgeMs ?? 10 * 60_000,
     cooldownDuration: options.jwksCooldownMs ?? 30_000,
@@ -63,7 +68,7 @@ function createKeyResolver(options: MobileAuthOptions, issuer: string): jose.JWT
 }
 
 /** Whether jose failed to obtain the key set (network, timeout, non-200, bad JSON). */
-function isKeySetUnavailable(error: unknown): boolean {
+function isKeySetUnavailable(jose: typeof Jose, error: unknown): boolean {
   if (error instanceof jose.errors.JWKSTimeout || error instanceof jose.errors.JWKSInvalid) {
     return true;
   }
@@ -78,9 +83,13 @@ export function createMobileVerifier(options: MobileAuthOptions): MobileVerifier
   const base = options.supabaseUrl.replace(/\/+$/, "");
   const issuer = `${base}/auth/v1`;
   const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
-  let keys: jose.JWTVerifyGetKey | undefined;
+  let keys: JWTVerifyGetKey | undefined;
 
-  async function verify(token: string, alg: string | undefined): Promise<jose.JWTPayload> {
+  async function verify(
+    jose: typeof Jose,
+    token: string,
+    alg: string | undefined,
+  ): Promise<JWTPayload> {
     if (alg === "HS256") {
       if (!secret) throw new Error("HS256 tokens need SUPABASE_JWT_SECRET");
       const { payload } = await jose.jwtVerify(token, secret, {
@@ -94,7 +103,7 @@ export function createMobileVerifier(options: MobileAuthOptions): MobileVerifier
       }
       return payload;
     }
-    keys ??= createKeyResolver(options, issuer);
+    keys ??= createKeyResolver(jose, options, issuer);
     const { payload } = await jose.jwtVerify(token, keys, {
       algorithms: ASYMMETRIC_ALGS,
       audience: "authenticated",
@@ -113,21 +122,22 @@ export function createMobileVerifier(options: MobileAuthOptions): MobileVerifier
       throw new HttpError("unauthorized", "Unauthorized: Authorization must be 'Bearer <token>'");
     }
     const token = match[1];
-    let header: jose.ProtectedHeaderParameters;
+    const jose = await loadJose();
+    let header: ProtectedHeaderParameters;
     try {
       header = jose.decodeProtectedHeader(token);
     } catch {
       throw new HttpError("unauthorized", "Unauthorized: the token is not a JWT");
     }
-    let payload: jose.JWTPayload;
+    let payload: JWTPayload;
     try {
-      payload = await verify(token, header.alg);
+      payload = await verify(jose, token, header.alg);
     } catch (error) {
       let reason = "the token could not be verified";
       if (error instanceof jose.errors.JWTExpired) reason = "the token has expired";
       else if (error instanceof jose.errors.JWTClaimValidationFailed) {
         reason = `claim ${error.claim} is not valid`;
-      } else if (isKeySetUnavailable(error)) {
+      } else if (isKeySetUnavailable(jose, error)) {
         // 401, not 503: the phone retries with a fresh token; and a forged token must never
         // turn into a 5xx.
         options.log?.warn("cannot fetch the Auth JWKS", {

@@ -64,6 +64,9 @@ interface ReadWaiterOptions<S> {
   log: Logger;
   pollMs: number;
   maxPerUser: number;
+  /** parked requests in this isolate at most, all users together (anonymous sign-ins make
+   * users cheap on a hosted project) */
+  maxTotal?: number;
   now?: () => number;
 }
 
@@ -189,6 +192,13 @@ export function createReadWaiter<S>(options: ReadWaiterOptions<S>): ReadWaiter<S
 
   function reserve(userId: string): ReadSlot<S> {
     const held = perUser.get(userId) ?? 0;
+    if (reserved >= (options.maxTotal ?? Infinity)) {
+      throw new HttpError(
+        "rate_limited",
+        `Rate limited: ${reserved} long-polls are waiting on this server; ask again shortly`,
+        { headers: { "retry-after": String(CAP_RETRY_AFTER_SECONDS) } },
+      );
+    }
     if (held >= options.maxPerUser) {
       throw new HttpError(
         "rate_limited",

@@ -115,7 +115,7 @@ Deno.test("read waiter: a request parked while a read is under way is not answer
   }
 });
 
-Deno.test("read waiter: a user holds maxPerUser places (429 beyond, freed on release); recheckAt re-reads at that moment", async () => {
+Deno.test("read waiter: a user holds maxPerUser places and the isolate maxTotal (429 beyond, freed on release); recheckAt re-reads at that moment", async () => {
   const { listener } = standIn();
   const r = controlledRead();
   const waiter = createReadWaiter<number>({
@@ -124,6 +124,7 @@ Deno.test("read waiter: a user holds maxPerUser places (429 beyond, freed on rel
     log: createLogger("error"),
     pollMs: 60_000,
     maxPerUser: 2,
+    maxTotal: 3,
   });
   try {
     const slots = [waiter.reserve("u1"), waiter.reserve("u1")];
@@ -134,7 +135,16 @@ Deno.test("read waiter: a user holds maxPerUser places (429 beyond, freed on rel
       refused = error;
     }
     assert(refused instanceof HttpError && refused.status === 429, String(refused));
-    waiter.reserve("u2").release();
+    const third = waiter.reserve("u2");
+    let full: unknown;
+    try {
+      waiter.reserve("u3"); // a fresh user, but the isolate holds maxTotal already
+    } catch (error) {
+      full = error;
+    }
+    assert(full instanceof HttpError && full.status === 429, String(full));
+    third.release();
+    waiter.reserve("u3").release();
     slots[0].release();
     const again = waiter.reserve("u1");
     r.state.set("x", 1);

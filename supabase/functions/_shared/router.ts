@@ -2,16 +2,19 @@
 // dev server and the tests serve this.
 import { errorResponse, HttpError } from "./http_error.ts";
 import type { Deps } from "./deps.ts";
-import type { Endpoint } from "./endpoint.ts";
+import { CORS_HEADERS, type Endpoint } from "./endpoint.ts";
 import { sameName } from "./endpoint_methods.ts";
 
-/** What a path with no function behind it answers (and dev-sign-in where it is off). */
+/** What a path with no function behind it answers (and dev-sign-in where it is off), with
+ * the CORS headers, so a browser reads the 404 instead of failing its preflight as if the
+ * backend were down. */
 export function noFunctionResponse(req: Request): Response {
   const { pathname } = new URL(req.url);
   const response = errorResponse(
     new HttpError("not_found", `Not found: no function at ${pathname}`),
   );
   response.headers.set("x-request-id", req.headers.get("x-request-id") ?? crypto.randomUUID());
+  for (const [k, v] of Object.entries(CORS_HEADERS)) response.headers.set(k, v);
   return response;
 }
 

@@ -3,7 +3,7 @@
 // JWT (RFC 8292, ES256 signed with jose from the raw VAPID keys) per push-service origin,
 // TTL / Urgency / Topic headers (RFC 8030), and the classification of the push service's
 // answers (404/410: the subscription is gone).
-import * as jose from "jose";
+import { loadJose } from "./jose.ts";
 import type { Logger } from "./logger.ts";
 import {
   parseRetryAfter,
@@ -250,8 +250,9 @@ export function createWebPushSender(options: WebPushSenderOptions): WebPushSende
     if (cached && cached.exp - JWT_REUSE_MARGIN_S > nowS) return cached.jwt;
     keyPromise ??= importVapidPrivateKey(options);
     const key = await keyPromise;
+    const { SignJWT } = await loadJose();
     const exp = nowS + JWT_LIFETIME_S;
-    const jwt = await new jose.SignJWT({})
+    const jwt = await new SignJWT({})
       .setProtectedHeader({ alg: "ES256", typ: "JWT" })
       .setAudience(audience)
       .setExpirationTime(exp)

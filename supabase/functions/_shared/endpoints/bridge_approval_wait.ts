@@ -1,7 +1,8 @@
 // bridge-approval-wait/:approval_id (SPEC section 4, endpoint 6; section 7): answers as soon
 // as the approval is decided or expires, or PENDING when the timeout passes. The first
 // read consumes the nonce; a pending approval is then parked in the isolate's waiter. A
-// decided answer marks the approval delivered; every answer carries devices_notified.
+// decided answer marks the approval delivered (the waiter's own re-read does it for the
+// parked: private.settle_approvals); every answer carries devices_notified.
 import { type ApprovalState, ApprovalWaitQuery } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
@@ -31,7 +32,8 @@ export const bridgeApprovalWait = defineEndpoint({
       expiresAt: first.expires_at,
       signal: ctx.signal,
     });
-    return jsonResponse(settled ? await delivered(settled) : first);
+    // settled: already marked delivered by the waiter's re-read, in the same query
+    return jsonResponse(settled ?? first);
 
     /** A decision reaching the hook runner is the receipt: delivered_at and
      * APPROVAL_DELIVERED, once (private.mark_approval_delivered). */

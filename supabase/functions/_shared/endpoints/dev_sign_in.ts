@@ -9,6 +9,7 @@ import { DevSignInRequest } from "@shared/api_schemas.ts";
 import type { Config } from "../config.ts";
 import { defineEndpoint, type Endpoint, jsonResponse } from "../endpoint.ts";
 import { noFunctionResponse } from "../router.ts";
+import { isLoopbackHost } from "@shared/loopback.ts";
 
 /** The Supabase CLI's local JWT secret (`supabase start`, `npm run dev`): public knowledge,
  * so a token it signs is worth nothing on any real project. */
@@ -17,12 +18,6 @@ const DEV_SESSION_SECONDS = 3600;
 const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip", "cf-connecting-ip"];
 
 declare const EdgeRuntime: unknown;
-
-function isLoopback(host: string | undefined): boolean {
-  if (!host) return false;
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
-}
 
 /** Why dev-sign-in is off for this request, or null when every condition holds. */
 export function devSignInRefusal(
@@ -36,9 +31,9 @@ export function devSignInRefusal(
   }
   if (config.SUPABASE_JWKS) return "a JWKS is configured";
   if (typeof EdgeRuntime !== "undefined") return "running in the edge runtime";
-  if (!isLoopback(new URL(config.SUPABASE_URL).hostname)) return "SUPABASE_URL is not loopback";
+  if (!isLoopbackHost(new URL(config.SUPABASE_URL).hostname)) return "SUPABASE_URL is not loopback";
   if (config.CLIENT_IP_HEADER) return "CLIENT_IP_HEADER is set (a proxy in front)";
-  if (!isLoopback((remoteAddr as { hostname?: string } | undefined)?.hostname)) {
+  if (!isLoopbackHost((remoteAddr as { hostname?: string } | undefined)?.hostname)) {
     return "the caller is not on loopback";
   }
   const forwarded = FORWARDING_HEADERS.find((h) => req.headers.has(h));

@@ -25,7 +25,7 @@ export const pushDecision = defineEndpoint({
     "No JWT: the decision_token an approval push carried (data.decision_token) is the credential. Decides exactly as that device would through mobile-approval-decision. A used, unknown or expired token is not_found with one message. Rate-limited per client IP (RATE_LIMIT_PUSH_DECISION_PER_MINUTE) and per token (RATE_LIMIT_PUSH_DECISION_TOKEN_PER_MINUTE).",
   status: 200,
   response: "PushDecisionResponse",
-  errors: ["not_found", "already_decided", "expired", "rate_limited"],
+  errors: ["not_found", "forbidden", "already_decided", "expired", "rate_limited"],
   // the web app's service worker calls it from another origin
   cors: true,
   body: PushDecisionRequest,
