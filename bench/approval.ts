@@ -1,8 +1,9 @@
-// bench/approval: the approval waiter against per-request 1 s polling (SPEC section 10):
-// decision request sent → waiting hook runner answered with 1,000 parked long-polls
-// (p50/p99; the clients in a Worker, off the server's thread), database queries per second
-// while they wait (pg_stat_database), and the process RSS of bridge-approval-wait holding
-// RSS_WAITERS long-polls against a bare Deno.serve holding as many (bench/lib/hold_server.ts).
+// bench/approval: the approval waiter against per-request 1 s polling
+// (docs/contract/targets.md#benchmarks): decision request sent → waiting hook runner answered with
+// 1,000 parked long-polls (p50/p99; the clients in a Worker, off the server's thread), database
+// queries per second while they wait (pg_stat_database), and the process RSS of
+// bridge-approval-wait holding RSS_WAITERS long-polls against a bare Deno.serve holding as many
+// (bench/lib/hold_server.ts).
 //   node scripts/with_test_db.mjs deno run -A bench/approval.ts
 import postgres from "postgres";
 import {

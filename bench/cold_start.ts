@@ -1,4 +1,4 @@
-// Cold start of each function (SPEC section 10): a fresh `deno run` process of
+// Cold start of each function (docs/contract/targets.md#benchmarks): a fresh `deno run` process of
 // supabase/functions/<name>/index.ts → its first HTTP response, against the same for a
 // hello-world Deno.serve (bench/lib/hello_world.ts). Target: ≤ 1.5 × the baseline.
 //   node scripts/with_test_db.mjs deno run -A bench/cold_start.ts   (COLD_RUNS=7)

@@ -1,5 +1,5 @@
-// Hook latency (SPEC section 10, issue 14): a hook that needs no approval, as the agent
-// runs it (a fresh `deno run … client/cli.ts hook <agent>` process, payload on stdin →
+// Hook latency (docs/contract/targets.md#benchmarks, issue 14): a hook that needs no approval, as
+// the agent runs it (a fresh `deno run … client/cli.ts hook <agent>` process, payload on stdin →
 // answer on stdout, backend up), against a script on the same runtime that reads stdin
 // and sends one HTTP request (bench/lib/stdin_http.ts). Target: ≤ 1.5 × the baseline.
 //   deno run -A bench/hook_latency.ts                      (HOOK_RUNS=15)

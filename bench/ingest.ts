@@ -1,5 +1,5 @@
-// Signed event ingest throughput (SPEC section 10): bridge-event, served as its own process
-// (supabase/functions/bridge-event/index.ts, as deployed), against the floor: a bare
+// Signed event ingest throughput (docs/contract/targets.md#benchmarks): bridge-event, served as its
+// own process (supabase/functions/bridge-event/index.ts, as deployed), against the floor: a bare
 // Deno.serve process that stores the same JSON with one INSERT into a copy of the events
 // table (bench/lib/ingest_floor.ts), driven by the same load generator (signed requests,
 // one run per client) at concurrency 16 and 64, in the same run. Target: ≥ 0.7 × the

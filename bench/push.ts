@@ -1,6 +1,7 @@
-// SPEC section 10: approval request → push at the (loopback) provider, p99 ≤ 30 ms for FCM,
-// APNs and Web Push, with the request's own p99 ≤ 1.2 × the same request without push. Runs the real stack against the loopback FCM +
-// Google token endpoint + APNs of the tests, one request at a time:
+// docs/contract/targets.md#benchmarks: approval request → push at the (loopback) provider, p99 ≤ 30
+// ms for FCM, APNs and Web Push, with the request's own p99 ≤ 1.2 × the same request without push.
+// Runs the real stack against the loopback FCM + Google token endpoint + APNs of the tests, one
+// request at a time:
 //   project       the request writes the outbox in its transaction and calls deliverSoon()
 //   baseline (1)  delivery by the periodic sweep only (a 1 s timer; pg_cron is ≥ 10 s)
 //   baseline (2)  the same request with no push at all (for the request's own latency)

@@ -14,7 +14,8 @@ import { repoRoot, startTestCluster } from "../scripts/local_postgres.mjs";
 
 const BENCH_DIR = path.join(repoRoot, ".tmp/bench");
 const deno = path.join(repoRoot, "node_modules/.bin/deno");
-// SPEC section 10, in the order of its table; any other bench/<name>.ts runs after them.
+// docs/contract/targets.md#benchmarks, in the order of its table; any other bench/<name>.ts runs
+// after them.
 const KNOWN = ["approval", "ingest", "cold_start", "timeline", "push", "hook_latency"];
 const timeoutSeconds = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 900);
 

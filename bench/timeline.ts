@@ -1,6 +1,6 @@
-// A run's timeline with 10 M events stored (SPEC section 10): p99 of "the newest 100
-// events of a run" ≤ 5 ms, served by an index scan with no sort. Baseline: the same query
-// with index scans turned off (what the table would cost without events_run_seq_idx).
+// A run's timeline with 10 M events stored (docs/contract/targets.md#benchmarks): p99 of "the
+// newest 100 events of a run" ≤ 5 ms, served by an index scan with no sort. Baseline: the same
+// query with index scans turned off (what the table would cost without events_run_seq_idx).
 //   node scripts/with_test_db.mjs deno run -A bench/timeline.ts   (EVENTS=10000000)
 import postgres from "postgres";
 import { dropDatabase, freshDatabase } from "../tests/_helpers/stack.ts";

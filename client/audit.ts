@@ -1,6 +1,6 @@
 // `agentops audit verify <run_id>`: recomputes a run's hash chain on this machine from
-// the stored rows (SPEC section 4: hash = sha256(prev_hash | seq | type | event_ts |
-// created_at | canonical payload)) and names the first row that does not match. The hook
+// the stored rows (docs/contract/data-model.md#hash-chain: hash = sha256(prev_hash | seq | type |
+// event_ts | created_at | canonical payload)) and names the first row that does not match. The hook
 // runner's bridge secret cannot read timelines, so this reads Postgres (DATABASE_URL);
 // it recomputes every hash itself (shared/event_chain.ts, which the web app uses too)
 // rather than trusting private.verify_event_chain.

@@ -20,7 +20,7 @@ export interface Check {
   fix?: string;
 }
 
-/** Signatures older or newer than this are refused (SPEC section 4). */
+/** Signatures older or newer than this are refused (docs/contract/security.md#bridge-signing). */
 const SIGNATURE_WINDOW_SECONDS = 300;
 
 /** The clock check from a response's Date header and the local time it arrived (the

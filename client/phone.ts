@@ -11,7 +11,7 @@ import { explainDatabase, networkReason } from "./net_errors.ts";
 import type { z } from "zod";
 import type { RuleResponse, RulesListResponse } from "../shared/api_schemas.ts";
 
-/** The Supabase CLI's local JWT secret (SPEC section 2a). */
+/** The Supabase CLI's local JWT secret (docs/contract/configuration.md#local-stack). */
 const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
 const LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 

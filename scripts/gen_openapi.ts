@@ -1,8 +1,8 @@
 // docs/openapi.json: the API reference (OpenAPI 3.1) generated from the endpoints
 // themselves (supabase/functions/_shared/routes.ts: each defineEndpoint carries its summary,
 // schemas, success status and error codes), the zod schemas of shared/api_schemas.ts
-// (z.toJSONSchema) and the error model of SPEC section 4, so the extension and the mobile
-// app can generate their clients from it.
+// (z.toJSONSchema) and the error model of docs/contract/api.md#errors, so the extension and the
+// mobile app can generate their clients from it.
 //   deno run -A scripts/gen_openapi.ts          rewrites docs/openapi.json
 //   deno run -A scripts/gen_openapi.ts --check  fails when it is stale (tests/openapi_test.ts)
 import { z } from "zod";
@@ -175,7 +175,7 @@ export function buildOpenApi(): Record<string, unknown> {
       title: "AgentOps backend",
       version: "1.0.0",
       description: "Supabase Edge Functions for coding-agent approvals, run events and push " +
-        "(SPEC section 4). Generated from the endpoints and shared/api_schemas.ts by " +
+        "(docs/contract/api.md). Generated from the endpoints and shared/api_schemas.ts by " +
         "scripts/gen_openapi.ts; do " +
         "not edit by hand. Every error is {error: {code, message, details?}}; bodies over " +
         "64 KiB are refused (413); unknown fields are rejected; every response carries " +

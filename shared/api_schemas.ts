@@ -1,4 +1,4 @@
-// The API's request and response bodies (SPEC section 4), one zod schema each. Strict:
+// The API's request and response bodies (docs/contract/api.md), one zod schema each. Strict:
 // unknown fields are refused. The functions validate with them, each endpoint names its
 // response schema (docs/openapi.json is generated from the endpoints), and the client
 // derives its types from them with `import type` only (no zod in a hook's bundle).

@@ -1,7 +1,7 @@
-// The timeline's hash chain (SPEC section 4: hash = sha256(prev_hash | seq | type | event_ts |
-// created_at | canonical payload)), recomputed from the rows by a verifier that trusts nothing
-// the server says about them: `agentops audit verify` (client/audit.ts) and the web app's
-// timeline (web/src/timeline.ts). Web Crypto only (not signing.ts's node:crypto digest), so
+// The timeline's hash chain (docs/contract/data-model.md#hash-chain: hash = sha256(prev_hash | seq
+// | type | event_ts | created_at | canonical payload)), recomputed from the rows by a verifier that
+// trusts nothing the server says about them: `agentops audit verify` (client/audit.ts) and the web
+// app's timeline (web/src/timeline.ts). Web Crypto only (not signing.ts's node:crypto digest), so
 // it runs in Deno and in the browser; nothing else may be imported here.
 
 async function sha256Hex(text: string): Promise<string> {

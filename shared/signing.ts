@@ -1,5 +1,6 @@
-// Bridge request signing (SPEC section 4): the derived per-workspace secret, the v1 and
-// v2 signed strings, and constant-time verification. Used by the functions and the client.
+// Bridge request signing (docs/contract/security.md#bridge-signing): the derived per-workspace
+// secret, the v1 and v2 signed strings, and constant-time verification. Used by the functions and
+// the client.
 
 import type * as NodeCrypto from "node:crypto";
 

@@ -1,5 +1,5 @@
-// End to end (SPEC section 8): documented hook payloads (with unknown extra fields) piped
-// into `agentops hook …` as a subprocess against the running stack, decided from a
+// End to end (docs/contract/hook-runner.md): documented hook payloads (with unknown extra fields)
+// piped into `agentops hook …` as a subprocess against the running stack, decided from a
 // supabase-js phone; the answer is checked where each agent reads it.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { startStack } from "./_helpers/stack.ts";

@@ -1,5 +1,5 @@
-// End to end (SPEC section 8a): instructions queued from a supabase-js phone reach the
-// agent through the CLI's stop hooks, once, over real HTTP and a real database.
+// End to end (docs/contract/hook-runner.md#instructions): instructions queued from a supabase-js
+// phone reach the agent through the CLI's stop hooks, once, over real HTTP and a real database.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import {
   hookPayload,

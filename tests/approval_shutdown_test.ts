@@ -1,5 +1,6 @@
 // SIGTERM on the local functions server answers every parked long-poll PENDING before the
-// process exits (SPEC section 7), so hook runners ask again instead of seeing a reset.
+// process exits (docs/contract/waiting.md#shutdown), so hook runners ask again instead of seeing a
+// reset.
 import { assertEquals } from "./_helpers/assert.ts";
 import {
   dropDatabase,

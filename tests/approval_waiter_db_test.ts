@@ -1,4 +1,4 @@
-// The approval waiter on a real database (SPEC section 7): LISTEN that survives a dropped
+// The approval waiter on a real database (docs/contract/waiting.md): LISTEN that survives a dropped
 // connection, the batched poll without LISTEN, expiry, abort and shutdown.
 import postgres from "postgres";
 import { assert, assertEquals } from "./_helpers/assert.ts";

@@ -1,4 +1,4 @@
-// Approvals end to end over real HTTP and a real database (SPEC section 4, endpoints 5-7).
+// Approvals end to end over real HTTP and a real database (docs/contract/api.md#approvals).
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { bridgeFetch, mintUserToken, type Stack, withStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
@@ -121,7 +121,7 @@ Deno.test("approval requests past RATE_LIMIT_APPROVALS_PER_MINUTE are 429 with R
   });
 });
 
-Deno.test("bad approval requests get the spec's 4xx and write nothing", async () => {
+Deno.test("bad approval requests get the contract's 4xx and write nothing", async () => {
   await withStack({}, async (stack) => {
     const ws = await pairedWorkspace(stack.sql);
     const cases: [Record<string, unknown>, number, string][] = [
@@ -441,7 +441,7 @@ Deno.test("another user's or another workspace's approval is 404, like one that 
   });
 });
 
-Deno.test("bad decisions get the spec's 4xx", async () => {
+Deno.test("bad decisions get the contract's 4xx", async () => {
   await withStack({}, async (stack) => {
     const ws = await pairedWorkspace(stack.sql);
     const { body: approval } = await requestApproval(stack, ws);

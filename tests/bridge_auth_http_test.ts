@@ -1,5 +1,6 @@
-// Bridge authentication and the bad-input contract (SPEC sections 4, 11), end to end:
-// signed requests over real HTTP to bridge-event, against a real database.
+// Bridge authentication and the bad-input contract (docs/contract/security.md#bridge-signing,
+// docs/contract/targets.md#bad-input), end to end: signed requests over real HTTP to bridge-event,
+// against a real database.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bridgeFetch, type Stack, startStack, TEST_HMAC_SECRET } from "./_helpers/stack.ts";
 import { randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
@@ -33,7 +34,7 @@ async function rawPost(
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
-/** Asserts the spec's error shape and that nothing was written since `before`. */
+/** Asserts the API's error shape and that nothing was written since `before`. */
 async function assertRefused(
   stack: Stack,
   before: Record<string, number>,
@@ -228,7 +229,7 @@ Deno.test("malformed bridge headers are unauthorized, never a 5xx", async () => 
   });
 });
 
-Deno.test("bad bodies get their spec error and write nothing", async () => {
+Deno.test("bad bodies get their contract error and write nothing", async () => {
   await withStack(async (stack, ws) => {
     const other = await randomWorkspace(stack.sql);
     const before = await writtenRows(stack.sql);

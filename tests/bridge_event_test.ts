@@ -1,4 +1,4 @@
-// bridge-event (SPEC section 4, endpoint 4): idempotency on event_id, the run created by
+// bridge-event (docs/contract/api.md#bridge-event): idempotency on event_id, the run created by
 // its first event, and the run status rules, over real HTTP against a real database.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { type Stack, startStack } from "./_helpers/stack.ts";

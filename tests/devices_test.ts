@@ -1,6 +1,6 @@
-// The phone's devices (SPEC section 4, endpoints 8 and 9): push token rotation and
-// unpairing, through supabase-js; unpairing checked where it matters: the outbox, new
-// pushes, and what RLS lets the user read (real role switching, as PostgREST does).
+// The phone's devices (docs/contract/api.md#mobile-device and docs/contract/api.md#mobile-unpair):
+// push token rotation and unpairing, through supabase-js; unpairing checked where it matters: the
+// outbox, new pushes, and what RLS lets the user read (real role switching, as PostgREST does).
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { type Json, type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice } from "./_helpers/fixtures.ts";

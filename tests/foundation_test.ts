@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { fetchJson, startStack } from "./_helpers/stack.ts";
 
-Deno.test("the router answers an unknown function with 404 in the spec's error shape", async () => {
+Deno.test("the router answers an unknown function with 404 in the API's error shape", async () => {
   const stack = await startStack();
   try {
     const res = await fetchJson(`${stack.functionsUrl}/no-such-function`, {
@@ -15,7 +15,7 @@ Deno.test("the router answers an unknown function with 404 in the spec's error s
   }
 });
 
-Deno.test("every endpoint of SPEC section 4 is mounted and answers JSON with a request id", async () => {
+Deno.test("every endpoint of docs/contract/api.md is mounted and answers JSON with a request id", async () => {
   const stack = await startStack();
   try {
     for (

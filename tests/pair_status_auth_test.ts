@@ -1,5 +1,5 @@
-// The bridge-auth contract (SPEC section 4) on pair-status, a GET: what is signed, what is
-// refused and with which code, and when the nonce is spent.
+// The bridge-auth contract (docs/contract/security.md#bridge-signing) on pair-status, a GET: what
+// is signed, what is refused and with which code, and when the nonce is spent.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { eventually } from "./_helpers/approvals.ts";
 import {

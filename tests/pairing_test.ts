@@ -1,4 +1,4 @@
-// End-to-end pairing (SPEC section 4, endpoints 1-3): the extension signs with the project's
+// End-to-end pairing (docs/contract/api.md#pairing): the extension signs with the project's
 // own signer, the phone is the real supabase-js client (functions.invoke).
 import { assert, assertEquals, assertMatch, assertNotEquals } from "./_helpers/assert.ts";
 import { fetchJson, type Json, mintUserToken, startStack } from "./_helpers/stack.ts";

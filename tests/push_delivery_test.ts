@@ -47,7 +47,7 @@ async function withProviders(
   }
 }
 
-Deno.test("an approval's push reaches FCM and APNs with the content of SPEC section 6", async () => {
+Deno.test("an approval's push reaches FCM and APNs with the content of docs/contract/push.md#content", async () => {
   await withProviders(async ({ stack, fake }) => {
     const ws = await randomWorkspace(stack.sql, { displayName: "api-server" });
     const fcmToken = `fcm-${crypto.randomUUID()}`;

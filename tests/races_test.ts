@@ -1,5 +1,5 @@
-// The races of SPEC section 11 at the spec's own counts: 1,000 concurrent copies of one
-// signed request → exactly one accepted; 100 concurrent decisions on one approval →
+// The races of docs/contract/targets.md#races at the contract's own counts: 1,000 concurrent copies
+// of one signed request → exactly one accepted; 100 concurrent decisions on one approval →
 // exactly one wins. (The endpoint suites race smaller counts; these are the targets.)
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { type Json, mintUserToken, startStack } from "./_helpers/stack.ts";

@@ -1,6 +1,6 @@
-// The retention job (SPEC section 5): expired nonces, pair tokens and rate-limit windows
-// go; with EVENT_RETENTION_DAYS, runs whose last event is older go whole, with their
-// events, so every chain that remains still verifies.
+// The retention job (docs/contract/data-model.md#retention): expired nonces, pair tokens and
+// rate-limit windows go; with EVENT_RETENTION_DAYS, runs whose last event is older go whole, with
+// their events, so every chain that remains still verifies.
 import { assertEquals } from "./_helpers/assert.ts";
 import { startStack } from "./_helpers/stack.ts";
 import { randomWorkspace } from "./_helpers/fixtures.ts";

@@ -1,6 +1,7 @@
-// What the phone reads through Supabase (SPEC sections 5, 11): RLS with real role
-// switching, as PostgREST does it (`set role` plus request.jwt.claims). A user's devices
-// see exactly their paired workspaces' rows; anon sees nothing; no client writes.
+// What the phone reads through Supabase (docs/contract/security.md#rls,
+// docs/contract/targets.md#isolation): RLS with real role switching, as PostgREST does it (`set
+// role` plus request.jwt.claims). A user's devices see exactly their paired workspaces' rows; anon
+// sees nothing; no client writes.
 import { assertEquals } from "./_helpers/assert.ts";
 import { type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";

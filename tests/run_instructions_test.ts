@@ -1,5 +1,6 @@
-// Instructions from the phone (SPEC section 8a) over real HTTP and a real database: queue
-// (mobile auth), collect (bridge auth), exactly-once delivery, isolation, bad input.
+// Instructions from the phone (docs/contract/api.md#instructions) over real HTTP and a real
+// database: queue (mobile auth), collect (bridge auth), exactly-once delivery, isolation, bad
+// input.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bridgeFetch, fetchJson, mintUserToken, type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
@@ -166,7 +167,7 @@ Deno.test("queueing is rate-limited per user with Retry-After", () =>
     assertEquals(n, 2);
   }));
 
-Deno.test("bad input to the instruction endpoints gets the spec's 4xx and writes nothing", () =>
+Deno.test("bad input to the instruction endpoints gets the contract's 4xx and writes nothing", () =>
   withSetup(undefined, async (s) => {
     const url = `${s.stack.functionsUrl}/mobile-run-instruction/${s.runId}`;
     const auth = { authorization: `Bearer ${s.token}`, "content-type": "application/json" };

@@ -1,5 +1,5 @@
-// The timeline (SPEC section 4): a gap-free seq and a hash chain per run under
-// concurrency, one table for bridge and backend events, a verifier that names the first
+// The timeline (docs/contract/data-model.md#hash-chain): a gap-free seq and a hash chain per run
+// under concurrency, one table for bridge and backend events, a verifier that names the first
 // bad row, and plans that read a timeline or a workspace's recent runs from an index with
 // no sort.
 import { assert, assertEquals } from "./_helpers/assert.ts";

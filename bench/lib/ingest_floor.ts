@@ -1,5 +1,5 @@
-// The ingest floor of bench/ingest.ts (SPEC section 10): a bare Deno.serve on PORT that
-// stores each request's JSON event with ONE bound-parameter INSERT into bench.events_copy
+// The ingest floor of bench/ingest.ts (docs/contract/targets.md#benchmarks): a bare Deno.serve on
+// PORT that stores each request's JSON event with ONE bound-parameter INSERT into bench.events_copy
 // (a copy of public.events: same columns, defaults and indexes), through the same driver
 // and settings as the functions (createSql: postgres.js, prepare: false, DB_POOL_MAX). No
 // signature check, no validation, no nonce, no rate limit, no hash chain: what the runtime

@@ -34,10 +34,11 @@ create table public.workspaces (
 );
 
 -- What identifies a workspace's machine and project, and which bridge secret is current:
--- the server's alone. SPEC section 5 puts these columns on workspaces; they live here, in
--- `private` (which the Data API does not expose and no client has a table grant in), so
--- that a co-paired user can `select *` from workspaces without learning them (they were
--- once all pair-start needed to take a workspace over) and without column-level grants.
+-- the server's alone. The original specification puts these columns on workspaces
+-- (docs/contract/data-model.md#workspace-keys); they live here, in `private` (which the Data API
+-- does not expose and no client has a table grant in), so that a co-paired user can `select *` from
+-- workspaces without learning them (they were once all pair-start needed to take a workspace over)
+-- and without column-level grants.
 create table private.workspace_keys (
   workspace_id uuid primary key references public.workspaces (id) on delete cascade,
   machine_id text not null,

@@ -1,10 +1,10 @@
 -- The timeline: runs and their events, with a gap-free seq and a hash chain per run (or
--- per workspace, for events that belong to no run); ingesting a hook runner's event (SPEC
--- section 4, endpoint 4); retention. Depends on workspaces. Pairing, approvals, push,
--- instructions and rules append to the timeline. Two names here belong to later
--- migrations, which plpgsql resolves when the function runs: private.ingest_event queues
--- the run-ended push (private.enqueue_run_ended_push, push), and private.purge_expired
--- also purges pair tokens (pairing) and the push outbox (push).
+-- per workspace, for events that belong to no run); ingesting a hook runner's event
+-- (docs/contract/api.md#bridge-event); retention. Depends on workspaces. Pairing, approvals, push,
+-- instructions and rules append to the timeline. Two names here belong to later migrations, which
+-- plpgsql resolves when the function runs: private.ingest_event queues the run-ended push
+-- (private.enqueue_run_ended_push, push), and private.purge_expired also purges pair tokens
+-- (pairing) and the push outbox (push).
 
 -- ---------------------------------------------------------------------------
 -- Tables

@@ -1,4 +1,4 @@
--- Pairing (SPEC section 4, endpoints 1-3, 8, 9): pair tokens, and one function per request
+-- Pairing (docs/contract/api.md#pairing): pair tokens, and one function per request
 -- of pair-start, pair-status, pair-complete, mobile-device and mobile-unpair, each the
 -- request's whole transaction. Depends on workspaces (devices, keys, nonces) and the
 -- timeline (DEVICE_PAIRED, DEVICE_UNPAIRED); private.unpair_device also drops the

@@ -1,5 +1,5 @@
--- Approvals (SPEC section 4 endpoints 5-7, section 7): request, wait, decide, expire, and
--- the delivery receipt. Every state change is one function call in one transaction; a
+-- Approvals (docs/contract/api.md#approvals, docs/contract/waiting.md): request, wait, decide,
+-- expire, and the delivery receipt. Every state change is one function call in one transaction; a
 -- decision or an expiry sends NOTIFY approval_decided (payload: the approval id, nothing
 -- else) in that transaction, which wakes the long-polls parked in any isolate; they
 -- re-read the rows (supabase/functions/_shared/approval_waiter.ts). Depends on workspaces

@@ -1,4 +1,4 @@
--- Push delivery (SPEC section 6): the outbox (one row per device per notification, written
+-- Push delivery (docs/contract/push.md): the outbox (one row per device per notification, written
 -- in the request's transaction, delivered after the response and by the sweep), what each
 -- notification says, claiming due rows, recording every outcome on the row (retry with
 -- backoff honouring Retry-After, dead tokens cleared and put on the timeline,
@@ -66,7 +66,8 @@ begin
 end
 $$;
 
--- SPEC section 6 content: "<display_name> · run completed|failed|stopped", body last_message.
+-- docs/contract/push.md#content: "<display_name> · run completed|failed|stopped", body
+-- last_message.
 create function private.enqueue_run_ended_push(p_run public.runs) returns integer
 language sql set search_path = '' as $$
   select private.enqueue_push(
@@ -83,8 +84,8 @@ language sql set search_path = '' as $$
     null, p_run.id, null, null)
 $$;
 
--- Push content (SPEC section 6) for an approval and for its reminder: "Approval needed ·
--- <display_name>" (the reminder: "still waiting · <command>"), body the command (≤ 200
+-- Push content (docs/contract/push.md#content) for an approval and for its reminder: "Approval
+-- needed · <display_name>" (the reminder: "still waiting · <command>"), body the command (≤ 200
 -- chars), time-sensitive, collapse id = approval id. A command the gate marks dangerous
 -- gets the category whose actions require unlocking the device (AGENTOPS_APPROVAL_SECURE
 -- on iOS, else AGENTOPS_APPROVAL) and data.requires_unlock "true" for Android and the web.

@@ -1,5 +1,5 @@
--- Instructions from the phone at any time (SPEC section 8a): the phone queues text for a
--- run; the hook runner collects what is pending at the agent's next stop. Both ends are
+-- Instructions from the phone at any time (docs/contract/api.md#instructions): the phone queues
+-- text for a run; the hook runner collects what is pending at the agent's next stop. Both ends are
 -- timeline events (INSTRUCTION_QUEUED, INSTRUCTION_DELIVERED). Depends on workspaces and
 -- the timeline.
 

@@ -1,5 +1,5 @@
-// The bad-input corpus (SPEC section 11): for every endpoint, table-driven cases generated
-// from its zod schema (schema_cases.ts) plus hand-written ones: bad JSON, deep nesting,
+// The bad-input corpus (docs/contract/targets.md#bad-input): for every endpoint, table-driven cases
+// generated from its zod schema (schema_cases.ts) plus hand-written ones: bad JSON, deep nesting,
 // 70 KiB bodies, wrong content types and methods, missing or bad auth headers, skewed
 // clocks, replayed nonces, other tenants' ids, unicode and SQL-looking strings.
 import { z } from "zod";

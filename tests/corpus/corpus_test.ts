@@ -1,5 +1,5 @@
-// The bad-input corpus over real HTTP (SPEC section 11): every case gets a 4xx (the
-// spec's code where it determines one), never a 5xx, in the error shape with a request
+// The bad-input corpus over real HTTP (docs/contract/targets.md#bad-input): every case gets a 4xx
+// (the contract's code where it determines one), never a 5xx, in the error shape with a request
 // id, and changes no row of any public or private table. Endpoints still stubbed (501)
 // are skipped with a message until they land.
 import { assert } from "../_helpers/assert.ts";
@@ -40,7 +40,7 @@ async function check(
   return { problems, after };
 }
 
-Deno.test("bad-input corpus: every endpoint answers malformed requests with the spec's 4xx, never a 5xx, and writes nothing", async (t) => {
+Deno.test("bad-input corpus: every endpoint answers malformed requests with the contract's 4xx, never a 5xx, and writes nothing", async (t) => {
   // A short body-read timeout, so the stalled-body cases answer quickly.
   // dev-sign-in on, so that its bad input is checked like every endpoint's.
   const stack = await startStack({

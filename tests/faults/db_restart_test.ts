@@ -1,5 +1,5 @@
-// The database stopped and restarted under load (SPEC section 11): while it is down every
-// request is answered 503 with Retry-After (never another 5xx, never a hang); no partial
+// The database stopped and restarted under load (docs/contract/targets.md#faults): while it is down
+// every request is answered 503 with Retry-After (never another 5xx, never a hang); no partial
 // write survives (gap-free seq, intact hash chains, every accepted event stored once);
 // the same functions, not restarted, recover once it is back.
 import { assert, assertEquals } from "../_helpers/assert.ts";

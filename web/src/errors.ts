@@ -1,6 +1,6 @@
-// Every failure the app can meet, in words: the API's error shape (SPEC section 4) mapped to
-// a sentence a person can act on, followed by the server's own message (written to be read).
-// Shared by the pages and the service worker.
+// Every failure the app can meet, in words: the API's error shape (docs/contract/api.md#errors)
+// mapped to a sentence a person can act on, followed by the server's own message (written to be
+// read). Shared by the pages and the service worker.
 import { ApiError } from "../../shared/api_error.ts";
 
 export { ApiError };
@@ -77,7 +77,7 @@ function issueWords(details: unknown): string {
   }).join("; ");
 }
 
-/** Parses a response in the spec's error shape (or anything else) into an ApiError. */
+/** Parses a response in the API's error shape (or anything else) into an ApiError. */
 export async function errorFromResponse(res: Response): Promise<ApiError> {
   const requestId = res.headers.get("x-request-id");
   const text = await res.text().catch(() => "");

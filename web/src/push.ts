@@ -1,4 +1,4 @@
-// Web Push on this device: the subscription is the device's push token (SPEC section 6, Web
+// Web Push on this device: the subscription is the device's push token (docs/contract/push.md, Web
 // Push: the PushSubscription JSON). The service worker reads the backend's URL from a small
 // settings entry in Cache Storage, since it cannot read localStorage.
 import type { Api } from "./api.ts";
@@ -56,7 +56,7 @@ export async function subscribe(api: Api): Promise<{ token: string } | { problem
 }
 
 /** Push off: the browser forgets the subscription, so the push service answers the backend
- * 404/410 and the backend clears the device's token (SPEC section 6: dead tokens). */
+ * 404/410 and the backend clears the device's token (docs/contract/push.md#dead-tokens). */
 export async function unsubscribe(): Promise<void> {
   const subscription = await currentSubscription();
   await subscription?.unsubscribe();

@@ -1,8 +1,8 @@
-// Parks long-poll requests until their approval is decided or expires (SPEC section 7).
-// One waiter per isolate, wired from small parts: the parked requests by id
-// (parked_index.ts), one timer for every timeout and expiry (deadline_heap.ts), the
-// isolate's one LISTEN connection (listener.ts: shared with the pairing waiter, opened on
-// the first park, never at import) and one batched query for every check
+// Parks long-poll requests until their approval is decided or expires
+// (docs/contract/waiting.md#approval-waiter). One waiter per isolate, wired from small parts: the
+// parked requests by id (parked_index.ts), one timer for every timeout and expiry
+// (deadline_heap.ts), the isolate's one LISTEN connection (listener.ts: shared with the pairing
+// waiter, opened on the first park, never at import) and one batched query for every check
 // (check_queue.ts), so the database sees no query per waiter per interval.
 import { type CheckBatch, createCheckQueue } from "./check_queue.ts";
 import type { Config } from "./config.ts";

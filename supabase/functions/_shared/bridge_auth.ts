@@ -1,4 +1,4 @@
-// Verifies a signed bridge request (SPEC section 4, bridge authentication) over the raw
+// Verifies a signed bridge request (docs/contract/security.md#bridge-signing) over the raw
 // body bytes, before anything is parsed. The nonce is consumed later, by the request's
 // own SQL function, in the same transaction as its write.
 import { deriveBridgeSecret, verifySignature } from "@shared/signing.ts";

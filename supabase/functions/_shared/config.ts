@@ -1,4 +1,4 @@
-// Environment configuration (SPEC section 9): parsed once with zod; a missing or
+// Environment configuration (docs/contract/configuration.md): parsed once with zod; a missing or
 // malformed variable fails with a message naming it.
 import { z } from "zod";
 import {

@@ -1,7 +1,7 @@
 // The one request pipeline every function uses: method → size limit → raw body →
 // authenticate (by the endpoint's auth kind) → parse JSON → validate (zod) → handler → JSON
 // response. Errors of every
-// step become the spec's error shape in one place; every response has x-request-id.
+// step become the API's error shape in one place; every response has x-request-id.
 import type { z } from "zod";
 // Types only: an endpoint names its response schema, so a function that validates no body
 // does not load the schemas at cold start.
@@ -232,7 +232,7 @@ export function defineEndpoint<
     const rawBody = await readRawBody(req, { timeoutMs: deps.config.BODY_READ_TIMEOUT_MS });
     const rawQuery = url.search.startsWith("?") ? url.search.slice(1) : url.search;
     const auth = await AUTHENTICATE[spec.auth]({ req, path, rawQuery, rawBody, deps });
-    // Unknown query parameters are ignored (README: differences from SPEC).
+    // Unknown query parameters are ignored (docs/contract/README.md#differences).
     const query = parsePart(spec.query, () => Object.fromEntries(url.searchParams), "query string");
     const body = parsePart(spec.body, () => {
       const parsed = parseJson(rawBody);

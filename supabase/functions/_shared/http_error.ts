@@ -1,5 +1,5 @@
-// The error model (SPEC section 4): typed errors thrown anywhere, turned into the spec's
-// JSON shape in exactly one place (errorResponse).
+// The error model (docs/contract/api.md#errors): typed errors thrown anywhere, turned into the
+// API's JSON shape in exactly one place (errorResponse).
 
 export type ErrorCode =
   | "invalid_json"
@@ -76,7 +76,7 @@ export function jsonResponse(
   });
 }
 
-/** The spec's error shape for an HttpError; anything else is a bare `internal`. */
+/** The API's error shape for an HttpError; anything else is a bare `internal`. */
 export function errorResponse(error: unknown): Response {
   const e = error instanceof HttpError
     ? error

@@ -1,4 +1,4 @@
-// Verifies a Supabase Auth access token (SPEC section 4, mobile authentication) with
+// Verifies a Supabase Auth access token (docs/contract/security.md#mobile-authentication) with
 // jose: the project's JWKS (SUPABASE_JWKS when the runtime injects it, else fetched from
 // ${SUPABASE_URL}/auth/v1/.well-known/jwks.json, cached, refetched on an unknown kid) and,
 // when SUPABASE_JWT_SECRET is set, the legacy HS256 secret. The token's alg picks the path,

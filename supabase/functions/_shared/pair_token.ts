@@ -1,5 +1,5 @@
-// Pair tokens (SPEC section 4, pair-start): 8 Crockford base32 characters from the CSPRNG,
-// shown to the user once and stored only as a SHA-256 hash. What the user types back is
+// Pair tokens (docs/contract/security.md#pair-tokens): 8 Crockford base32 characters from the
+// CSPRNG, shown to the user once and stored only as a SHA-256 hash. What the user types back is
 // read the Crockford way: any case, hyphens and spaces ignored, O as 0, I and L as 1.
 import { sha256Hex } from "@shared/signing.ts";
 

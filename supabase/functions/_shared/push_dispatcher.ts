@@ -1,4 +1,4 @@
-// Delivers the push outbox (SPEC section 6): claims due rows (private.claim_push_batch),
+// Delivers the push outbox (docs/contract/push.md): claims due rows (private.claim_push_batch),
 // hands each to its provider with a timeout, and records every outcome on the row
 // (private.record_push_result). deliverSoon() runs a sweep after the current response
 // (deps.background: EdgeRuntime.waitUntil on Supabase); the sweep is also what pg_cron

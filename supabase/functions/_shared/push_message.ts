@@ -1,4 +1,4 @@
-// Maps the provider-neutral outbox message (SPEC section 6 content) to what FCM HTTP v1
+// Maps the provider-neutral outbox message (docs/contract/push.md#content) to what FCM HTTP v1
 // and APNs expect: Android priority and TTL to expires_at, iOS category, interruption
 // level, apns-expiration = expires_at, collapse ids; a silent push for "clear this
 // approval's notification".

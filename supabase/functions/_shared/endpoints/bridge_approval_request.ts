@@ -1,6 +1,6 @@
-// bridge-approval-request (SPEC section 4, endpoint 5): asks the phone to approve a command.
-// One SQL call consumes the nonce, refuses with no_device or rate_limited, and writes the
-// approval, its APPROVAL_REQUESTED event and its push rows; a request_key already used in
+// bridge-approval-request (docs/contract/api.md#bridge-approval-request): asks the phone to approve
+// a command. One SQL call consumes the nonce, refuses with no_device or rate_limited, and writes
+// the approval, its APPROVAL_REQUESTED event and its push rows; a request_key already used in
 // the workspace answers 200 with the approval it made.
 import { BridgeApprovalRequest } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";

@@ -1,8 +1,8 @@
-// bridge-approval-wait/:approval_id (SPEC section 4, endpoint 6; section 7): answers as soon
-// as the approval is decided or expires, or PENDING when the timeout passes. The first
-// read consumes the nonce; a pending approval is then parked in the isolate's waiter. A
-// decided answer marks the approval delivered (the waiter's own re-read does it for the
-// parked: private.settle_approvals); every answer carries devices_notified.
+// bridge-approval-wait/:approval_id (docs/contract/api.md#bridge-approval-wait,
+// docs/contract/waiting.md): answers as soon as the approval is decided or expires, or PENDING when
+// the timeout passes. The first read consumes the nonce; a pending approval is then parked in the
+// isolate's waiter. A decided answer marks the approval delivered (the waiter's own re-read does it
+// for the parked: private.settle_approvals); every answer carries devices_notified.
 import { type ApprovalState, ApprovalWaitQuery } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";

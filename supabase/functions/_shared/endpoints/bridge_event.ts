@@ -1,4 +1,4 @@
-// bridge-event (SPEC section 4, endpoint 4): stores a run event idempotently on its id,
+// bridge-event (docs/contract/api.md#bridge-event): stores a run event idempotently on its id,
 // creates the run on its first event and applies the run status rules, in one SQL call
 // (private.ingest_event) that also consumes the nonce and counts the rate limits.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";

@@ -1,5 +1,5 @@
 // bridge-run-instructions: the hook runner collects a run's pending instructions, oldest
-// first; they are marked delivered in the same transaction (SPEC section 8a).
+// first; they are marked delivered in the same transaction (docs/contract/api.md#instructions).
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 

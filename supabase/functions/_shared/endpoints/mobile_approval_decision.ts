@@ -1,7 +1,7 @@
-// mobile-approval-decision/:approval_id (SPEC section 4, endpoint 7): approves or denies.
-// One SQL compare-and-set under the approval's row lock decides, writes APPROVAL_DECIDED,
-// drops the approval's unsent pushes, queues the other devices' silent clear and sends
-// NOTIFY, in one transaction: exactly one decision wins. The note is kept untouched: it is
+// mobile-approval-decision/:approval_id (docs/contract/api.md#mobile-approval-decision): approves
+// or denies. One SQL compare-and-set under the approval's row lock decides, writes
+// APPROVAL_DECIDED, drops the approval's unsent pushes, queues the other devices' silent clear and
+// sends NOTIFY, in one transaction: exactly one decision wins. The note is kept untouched: it is
 // the instruction handed to the agent. With `remember` (issue 15) the same transaction
 // also makes a rule from the approval's command: its words are derived here, with the
 // shared definition (shared/rule_match.ts), from the command read first; the SQL checks

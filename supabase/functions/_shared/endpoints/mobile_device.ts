@@ -1,4 +1,4 @@
-// mobile-device (SPEC section 4, endpoint 8): the phone updates one of its devices (a
+// mobile-device (docs/contract/api.md#mobile-device): the phone updates one of its devices (a
 // rotated push token, the provider, the name). Another user's device is not_found.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";

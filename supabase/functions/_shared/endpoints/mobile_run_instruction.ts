@@ -1,5 +1,5 @@
-// mobile-run-instruction: the phone queues an instruction for a run it can see (SPEC
-// section 8a); the hook runner hands it to the agent at the next stop.
+// mobile-run-instruction: the phone queues an instruction for a run it can see
+// (docs/contract/api.md#instructions); the hook runner hands it to the agent at the next stop.
 import { RunInstructionRequest } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
@@ -8,7 +8,7 @@ export const mobileRunInstruction = defineEndpoint({
   name: "mobile-run-instruction",
   method: "POST",
   auth: "mobile",
-  summary: "Queue an instruction for a run (SPEC section 8a)",
+  summary: "Queue an instruction for a run",
   status: 201,
   response: "RunInstructionResponse",
   errors: ["not_found", "rate_limited"],

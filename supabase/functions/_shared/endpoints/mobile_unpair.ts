@@ -1,4 +1,4 @@
-// mobile-unpair (SPEC section 4, endpoint 9): the phone unpairs one of its devices from a
+// mobile-unpair (docs/contract/api.md#mobile-unpair): the phone unpairs one of its devices from a
 // workspace; the device's undelivered pushes for it are dropped. A device that is not the
 // user's, or not paired there, is not_found.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";

@@ -1,4 +1,4 @@
-// pair-complete (SPEC section 4, endpoint 2): the phone redeems a pair token. Mobile auth;
+// pair-complete (docs/contract/api.md#pair-complete): the phone redeems a pair token. Mobile auth;
 // rate-limited per user, and the limit counts wrong tokens too (the SQL returns those as a
 // value, not an exception, so the hit commits).
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";

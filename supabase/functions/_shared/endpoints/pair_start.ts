@@ -1,4 +1,4 @@
-// pair-start (SPEC section 4, endpoint 1): the hook runner asks for a pair token. No auth;
+// pair-start (docs/contract/api.md#pair-start): the hook runner asks for a pair token. No auth;
 // rate-limited per client IP. A request signed with a workspace's current secret re-pairs
 // that workspace (same machine and project: a new secret); anything else gets a new one.
 // Returns the token (shown once, stored hashed) and the workspace's bridge secret.

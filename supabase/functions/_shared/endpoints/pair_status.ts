@@ -1,4 +1,4 @@
-// pair-status (SPEC section 4, endpoint 3): the hook runner asks whether a phone paired.
+// pair-status (docs/contract/api.md#pair-status): the hook runner asks whether a phone paired.
 // Bridge auth; the first read consumes the nonce. With ?wait=N the request is parked in the
 // isolate's pairing waiter (woken by LISTEN workspace_paired and re-read in one batched
 // query with every other parked request; never a query per request) until the first
