@@ -185,6 +185,7 @@ export function DevicesPage({ ctx }: { ctx: Ctx }) {
           </ul>
         </>
       )}
+      {ctx.session.keepWithEmail && <AccountSection ctx={ctx} />}
       <h2>Backend</h2>
       <p class="meta" data-testid="backend">
         {ctx.config.functionsUrl} · {ctx.config.fixed
@@ -195,5 +196,54 @@ export function DevicesPage({ ctx }: { ctx: Ctx }) {
       </p>
       {ctx.config.chosen && <ResetBackendButton />}
     </section>
+  );
+}
+
+/** Hosted only: an anonymous account kept by linking an email (Supabase sends a link). */
+function AccountSection({ ctx }: { ctx: Ctx }) {
+  const [email, setEmail] = useState("");
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  if (ctx.session.email) {
+    return (
+      <>
+        <h2>Account</h2>
+        <p class="meta">Kept with {ctx.session.email}.</p>
+      </>
+    );
+  }
+  return (
+    <>
+      <h2>Account</h2>
+      <p class="meta">
+        This browser signed in anonymously: clearing its data loses the account and its pairings.
+        Link an email to keep them (the confirmation link arrives by email).
+      </p>
+      <ErrorText error={error} />
+      {outcome && <p class="banner good" role="status">{outcome}</p>}
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          try {
+            await ctx.session.keepWithEmail!(email.trim());
+            setOutcome(`Check ${email.trim()} for the confirmation link.`);
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <label for="account-email">Email</label>
+        <input
+          id="account-email"
+          type="email"
+          required
+          autocomplete="email"
+          value={email}
+          onInput={(e) => setEmail((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit">Keep this account</button>
+      </form>
+    </>
   );
 }

@@ -24,6 +24,11 @@ export interface Session {
   token(): Promise<string>;
   /** calls `changed` whenever something of these workspaces changes (hosted only) */
   watch?(workspaceIds: string[], changed: () => void): () => void;
+  /** hosted only, for an anonymous user: links an email to this same user (Supabase sends
+   * a confirmation link), so the pairings survive a new browser; the user id stays */
+  keepWithEmail?(email: string): Promise<void>;
+  /** the account's email once one is linked (hosted only) */
+  email?: string | null;
 }
 
 /** `config.json` beside the app (written by web/build.mjs). When it names a backend, that is
@@ -138,6 +143,12 @@ async function supabaseSignIn(config: AppConfig): Promise<Session> {
   await supabase.realtime.setAuth();
   return {
     userId,
+    email: data.session!.user.email ?? null,
+    async keepWithEmail(email) {
+      // Supabase's conversion of an anonymous user: the same user id, a new identity.
+      const { error } = await supabase.auth.updateUser({ email });
+      if (error) throw new Error(`Cannot link ${email}: ${error.message}`);
+    },
     async token() {
       const { data } = await supabase.auth.getSession();
       if (!data.session) throw new Error("Signed out: reload the app to sign in again");
