@@ -1,5 +1,5 @@
 // Reading a request body: refused past 64 KiB before parsing, then JSON, then zod.
-import { z } from "zod";
+import type { z } from "zod";
 import { HttpError } from "./http_error.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;

@@ -3,7 +3,7 @@
 // read consumes the nonce; a pending approval is then parked in the isolate's waiter. A
 // decided answer marks the approval delivered (the waiter's own re-read does it for the
 // parked: private.settle_approvals); every answer carries devices_notified.
-import { type ApprovalState, ApprovalWaitQuery } from "@shared/api_schemas.ts";
+import type { ApprovalState } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -17,7 +17,7 @@ export const bridgeApprovalWait = defineEndpoint({
   response: "ApprovalWaitResponse",
   errors: ["not_found"],
   param: "approval_id",
-  query: ApprovalWaitQuery,
+  query: "ApprovalWaitQuery",
   async handle(ctx, deps) {
     const first = await callJson<ApprovalState>(
       deps.sql,
