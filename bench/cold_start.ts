@@ -56,7 +56,9 @@ async function coldStart(entry: string, env: Record<string, string>): Promise<nu
       }
     }
   } finally {
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch { /* it already exited (a port another process took): the wait above timed out */ }
     await child.stderr.cancel();
     await child.status;
   }
