@@ -210,7 +210,15 @@ export function defineEndpoint<
   Q extends SchemaName | undefined = undefined,
 >(spec: EndpointSpec<A, B, Q>): Endpoint {
   const cors = spec.cors ?? spec.auth === "mobile";
-  async function run(req: Request, deps: Deps, requestId: string, info?: { remoteAddr?: unknown }) {
+  /** Every step before the handler: the handler's context, or a Response (OPTIONS). Its
+   * frame (the URL, the raw body, each step's locals) ends before the handler runs, so a
+   * parked long-poll keeps only what its handler holds. */
+  async function prepare(
+    req: Request,
+    deps: Deps,
+    requestId: string,
+    info?: { remoteAddr?: unknown },
+  ): Promise<Context<A, Parsed<B>, Parsed<Q>> | Response> {
     const log = deps.log.child({ request_id: requestId, fn: spec.name });
     if (req.method === "OPTIONS" && cors) return new Response(null, { status: 204 });
     if (req.method !== spec.method) {
@@ -280,7 +288,7 @@ export function defineEndpoint<
       log,
       signal: req.signal,
     };
-    return await spec.handle({ ...context, ...auth }, deps);
+    return Object.assign(context, auth);
   }
 
   async function handler(req: Request, deps: Deps, info?: { remoteAddr?: unknown }) {
@@ -289,7 +297,8 @@ export function defineEndpoint<
       crypto.randomUUID();
     let response: Response;
     try {
-      response = await run(req, deps, requestId, info);
+      const ctx = await prepare(req, deps, requestId, info);
+      response = ctx instanceof Response ? ctx : await spec.handle(ctx, deps);
     } catch (error) {
       if (!(error instanceof HttpError)) {
         deps.log.error("unhandled error", {
