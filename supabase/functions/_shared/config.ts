@@ -140,7 +140,7 @@ export type Config = Omit<Fields, "DB_POOL_MAX" | "DATABASE_URL" | "SUPABASE_DB_
 };
 
 /** A problem with one variable (path: its name). */
-export interface ConfigIssue {
+interface ConfigIssue {
   path: string;
   message: string;
 }

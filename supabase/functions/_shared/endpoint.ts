@@ -119,7 +119,7 @@ interface RequestContext<Body, Query> {
 export type Context<A extends AuthKind, Body, Query> = RequestContext<Body, Query> & AuthContext[A];
 
 /** The name of a schema exported by shared/api_schemas.ts. */
-export type SchemaName = {
+type SchemaName = {
   [K in keyof typeof ApiSchemas]: (typeof ApiSchemas)[K] extends z.ZodType ? K : never;
 }[keyof typeof ApiSchemas];
 
