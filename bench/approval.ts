@@ -372,6 +372,9 @@ interface RssResult {
   /** V8's live heap (after the GC) at the same two moments */
   projectHeap: [number, number];
   floorHeap: [number, number];
+  /** V8's heap as committed (live plus free pages it keeps), the same moments */
+  projectHeapTotal: [number, number];
+  floorHeapTotal: [number, number];
 }
 
 /** VmRSS of a process, in bytes (Linux /proc). */
@@ -413,13 +416,13 @@ async function serveProcess(entry: string, env: Record<string, string>) {
     url,
     pid: child.pid,
     /** full GC in the server (rss_entry.ts), then its RSS */
-    async collectedRss(): Promise<{ rss: number; heap: number }> {
+    async collectedRss(): Promise<{ rss: number; heap: number; heapTotal: number }> {
       await Deno.writeTextFile(report, "");
       child.kill("SIGUSR2");
       await waitFor("the GC report", async () => (await Deno.readTextFile(report)) !== "");
       await sleep(500);
-      const heap = JSON.parse(await Deno.readTextFile(report)).heapUsed as number;
-      return { rss: rssBytes(child.pid), heap };
+      const usage = JSON.parse(await Deno.readTextFile(report));
+      return { rss: rssBytes(child.pid), heap: usage.heapUsed, heapTotal: usage.heapTotal };
     },
     async stop() {
       child.kill("SIGKILL");
@@ -458,7 +461,12 @@ async function measureRss(): Promise<RssResult> {
     const holding = async (
       entry: string,
       parked: (server: { url: string }) => Promise<number>,
-    ): Promise<[{ rss: number; heap: number }, { rss: number; heap: number }]> => {
+    ): Promise<
+      [
+        { rss: number; heap: number; heapTotal: number },
+        { rss: number; heap: number; heapTotal: number },
+      ]
+    > => {
       const server = await serveProcess(entry, env);
       const clients = new Worker(new URL("./approval_clients.ts", import.meta.url), {
         type: "module",
@@ -515,6 +523,8 @@ async function measureRss(): Promise<RssResult> {
       floorHolding: floorAll.rss,
       projectHeap: [projectOne.heap, projectAll.heap],
       floorHeap: [floorOne.heap, floorAll.heap],
+      projectHeapTotal: [projectOne.heapTotal, projectAll.heapTotal],
+      floorHeapTotal: [floorOne.heapTotal, floorAll.heapTotal],
     };
   } finally {
     await sql.end({ timeout: 1 });

@@ -132,7 +132,7 @@ export function buildOpenApi(): Record<string, unknown> {
       });
     }
     if (op.query) {
-      const q = jsonSchema(op.query, "input") as {
+      const q = jsonSchema(schemas[op.query], "input") as {
         properties?: Record<string, unknown>;
         required?: string[];
       };
@@ -156,7 +156,7 @@ export function buildOpenApi(): Record<string, unknown> {
         ? {
           requestBody: {
             required: true,
-            content: { "application/json": { schema: ref(op.body, "input") } },
+            content: { "application/json": { schema: ref(schemas[op.body], "input", op.body) } },
           },
         }
         : {}),

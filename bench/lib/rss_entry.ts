@@ -1,11 +1,18 @@
 // Runs a server entry (argument 1, e.g. a function's index.ts) with a full garbage
 // collection on SIGUSR2, so bench/approval.ts reads the RSS of what is held, not of garbage
 // not yet collected. Started with --v8-flags=--expose-gc, the same for every side.
+import v8 from "node:v8";
+
+let snapshots = 0;
 const gc = (globalThis as unknown as { gc?: () => void }).gc;
 // After the GC, the process's memory as V8 sees it goes to RSS_REPORT (live heap vs what
 // the process holds outside it: HTTP connections, code, committed but free pages).
 Deno.addSignalListener("SIGUSR2", () => {
   for (let i = 0; i < 3; i++) gc?.();
+  // HEAP_SNAPSHOT_DIR set: a V8 heap snapshot too, one per signal (what each held request
+  // keeps alive: bench/FINDINGS.md, parked waiter memory)
+  const dir = Deno.env.get("HEAP_SNAPSHOT_DIR");
+  if (dir) v8.writeHeapSnapshot(`${dir}/${Deno.pid}-${snapshots++}.heapsnapshot`);
   const report = Deno.env.get("RSS_REPORT");
   if (report) Deno.writeTextFileSync(report, JSON.stringify(Deno.memoryUsage()));
 });

@@ -3,8 +3,9 @@
 // response. Errors of every
 // step become the API's error shape in one place; every response has x-request-id.
 import type { z } from "zod";
-// Types only: an endpoint names its response schema, so a function that validates no body
-// does not load the schemas at cold start.
+// Types only: an endpoint names its schemas (body, query, response), and the pipeline
+// imports shared/api_schemas.ts (and zod with it) on the first request it validates, so
+// neither is loaded or built at cold start (issue 21).
 import type * as ApiSchemas from "@shared/api_schemas.ts";
 import { type ErrorCode, errorResponse, HttpError, jsonResponse } from "./http_error.ts";
 import { parseJson, readRawBody, validate } from "./request_body.ts";
@@ -117,13 +118,21 @@ interface RequestContext<Body, Query> {
  * (`bridge` for bridge auth, `user` for mobile auth, nothing else). */
 export type Context<A extends AuthKind, Body, Query> = RequestContext<Body, Query> & AuthContext[A];
 
-/** The validated value of an optional schema: undefined when the endpoint has none. */
-type Parsed<S extends z.ZodType | undefined> = S extends z.ZodType ? z.output<S> : undefined;
-
 /** The name of a schema exported by shared/api_schemas.ts. */
 type SchemaName = {
   [K in keyof typeof ApiSchemas]: (typeof ApiSchemas)[K] extends z.ZodType ? K : never;
 }[keyof typeof ApiSchemas];
+
+/** The validated value of an optional named schema: undefined when the endpoint has none. */
+type Parsed<S extends SchemaName | undefined> = S extends SchemaName
+  ? z.output<(typeof ApiSchemas)[S]>
+  : undefined;
+
+let apiSchemas: Promise<typeof ApiSchemas> | undefined;
+/** shared/api_schemas.ts, imported (with zod) on the first request that is validated. */
+function loadApiSchemas(): Promise<typeof ApiSchemas> {
+  return apiSchemas ??= import("@shared/api_schemas.ts");
+}
 
 /** What the API reference says of an endpoint (scripts/gen_openapi.ts reads it). */
 interface EndpointDocs {
@@ -143,13 +152,15 @@ interface EndpointDocs {
 /** What an endpoint is, to the router and the API reference. */
 interface EndpointShape<
   A extends AuthKind,
-  B extends z.ZodType | undefined,
-  Q extends z.ZodType | undefined,
+  B extends SchemaName | undefined,
+  Q extends SchemaName | undefined,
 > extends EndpointDocs {
   name: string;
   method: "GET" | "POST";
   auth: A;
+  /** the request body's schema: its name in shared/api_schemas.ts */
   body?: B;
+  /** the query string's schema: its name in shared/api_schemas.ts */
   query?: Q;
   /** the endpoint takes `/<name>/:id` (a UUID); a missing or malformed id is 404 */
   param?: string;
@@ -157,8 +168,8 @@ interface EndpointShape<
 
 interface EndpointSpec<
   A extends AuthKind,
-  B extends z.ZodType | undefined,
-  Q extends z.ZodType | undefined,
+  B extends SchemaName | undefined,
+  Q extends SchemaName | undefined,
 > extends EndpointShape<A, B, Q> {
   /** answer CORS (default: for mobile auth) */
   cors?: boolean;
@@ -169,7 +180,7 @@ type Handler = (req: Request, deps: Deps, info?: { remoteAddr?: unknown }) => Pr
   Response
 >;
 
-export interface Endpoint extends EndpointShape<AuthKind, z.ZodType, z.ZodType> {
+export interface Endpoint extends EndpointShape<AuthKind, SchemaName, SchemaName> {
   handler: Handler;
 }
 
@@ -180,23 +191,34 @@ function functionPath(url: URL): string {
   return p.startsWith("/functions/v1/") ? p.slice("/functions/v1".length) : p;
 }
 
-/** Validates `value` with `schema`, or is undefined when the endpoint takes no such part. */
-function parsePart<S extends z.ZodType | undefined>(
+/** Validates `value` with the schema named `schema`, or is undefined when the endpoint
+ * takes no such part. */
+async function parsePart<S extends SchemaName | undefined>(
   schema: S | undefined,
   value: () => unknown,
   what?: string,
-): Parsed<S> {
+): Promise<Parsed<S>> {
+  if (!schema) return undefined as Parsed<S>;
+  const schemas = await loadApiSchemas();
   // A conditional type is not narrowed by the check: the one cast of the pipeline.
-  return (schema ? validate(schema, value(), what) : undefined) as Parsed<S>;
+  return validate(schemas[schema] as z.ZodType, value(), what) as Parsed<S>;
 }
 
 export function defineEndpoint<
   A extends AuthKind,
-  B extends z.ZodType | undefined = undefined,
-  Q extends z.ZodType | undefined = undefined,
+  B extends SchemaName | undefined = undefined,
+  Q extends SchemaName | undefined = undefined,
 >(spec: EndpointSpec<A, B, Q>): Endpoint {
   const cors = spec.cors ?? spec.auth === "mobile";
-  async function run(req: Request, deps: Deps, requestId: string, info?: { remoteAddr?: unknown }) {
+  /** Every step before the handler: the handler's context, or a Response (OPTIONS). Its
+   * frame (the URL, the raw body, each step's locals) ends before the handler runs, so a
+   * parked long-poll keeps only what its handler holds. */
+  async function prepare(
+    req: Request,
+    deps: Deps,
+    requestId: string,
+    info?: { remoteAddr?: unknown },
+  ): Promise<Context<A, Parsed<B>, Parsed<Q>> | Response> {
     const log = deps.log.child({ request_id: requestId, fn: spec.name });
     if (req.method === "OPTIONS" && cors) return new Response(null, { status: 204 });
     if (req.method !== spec.method) {
@@ -233,8 +255,12 @@ export function defineEndpoint<
     const rawQuery = url.search.startsWith("?") ? url.search.slice(1) : url.search;
     const auth = await AUTHENTICATE[spec.auth]({ req, path, rawQuery, rawBody, deps });
     // Unknown query parameters are ignored (docs/contract/README.md#differences).
-    const query = parsePart(spec.query, () => Object.fromEntries(url.searchParams), "query string");
-    const body = parsePart(spec.body, () => {
+    const query = await parsePart(
+      spec.query,
+      () => Object.fromEntries(url.searchParams),
+      "query string",
+    );
+    const body = await parsePart(spec.body, () => {
       const parsed = parseJson(rawBody);
       assertFaithfulJson(rawBody, parsed);
       return parsed;
@@ -262,7 +288,7 @@ export function defineEndpoint<
       log,
       signal: req.signal,
     };
-    return await spec.handle({ ...context, ...auth }, deps);
+    return Object.assign(context, auth);
   }
 
   async function handler(req: Request, deps: Deps, info?: { remoteAddr?: unknown }) {
@@ -271,7 +297,8 @@ export function defineEndpoint<
       crypto.randomUUID();
     let response: Response;
     try {
-      response = await run(req, deps, requestId, info);
+      const ctx = await prepare(req, deps, requestId, info);
+      response = ctx instanceof Response ? ctx : await spec.handle(ctx, deps);
     } catch (error) {
       if (!(error instanceof HttpError)) {
         deps.log.error("unhandled error", {

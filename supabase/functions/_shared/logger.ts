@@ -16,17 +16,38 @@ export function createLogger(
   base: Record<string, unknown> = {},
   write: (line: string) => void = (line) => console.log(line),
 ): Logger {
-  const emit = (l: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[l] < ORDER[level]) return;
-    write(JSON.stringify({ ts: new Date().toISOString(), level: l, msg, ...base, ...fields }));
-  };
-  return {
-    debug: (m, f) => emit("debug", m, f),
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
-  };
+  return new JsonLogger(ORDER[level], base, write);
+}
+
+/** Methods on the prototype, not closures: every request makes a child, and a parked
+ * long-poll keeps it (issue 21: memory per parked request). */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly min: number,
+    private readonly base: Record<string, unknown>,
+    private readonly write: (line: string) => void,
+  ) {}
+  private emit(l: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+    if (ORDER[l] < this.min) return;
+    this.write(
+      JSON.stringify({ ts: new Date().toISOString(), level: l, msg, ...this.base, ...fields }),
+    );
+  }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("debug", msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("info", msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("warn", msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("error", msg, fields);
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return new JsonLogger(this.min, { ...this.base, ...fields }, this.write);
+  }
 }
 
 /** The first and last few characters of a secret-like value, for logs. */

@@ -1,8 +1,10 @@
 // Reading a request body: refused past 64 KiB before parsing, then JSON, then zod.
-import { z } from "zod";
+import type { z } from "zod";
 import { HttpError } from "./http_error.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** The raw body of a request without one (shared: a parked GET keeps no buffer of its own) */
+const NO_BODY = new Uint8Array();
 
 interface ReadBodyOptions {
   /** bytes at most (413 beyond) */
@@ -23,7 +25,7 @@ export async function readRawBody(
     new HttpError("payload_too_large", `Payload too large: bodies are limited to ${limit} bytes`);
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > limit) throw tooLarge();
-  if (!req.body) return new Uint8Array();
+  if (!req.body) return NO_BODY;
   const reader = req.body.getReader();
   const incomplete = (why: string) =>
     new HttpError("invalid_request", `Invalid request: the body ${why}`);

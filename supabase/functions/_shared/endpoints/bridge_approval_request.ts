@@ -2,7 +2,6 @@
 // a command. One SQL call consumes the nonce, refuses with no_device or rate_limited, and writes
 // the approval, its APPROVAL_REQUESTED event and its push rows; a request_key already used in
 // the workspace answers 200 with the approval it made.
-import { BridgeApprovalRequest } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { analyzeCommand } from "@shared/command_policy.ts";
@@ -23,7 +22,7 @@ export const bridgeApprovalRequest = defineEndpoint({
   status: 201,
   response: "BridgeApprovalResponse",
   errors: ["conflict", "no_device", "rate_limited"],
-  body: BridgeApprovalRequest,
+  body: "BridgeApprovalRequest",
   async handle(ctx, deps) {
     const { cwd, ...rest } = ctx.body;
     const body = {

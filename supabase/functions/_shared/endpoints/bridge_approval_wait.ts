@@ -3,9 +3,10 @@
 // the timeout passes. The first read consumes the nonce; a pending approval is then parked in the
 // isolate's waiter. A decided answer marks the approval delivered (the waiter's own re-read does it
 // for the parked: private.settle_approvals); every answer carries devices_notified.
-import { type ApprovalState, ApprovalWaitQuery } from "@shared/api_schemas.ts";
+import type { ApprovalState } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
+import type { Deps } from "../deps.ts";
 
 export const bridgeApprovalWait = defineEndpoint({
   name: "bridge-approval-wait",
@@ -17,7 +18,7 @@ export const bridgeApprovalWait = defineEndpoint({
   response: "ApprovalWaitResponse",
   errors: ["not_found"],
   param: "approval_id",
-  query: ApprovalWaitQuery,
+  query: "ApprovalWaitQuery",
   async handle(ctx, deps) {
     const first = await callJson<ApprovalState>(
       deps.sql,
@@ -25,7 +26,7 @@ export const bridgeApprovalWait = defineEndpoint({
       [ctx.bridge.workspaceId, ctx.bridge.secretVersion, ctx.bridge.nonce, ctx.param],
     );
     if (first.status === "EXPIRED") deps.push.deliverSoon(); // the clear push of a fresh expiry
-    if (first.status !== "PENDING") return jsonResponse(await delivered(first));
+    if (first.status !== "PENDING") return jsonResponse(await delivered(deps, first));
     const timeoutSeconds = Math.min(ctx.query.timeout, deps.config.APPROVAL_WAIT_MAX_SECONDS);
     const settled = await deps.waiter.wait(first.approval_id, {
       timeoutMs: timeoutSeconds * 1000,
@@ -34,16 +35,17 @@ export const bridgeApprovalWait = defineEndpoint({
     });
     // settled: already marked delivered by the waiter's re-read, in the same query
     return jsonResponse(settled ?? first);
-
-    /** A decision reaching the hook runner is the receipt: delivered_at and
-     * APPROVAL_DELIVERED, once (private.mark_approval_delivered). */
-    async function delivered(state: ApprovalState): Promise<ApprovalState> {
-      if (state.status !== "APPROVED" && state.status !== "DENIED") return state;
-      return await callJson<ApprovalState>(
-        deps.sql,
-        "private.mark_approval_delivered($1::uuid)",
-        [state.approval_id],
-      );
-    }
   },
 });
+
+/** A decision reaching the hook runner is the receipt: delivered_at and APPROVAL_DELIVERED,
+ * once (private.mark_approval_delivered). A module function, not a closure of the handler:
+ * a parked request keeps no copy of it. */
+async function delivered(deps: Deps, state: ApprovalState): Promise<ApprovalState> {
+  if (state.status !== "APPROVED" && state.status !== "DENIED") return state;
+  return await callJson<ApprovalState>(
+    deps.sql,
+    "private.mark_approval_delivered($1::uuid)",
+    [state.approval_id],
+  );
+}

@@ -3,7 +3,6 @@
 // (private.ingest_event) that also consumes the nonce and counts the rate limits.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { BridgeEventRequest } from "@shared/api_schemas.ts";
 
 interface IngestResult {
   event_id: string;
@@ -24,7 +23,7 @@ export const bridgeEvent = defineEndpoint({
   status: 202,
   response: "BridgeEventResponse",
   errors: ["forbidden", "conflict", "rate_limited"],
-  body: BridgeEventRequest,
+  body: "BridgeEventRequest",
   async handle(ctx, deps) {
     const result = await callJson<IngestResult>(
       deps.sql,

@@ -6,7 +6,6 @@
 // also makes a rule from the approval's command: its words are derived here, with the
 // shared definition (shared/rule_match.ts), from the command read first; the SQL checks
 // that command is still the approval's before it stores the rule.
-import { ApprovalDecisionRequest } from "@shared/api_schemas.ts";
 import { rememberedWords, RuleValueError } from "@shared/rule_match.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
@@ -23,7 +22,7 @@ export const mobileApprovalDecision = defineEndpoint({
   response: "ApprovalDecisionResponse",
   errors: ["not_found", "already_decided", "expired"],
   param: "approval_id",
-  body: ApprovalDecisionRequest,
+  body: "ApprovalDecisionRequest",
   async handle(ctx, deps) {
     const args = [
       ctx.user.id,

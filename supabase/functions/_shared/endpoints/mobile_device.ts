@@ -2,7 +2,6 @@
 // rotated push token, the provider, the name). Another user's device is not_found.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { MobileDeviceRequest } from "@shared/api_schemas.ts";
 
 export const mobileDevice = defineEndpoint({
   name: "mobile-device",
@@ -12,7 +11,7 @@ export const mobileDevice = defineEndpoint({
   status: 200,
   response: "DeviceResponse",
   errors: ["not_found"],
-  body: MobileDeviceRequest,
+  body: "MobileDeviceRequest",
   async handle(ctx, deps) {
     const device = await callJson(deps.sql, "private.update_device($1::uuid, $2::jsonb)", [
       ctx.user.id,

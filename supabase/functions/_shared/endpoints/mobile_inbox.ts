@@ -3,7 +3,6 @@
 // ?wait=N&since=<cursor> the request parks in the isolate's read waiter until the inbox
 // differs from that cursor (woken by NOTIFY approvals_changed or workspace_paired, the
 // earliest expiry, or the batched re-read), or N seconds pass.
-import { MobileInboxQuery } from "@shared/api_schemas.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { inboxKey, inboxResponse, type InboxState, readInboxes } from "../mobile_reads.ts";
 
@@ -18,7 +17,7 @@ export const mobileInbox = defineEndpoint({
   status: 200,
   response: "MobileInboxResponse",
   errors: ["invalid_request", "rate_limited"],
-  query: MobileInboxQuery,
+  query: "MobileInboxQuery",
   async handle(ctx, deps) {
     const { wait, since, recent } = ctx.query;
     // Reserved before the first read, so a change in between still wakes it, and a request

@@ -3,7 +3,6 @@
 // shared definition (shared/rule_match.ts) and stored, so the server and the hook runner
 // read one meaning. Both answer not_found for a workspace none of the user's devices is
 // paired with.
-import { RuleCreateRequest, RulesQuery } from "@shared/api_schemas.ts";
 import { RuleValueError, ruleWords } from "@shared/rule_match.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
@@ -19,7 +18,7 @@ export const mobileRulesCreate = defineEndpoint({
   status: 201,
   response: "RuleResponse",
   errors: ["not_found", "conflict"],
-  body: RuleCreateRequest,
+  body: "RuleCreateRequest",
   async handle(ctx, deps) {
     let parsed: { words: string[][]; value: string };
     try {
@@ -46,7 +45,7 @@ export const mobileRulesList = defineEndpoint({
   status: 200,
   response: "RulesListResponse",
   errors: ["not_found"],
-  query: RulesQuery,
+  query: "RulesQuery",
   async handle(ctx, deps) {
     const out = await callJson(deps.sql, "private.list_rules($1::uuid, $2::uuid)", [
       ctx.user.id,

@@ -3,7 +3,7 @@
 // after_seq, the request parks in the isolate's read waiter until the run's chain grows
 // (the batched re-read of run heads; approval changes of its workspace wake it at once).
 import type { z } from "zod";
-import { MobileRunEventsQuery, type MobileRunEventsResponse } from "@shared/api_schemas.ts";
+import type { MobileRunEventsResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { runKey } from "../mobile_reads.ts";
@@ -21,7 +21,7 @@ export const mobileRunEvents = defineEndpoint({
   status: 200,
   response: "MobileRunEventsResponse",
   errors: ["invalid_request", "not_found", "rate_limited"],
-  query: MobileRunEventsQuery,
+  query: "MobileRunEventsQuery",
   async handle(ctx, deps) {
     const { run_id, after_seq, limit, wait } = ctx.query;
     const read = () =>

@@ -1,6 +1,5 @@
 // mobile-run-instruction: the phone queues an instruction for a run it can see
 // (docs/contract/api.md#instructions); the hook runner hands it to the agent at the next stop.
-import { RunInstructionRequest } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -13,7 +12,7 @@ export const mobileRunInstruction = defineEndpoint({
   response: "RunInstructionResponse",
   errors: ["not_found", "rate_limited"],
   param: "run_id",
-  body: RunInstructionRequest,
+  body: "RunInstructionRequest",
   async handle(ctx, deps) {
     const result = await callJson(
       deps.sql,

@@ -1,6 +1,5 @@
 // mobile-runs (issue 18, docs/web-api.md): recent runs of one of the user's workspaces, or
 // of all of them, most recent activity first.
-import { MobileRunsQuery } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 
@@ -12,7 +11,7 @@ export const mobileRuns = defineEndpoint({
   status: 200,
   response: "MobileRunsResponse",
   errors: ["invalid_request", "not_found"],
-  query: MobileRunsQuery,
+  query: "MobileRunsQuery",
   async handle(ctx, deps) {
     const out = await callJson(deps.sql, "private.mobile_runs($1::uuid, $2::uuid, $3::integer)", [
       ctx.user.id,

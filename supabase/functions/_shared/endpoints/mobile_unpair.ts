@@ -3,7 +3,6 @@
 // user's, or not paired there, is not_found.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
-import { MobileUnpairRequest } from "@shared/api_schemas.ts";
 
 export const mobileUnpair = defineEndpoint({
   name: "mobile-unpair",
@@ -13,7 +12,7 @@ export const mobileUnpair = defineEndpoint({
   status: 200,
   response: "MobileUnpairResponse",
   errors: ["not_found"],
-  body: MobileUnpairRequest,
+  body: "MobileUnpairRequest",
   async handle(ctx, deps) {
     const result = await callJson(
       deps.sql,

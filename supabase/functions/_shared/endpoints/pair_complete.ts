@@ -4,7 +4,6 @@
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import { type ErrorCode, HttpError } from "../http_error.ts";
-import { PairCompleteRequest } from "@shared/api_schemas.ts";
 import { hashPairToken } from "../pair_token.ts";
 
 interface PairCompleteResult {
@@ -23,7 +22,7 @@ export const pairComplete = defineEndpoint({
   status: 200,
   response: "PairCompleteResponse",
   errors: ["not_found", "rate_limited"],
-  body: PairCompleteRequest,
+  body: "PairCompleteRequest",
   async handle(ctx, deps) {
     const { pair_token, ...device } = ctx.body;
     const result = await callJson<PairCompleteResult>(

@@ -6,7 +6,6 @@
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import type { PairingState } from "../pairing_waiter.ts";
-import { PairStatusQuery } from "@shared/api_schemas.ts";
 
 export const pairStatus = defineEndpoint({
   name: "pair-status",
@@ -16,7 +15,7 @@ export const pairStatus = defineEndpoint({
   status: 200,
   response: "PairStatusResponse",
   errors: [],
-  query: PairStatusQuery,
+  query: "PairStatusQuery",
   async handle(ctx, deps) {
     const { workspaceId, secretVersion, nonce } = ctx.bridge;
     // Reserved before the first read (a pairing in between still wakes it), and before

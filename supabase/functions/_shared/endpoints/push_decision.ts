@@ -4,7 +4,6 @@
 // private.push_decide: one winner, APPROVAL_DECIDED, decided_by_device_id), then the token
 // is spent. Rate-limited per client IP and per token; the hits count even when the token
 // is refused (the SQL returns refusals as a value), so tokens cannot be guessed.
-import { PushDecisionRequest } from "@shared/api_schemas.ts";
 import { sha256Hex } from "@shared/signing.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
@@ -28,7 +27,7 @@ export const pushDecision = defineEndpoint({
   errors: ["not_found", "forbidden", "already_decided", "expired", "rate_limited"],
   // the web app's service worker calls it from another origin
   cors: true,
-  body: PushDecisionRequest,
+  body: "PushDecisionRequest",
   async handle(ctx, deps) {
     const out = await callJson<PushDecideResult>(
       deps.sql,

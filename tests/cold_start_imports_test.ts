@@ -1,0 +1,63 @@
+// Issue 21: a function's cold start loads only what its first response needs. zod with the
+// schemas (imported by the pipeline on the first request it validates), postgres.js (on
+// the first query), jose (on the first token) and node:crypto (on the first HMAC) must not
+// be in any function's static import graph: each of them alone costs more than the whole
+// cold-start budget against a hello-world Deno.serve (bench/FINDINGS.md).
+import { assert, assertEquals } from "./_helpers/assert.ts";
+
+const DEFERRED = [
+  /^npm:\/?zod@/,
+  /^npm:\/?postgres@/,
+  /^npm:\/?jose@/,
+  /^node:crypto$/,
+  /\/shared\/api_schemas\.ts$/,
+];
+
+interface InfoModule {
+  specifier: string;
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+}
+
+/** Every module a function's index.ts loads before it runs (static imports, no types). */
+async function staticGraph(entry: string): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout));
+  const modules = new Map<string, InfoModule>(
+    (info.modules as InfoModule[]).map((m) => [m.specifier, m]),
+  );
+  const seen = new Set<string>();
+  const stack: string[] = info.roots;
+  while (stack.length) {
+    const specifier = stack.pop()!;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    for (const dep of modules.get(specifier)?.dependencies ?? []) {
+      if (dep.code && !dep.isDynamic) stack.push(dep.code.specifier);
+    }
+  }
+  return [...seen];
+}
+
+Deno.test("no function imports zod, the API schemas, postgres.js, jose or node:crypto at start", async () => {
+  const functions = [...Deno.readDirSync("supabase/functions")]
+    .filter((e) => e.isDirectory && !e.name.startsWith("_"))
+    .map((e) => `./supabase/functions/${e.name}/index.ts`)
+    .filter((entry) => {
+      try {
+        return Deno.statSync(entry).isFile;
+      } catch {
+        return false;
+      }
+    });
+  assert(functions.length > 10, `only ${functions.length} functions found`);
+  for (const entry of functions) {
+    const graph = await staticGraph(entry);
+    assert(graph.some((s) => s.endsWith("/_shared/endpoint.ts")), `${entry}: graph not read`);
+    assertEquals(graph.filter((s) => DEFERRED.some((re) => re.test(s))), [], entry);
+  }
+});
