@@ -48,7 +48,15 @@ function controlledRead() {
   };
 }
 
-Deno.test("read waiter: a NOTIFY for a workspace re-reads only the keys parked on it, and answers when done", async () => {
+/** A read waiter over the stand-in listener and a controlled read, its poll a minute away
+ * (only NOTIFY and recheckAt can answer within a test); `fn` runs, then it is closed. */
+async function withWaiter(
+  options: { maxPerUser?: number; maxTotal?: number },
+  fn: (
+    w: ReturnType<typeof createReadWaiter<number>>,
+    t: { r: ReturnType<typeof controlledRead>; notify: (p: string) => void },
+  ) => Promise<void>,
+): Promise<void> {
   const { listener, notify } = standIn();
   const r = controlledRead();
   const waiter = createReadWaiter<number>({
@@ -56,9 +64,18 @@ Deno.test("read waiter: a NOTIFY for a workspace re-reads only the keys parked o
     listener,
     log: createLogger("error"),
     pollMs: 60_000,
-    maxPerUser: 4,
+    maxPerUser: options.maxPerUser ?? 4,
+    maxTotal: options.maxTotal,
   });
   try {
+    await fn(waiter, { r, notify });
+  } finally {
+    await waiter.close();
+  }
+}
+
+Deno.test("read waiter: a NOTIFY for a workspace re-reads only the keys parked on it, and answers when done", () =>
+  withWaiter({ maxPerUser: 4 }, async (waiter, { r, notify }) => {
     const a = waiter.reserve("u1");
     const b = waiter.reserve("u2");
     const pa = a.wait({ key: "a", topics: [WS], done: (v) => v > 0, timeoutMs: 30_000 });
@@ -73,22 +90,10 @@ Deno.test("read waiter: a NOTIFY for a workspace re-reads only the keys parked o
     assertEquals(await pb, null);
     a.release();
     assertEquals(waiter.stats().reserved, 0);
-  } finally {
-    await waiter.close();
-  }
-});
+  }));
 
-Deno.test("read waiter: a request parked while a read is under way is not answered by that older read", async () => {
-  const { listener, notify } = standIn();
-  const r = controlledRead();
-  const waiter = createReadWaiter<number>({
-    read: r.read,
-    listener,
-    log: createLogger("error"),
-    pollMs: 60_000,
-    maxPerUser: 4,
-  });
-  try {
+Deno.test("read waiter: a request parked while a read is under way is not answered by that older read", () =>
+  withWaiter({ maxPerUser: 4 }, async (waiter, { r, notify }) => {
     const first = waiter.reserve("u1");
     const pFirst = first.wait({ key: "k", topics: [WS], done: (v) => v !== 5, timeoutMs: 30_000 });
     const open = r.hold();
@@ -110,23 +115,10 @@ Deno.test("read waiter: a request parked while a read is under way is not answer
     assertEquals(waiter.stats().parked, 1, "the second is still parked");
     second.release();
     assertEquals(await pSecond, null);
-  } finally {
-    await waiter.close();
-  }
-});
+  }));
 
-Deno.test("read waiter: a user holds maxPerUser places and the isolate maxTotal (429 beyond, freed on release); recheckAt re-reads at that moment", async () => {
-  const { listener } = standIn();
-  const r = controlledRead();
-  const waiter = createReadWaiter<number>({
-    read: r.read,
-    listener,
-    log: createLogger("error"),
-    pollMs: 60_000,
-    maxPerUser: 2,
-    maxTotal: 3,
-  });
-  try {
+Deno.test("read waiter: a user holds maxPerUser places and the isolate maxTotal (429 beyond, freed on release); recheckAt re-reads at that moment", () =>
+  withWaiter({ maxPerUser: 2, maxTotal: 3 }, async (waiter, { r }) => {
     const slots = [waiter.reserve("u1"), waiter.reserve("u1")];
     let refused: unknown;
     try {
@@ -158,10 +150,7 @@ Deno.test("read waiter: a user holds maxPerUser places and the isolate maxTotal 
     assertEquals(woken, 1);
     again.release();
     slots[1].release();
-  } finally {
-    await waiter.close();
-  }
-});
+  }));
 
 Deno.test("read waiter: while LISTEN is up the poll reads notified requests only every SAFETY_POLL_EVERY intervals, the others every interval; while down, all every interval", async () => {
   const handlers: Record<string, ChannelHandlers> = {};
