@@ -1,6 +1,12 @@
 // Approvals end to end over real HTTP and a real database (docs/contract/api.md#approvals).
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { bridgeFetch, mintUserToken, type Stack, withStack } from "./_helpers/stack.ts";
+import {
+  bridgeFetch,
+  clearOfRateWindowEdge,
+  mintUserToken,
+  type Stack,
+  withStack,
+} from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
 import { signedHeaders } from "../shared/signing.ts";
 import {
@@ -111,6 +117,7 @@ Deno.test("an approval request with no paired device is 409 no_device and writes
 Deno.test("approval requests past RATE_LIMIT_APPROVALS_PER_MINUTE are 429 with Retry-After", async () => {
   await withStack({ RATE_LIMIT_APPROVALS_PER_MINUTE: "2" }, async (stack) => {
     const ws = await pairedWorkspace(stack.sql);
+    await clearOfRateWindowEdge();
     assertEquals((await requestApproval(stack, ws)).status, 201);
     assertEquals((await requestApproval(stack, ws)).status, 201);
     const third = await requestApproval(stack, ws);

@@ -4,7 +4,14 @@
 // the secure category for a dangerous command, reminders, and receipts (push_sent,
 // devices_notified, delivered_at when the long-poll answers).
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { fetchJson, type Json, mintUserToken, type Stack, startStack } from "./_helpers/stack.ts";
+import {
+  clearOfRateWindowEdge,
+  fetchJson,
+  type Json,
+  mintUserToken,
+  type Stack,
+  startStack,
+} from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
 import { decideApproval, eventually, requestApproval, waitApproval } from "./_helpers/approvals.ts";
 import {
@@ -244,6 +251,7 @@ Deno.test("an expired approval's token is refused with the same not_found", asyn
 Deno.test("push-decision is rate-limited per token and per client IP", async () => {
   await withWorld(async (w) => {
     const token = "y".repeat(43);
+    await clearOfRateWindowEdge();
     const answers = [];
     for (let i = 0; i < 3; i++) {
       answers.push(await pushDecision(w.stack, { decision_token: token, decision: "DENY" }));

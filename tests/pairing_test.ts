@@ -1,7 +1,13 @@
 // End-to-end pairing (docs/contract/api.md#pairing): the extension signs with the project's
 // own signer, the phone is the real supabase-js client (functions.invoke).
 import { assert, assertEquals, assertMatch, assertNotEquals } from "./_helpers/assert.ts";
-import { fetchJson, type Json, mintUserToken, startStack } from "./_helpers/stack.ts";
+import {
+  clearOfRateWindowEdge,
+  fetchJson,
+  type Json,
+  mintUserToken,
+  startStack,
+} from "./_helpers/stack.ts";
 import { randomDevice } from "./_helpers/fixtures.ts";
 import { invoke, phoneClient } from "./_helpers/phone.ts";
 import { eventually } from "./_helpers/approvals.ts";
@@ -159,6 +165,7 @@ Deno.test("pair-complete counts wrong tokens against the user's rate limit, so g
   try {
     const s = await started(stack);
     const phone = await phoneOf(stack);
+    await clearOfRateWindowEdge();
     for (let i = 0; i < 3; i++) {
       const res = await invoke(phone.client, "pair-complete", completeBody(`WRONG00${i}`));
       assertEquals(res.status, 404);
@@ -352,6 +359,7 @@ Deno.test("pair-start is rate-limited per client IP: the hop a trusted proxy app
   try {
     // what the client sent, then the address the (one trusted) proxy appended
     const from = (ip: string) => ({ "x-forwarded-for": `${crypto.randomUUID()}, ${ip}` });
+    await clearOfRateWindowEdge();
     assertEquals((await pairStart(stack, machine(), from("203.0.113.7"))).status, 201);
     assertEquals((await pairStart(stack, machine(), from("203.0.113.7"))).status, 201);
     const refused = await pairStart(stack, machine(), from("203.0.113.7"));

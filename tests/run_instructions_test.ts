@@ -2,7 +2,14 @@
 // database: queue (mobile auth), collect (bridge auth), exactly-once delivery, isolation, bad
 // input.
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { bridgeFetch, fetchJson, mintUserToken, type Stack, startStack } from "./_helpers/stack.ts";
+import {
+  bridgeFetch,
+  clearOfRateWindowEdge,
+  fetchJson,
+  mintUserToken,
+  type Stack,
+  startStack,
+} from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
 import { RunInstructionResponse, RunInstructionsResponse } from "../shared/api_schemas.ts";
 
@@ -157,6 +164,7 @@ Deno.test("a refused collect leaves its nonce unused", () =>
 
 Deno.test("queueing is rate-limited per user with Retry-After", () =>
   withSetup({ RATE_LIMIT_INSTRUCTIONS_PER_MINUTE: "2" }, async (s) => {
+    await clearOfRateWindowEdge();
     assertEquals((await queue(s, "one")).status, 201);
     assertEquals((await queue(s, "two")).status, 201);
     const third = await queue(s, "three");

@@ -218,3 +218,12 @@ export async function fetchJson(
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
+
+/** Rate limits count hits in fixed windows aligned to the epoch (private.hit_rate_limit), so
+ * a test that counts hits up to an exact refusal must not straddle two windows: when the
+ * current minute (every hour window ends on a minute too) has less than `needMs` left, this
+ * waits for the next one. A busy machine can take seconds per request. */
+export async function clearOfRateWindowEdge(needMs = 20_000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 250));
+}
