@@ -23,7 +23,11 @@ function standIn() {
     stats: () => ({ listening: true, opens: 1, idleCloses: 0 }),
     close: () => Promise.resolve(),
   };
-  return { listener, notify: (p: string) => handlers[APPROVALS_CHANGED_CHANNEL].notify(p) };
+  return {
+    listener,
+    handlers,
+    notify: (p: string) => handlers[APPROVALS_CHANGED_CHANNEL].notify(p),
+  };
 }
 
 /** A read whose answers the test sets, and that it can hold open. */
@@ -153,16 +157,7 @@ Deno.test("read waiter: a user holds maxPerUser places and the isolate maxTotal 
   }));
 
 Deno.test("read waiter: while LISTEN is up the poll reads notified requests only every SAFETY_POLL_EVERY intervals, the others every interval; while down, all every interval", async () => {
-  const handlers: Record<string, ChannelHandlers> = {};
-  const listener: Listener = {
-    subscribe(channel, h) {
-      handlers[channel] = h;
-      return { busy() {}, idle() {} };
-    },
-    listening: true,
-    stats: () => ({ listening: true, opens: 1, idleCloses: 0 }),
-    close: () => Promise.resolve(),
-  };
+  const { listener, handlers } = standIn();
   const r = controlledRead();
   const waiter = createReadWaiter<number>({
     read: r.read,
