@@ -2,7 +2,8 @@
 // schemas (imported by the pipeline on the first request it validates), postgres.js (on
 // the first query), jose (on the first token) and node:crypto (on the first HMAC) must not
 // be in any function's static import graph: each of them alone costs more than the whole
-// cold-start budget against a hello-world Deno.serve (bench/FINDINGS.md).
+// cold-start budget against a hello-world Deno.serve (bench/FINDINGS.md). Nor the push
+// dispatcher with its providers' senders (deps.ts builds it on first use, ~3 ms).
 import { assert, assertEquals } from "./_helpers/assert.ts";
 
 const DEFERRED = [
@@ -11,6 +12,7 @@ const DEFERRED = [
   /^npm:\/?jose@/,
   /^node:crypto$/,
   /\/shared\/api_schemas\.ts$/,
+  /\/_shared\/push_dispatcher\.ts$/,
 ];
 
 interface InfoModule {
@@ -43,7 +45,7 @@ async function staticGraph(entry: string): Promise<string[]> {
   return [...seen];
 }
 
-Deno.test("no function imports zod, the API schemas, postgres.js, jose or node:crypto at start", async () => {
+Deno.test("no function imports zod, the API schemas, postgres.js, jose, node:crypto or the push dispatcher at start", async () => {
   const functions = [...Deno.readDirSync("supabase/functions")]
     .filter((e) => e.isDirectory && !e.name.startsWith("_"))
     .map((e) => `./supabase/functions/${e.name}/index.ts`)

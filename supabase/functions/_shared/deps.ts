@@ -6,11 +6,11 @@ import { createSql, guardConnectionRejections, type Sql } from "./db.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMobileVerifier, type MobileVerifier } from "./mobile_auth.ts";
 import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts";
-import { createPushDispatcher, type PushDispatcher } from "./push_dispatcher.ts";
+import type { PushDispatcher } from "./push_dispatcher.ts";
 import { createPairingWaiter, type PairingWaiter } from "./pairing_waiter.ts";
 import { createListener, type Listener } from "./listener.ts";
 import { createReadWaiter, type ReadWaiter } from "./read_waiter.ts";
-import { createBatchRead, type ReadState } from "./mobile_reads.ts";
+import type { ReadState } from "./mobile_reads.ts";
 
 export interface Deps {
   config: Config;
@@ -63,9 +63,13 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     enabled: config.APPROVAL_WAIT_LISTEN,
     idleCloseMs: config.LISTEN_IDLE_CLOSE_SECONDS * 1000,
   });
-  const push = createPushDispatcher({ config, sql, log, now, background }, {
-    fetch: overrides.fetch,
-  });
+  const push = lazyPushDispatcher(
+    () =>
+      import("./push_dispatcher.ts").then(({ createPushDispatcher }) =>
+        createPushDispatcher({ config, sql, log, now, background }, { fetch: overrides.fetch })
+      ),
+    background,
+  );
   const waiter = createApprovalWaiter({ config, sql, log, push, listener });
   const pairing = createPairingWaiter({
     sql,
@@ -75,7 +79,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
   });
   const reads = createReadWaiter<ReadState>({
-    read: createBatchRead(sql),
+    read: lazyBatchRead(sql),
     listener,
     log,
     now,
@@ -111,6 +115,40 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       await sql.end({ timeout: 1 });
     },
   };
+}
+
+// Imported on first use, not at start (issue 21: every module a function loads is paid on
+// its cold start). The push dispatcher brings the four providers' senders (~50 KB of
+// modules, ~3 ms of CPU) and only the functions that send use it; the batched read of the
+// web app's long-polls brings the command analyser (~45 KB, ~1.5 ms).
+
+/** A PushDispatcher that imports and builds the real one on its first use. */
+function lazyPushDispatcher(
+  load: () => Promise<PushDispatcher>,
+  background: (task: Promise<unknown>) => void,
+): PushDispatcher {
+  let loading: Promise<PushDispatcher> | undefined;
+  let loaded: PushDispatcher | undefined;
+  let closed = false;
+  const get = () => loading ??= load().then((d) => loaded = d);
+  return {
+    deliverSoon() {
+      if (loaded) loaded.deliverSoon();
+      else if (!closed) background(get().then((d) => d.deliverSoon()));
+    },
+    sweep: () => loaded?.sweep() ?? (closed ? Promise.resolve(0) : get().then((d) => d.sweep())),
+    async close() {
+      closed = true;
+      if (loading) await (await loading).close();
+    },
+  };
+}
+
+/** createBatchRead(sql) of mobile_reads.ts, imported on the first read. */
+function lazyBatchRead(sql: Sql): (keys: string[]) => Promise<Map<string, ReadState>> {
+  let read: Promise<(keys: string[]) => Promise<Map<string, ReadState>>> | undefined;
+  return async (keys) =>
+    (await (read ??= import("./mobile_reads.ts").then((m) => m.createBatchRead(sql))))(keys);
 }
 
 let isolateDeps: Deps | undefined;
