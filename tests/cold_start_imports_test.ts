@@ -63,3 +63,20 @@ Deno.test("no function imports zod, the API schemas, postgres.js, jose, node:cry
     assertEquals(graph.filter((s) => DEFERRED.some((re) => re.test(s))), [], entry);
   }
 });
+
+Deno.test("only the functions that park requests load the waiters and their LISTEN client", async () => {
+  const PARKING = ["bridge-approval-wait", "mobile-inbox", "mobile-run-events", "pair-status"];
+  const WAITERS = /\/_shared\/(waiters|approval_waiter|pairing_waiter|read_waiter|listener)\.ts$/;
+  const loading: string[] = [];
+  for (const e of Deno.readDirSync("supabase/functions")) {
+    const entry = `./supabase/functions/${e.name}/index.ts`;
+    if (!e.isDirectory || e.name.startsWith("_")) continue;
+    try {
+      Deno.statSync(entry);
+    } catch {
+      continue;
+    }
+    if ((await staticGraph(entry)).some((s) => WAITERS.test(s))) loading.push(e.name);
+  }
+  assertEquals(loading.sort(), PARKING);
+});

@@ -5,12 +5,12 @@ import { type Config, loadConfig } from "./config.ts";
 import { createSql, guardConnectionRejections, type Sql } from "./db.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMobileVerifier, type MobileVerifier } from "./mobile_auth.ts";
-import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts";
 import type { PushDispatcher } from "./push_dispatcher.ts";
-import { createPairingWaiter, type PairingWaiter } from "./pairing_waiter.ts";
-import { createListener, type Listener } from "./listener.ts";
-import { createReadWaiter, type ReadWaiter } from "./read_waiter.ts";
 import type { ReadState } from "./mobile_reads.ts";
+import type { ApprovalWaiter } from "./approval_waiter.ts";
+import type { PairingWaiter } from "./pairing_waiter.ts";
+import type { Listener } from "./listener.ts";
+import type { ReadWaiter } from "./read_waiter.ts";
 
 export interface Deps {
   config: Config;
@@ -29,7 +29,22 @@ export interface Deps {
   listener: Listener;
   /** keeps work alive after the response (EdgeRuntime.waitUntil on Supabase) */
   background: (task: Promise<unknown>) => void;
+  /** answers the parked approval and read long-polls now (the runtime's beforeunload);
+   * builds nothing that is not built yet */
+  shutdown(): void;
   close(): Promise<void>;
+}
+
+/** The long-poll waiters and their LISTEN connection: built together on first use by the
+ * builder waiters.ts registers (only the functions that park requests import it). */
+export type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
+/** What the waiters are built from. */
+export type WaiterInputs = Pick<Deps, "config" | "sql" | "log" | "now" | "push">;
+let buildWaiters: ((inputs: WaiterInputs) => Waiters) | undefined;
+
+/** Called once by waiters.ts when it is imported. */
+export function registerWaiters(build: (inputs: WaiterInputs) => Waiters): void {
+  buildWaiters = build;
 }
 
 declare const EdgeRuntime: { waitUntil(p: Promise<unknown>): void } | undefined;
@@ -57,12 +72,6 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       EdgeRuntime.waitUntil(guarded);
     }
   };
-  const listener = createListener({
-    url: config.SUPABASE_DB_URL,
-    log,
-    enabled: config.APPROVAL_WAIT_LISTEN,
-    idleCloseMs: config.LISTEN_IDLE_CLOSE_SECONDS * 1000,
-  });
   const push = lazyPushDispatcher(
     () =>
       import("./push_dispatcher.ts").then(({ createPushDispatcher }) =>
@@ -70,23 +79,18 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       ),
     background,
   );
-  const waiter = createApprovalWaiter({ config, sql, log, push, listener });
-  const pairing = createPairingWaiter({
-    sql,
-    listener,
-    log,
-    pollMs: config.PAIR_STATUS_POLL_MS,
-    maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
-  });
-  const reads = createReadWaiter<ReadState>({
-    read: lazyBatchRead(sql),
-    listener,
-    log,
-    now,
-    pollMs: config.MOBILE_WAIT_POLL_MS,
-    maxPerUser: config.MOBILE_WAIT_MAX_PARKED_PER_USER,
-    maxTotal: config.MOBILE_WAIT_MAX_PARKED,
-  });
+  let waiters: Waiters | undefined;
+  const built = (): Waiters => {
+    if (!waiters) {
+      if (!buildWaiters) {
+        throw new Error(
+          "the waiters are not loaded: import _shared/waiters.ts where they are used",
+        );
+      }
+      waiters = buildWaiters({ config, sql, log, now, push });
+    }
+    return waiters;
+  };
   const verifyMobile = createMobileVerifier({
     supabaseUrl: config.SUPABASE_URL,
     jwtSecret: config.SUPABASE_JWT_SECRET,
@@ -95,22 +99,37 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
   });
   return {
     config,
-    listener,
     sql,
     log,
     now,
     verifyMobile,
     background,
-    waiter,
     push,
-    pairing,
-    reads,
+    get listener() {
+      return built().listener;
+    },
+    get waiter() {
+      return built().waiter;
+    },
+    get pairing() {
+      return built().pairing;
+    },
+    get reads() {
+      return built().reads;
+    },
+    shutdown() {
+      waiters?.waiter.shutdown();
+      waiters?.reads.shutdown();
+    },
     async close() {
-      waiter.shutdown();
-      await pairing.close();
-      await reads.close();
-      await waiter.close();
-      await listener.close();
+      if (waiters) {
+        const { waiter, pairing, reads, listener } = waiters;
+        waiter.shutdown();
+        await pairing.close();
+        await reads.close();
+        await waiter.close();
+        await listener.close();
+      }
       await push.close();
       await sql.end({ timeout: 1 });
     },
@@ -119,8 +138,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
 
 // Imported on first use, not at start (issue 21: every module a function loads is paid on
 // its cold start). The push dispatcher brings the four providers' senders (~50 KB of
-// modules, ~3 ms of CPU) and only the functions that send use it; the batched read of the
-// web app's long-polls brings the command analyser (~45 KB, ~1.5 ms).
+// modules, ~3 ms of CPU) and only the functions that send use it.
 
 /** A PushDispatcher that imports and builds the real one on its first use. */
 function lazyPushDispatcher(
@@ -142,13 +160,6 @@ function lazyPushDispatcher(
       if (loading) await (await loading).close();
     },
   };
-}
-
-/** createBatchRead(sql) of mobile_reads.ts, imported on the first read. */
-function lazyBatchRead(sql: Sql): (keys: string[]) => Promise<Map<string, ReadState>> {
-  let read: Promise<(keys: string[]) => Promise<Map<string, ReadState>>> | undefined;
-  return async (keys) =>
-    (await (read ??= import("./mobile_reads.ts").then((m) => m.createBatchRead(sql))))(keys);
 }
 
 let isolateDeps: Deps | undefined;
