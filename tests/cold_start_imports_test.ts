@@ -80,3 +80,18 @@ Deno.test("only the functions that park requests load the waiters and their LIST
   }
   assertEquals(loading.sort(), PARKING);
 });
+
+Deno.test("every endpoint that uses a waiter imports waiters.ts, which builds them", () => {
+  // deps.waiter/pairing/reads/listener throw in a function that never imported waiters.ts;
+  // the tests serve every endpoint from one process, where some other endpoint imported it.
+  const dir = "supabase/functions/_shared/endpoints";
+  const missing = [...Deno.readDirSync(dir)]
+    .filter((e) => e.name.endsWith(".ts"))
+    .filter((e) => {
+      const source = Deno.readTextFileSync(`${dir}/${e.name}`);
+      return /\bdeps\.(waiter|pairing|reads|listener)\b/.test(source) &&
+        !source.includes('import "../waiters.ts";');
+    })
+    .map((e) => e.name);
+  assertEquals(missing, []);
+});
