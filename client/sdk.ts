@@ -6,7 +6,7 @@
 let signing: Promise<typeof import("../shared/signing.ts")> | undefined;
 import type { Rule } from "../shared/rule_match.ts";
 import { ApiError } from "../shared/api_error.ts";
-// Types only: derived from the API's schemas, erased from the bundle (no zod at run time).
+// Types only: derived from the API's schemas, erased from the bundle (no valibot at run time).
 import type * as v from "valibot";
 import type {
   ApprovalState,

@@ -63,7 +63,8 @@ export function buildOpenApi(): Record<string, unknown> {
           code: { type: "string", enum: ERROR_CODES },
           message: { type: "string" },
           details: {
-            description: "the schema's issues ({path, code, message}) for invalid_request; the stored result for " +
+            description:
+              "the schema's issues ({path, code, message}) for invalid_request; the stored result for " +
               "already_decided; retry_after for rate_limited",
           },
         },

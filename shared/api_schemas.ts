@@ -3,7 +3,7 @@
 // its response schema (docs/openapi.json is generated from the endpoints by
 // scripts/json_schema.ts), and the client derives its types from them with `import type`
 // only (no valibot in a hook's bundle). valibot rather than zod: its import and these
-// schemas cost a cold start ~2 ms where zod cost ~25 ms (bench/FINDINGS.md, issue 21).
+// schemas add ~6 ms to a process that imports them, where zod's added ~31 ms (issue 21).
 import * as v from "valibot";
 import { subscriptionProblem } from "./push_subscription.ts";
 

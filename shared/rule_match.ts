@@ -2,7 +2,7 @@
 // remember) and the hook runner (deciding a command without the phone). Rules match the
 // parsed words of each simple command (shared/shell_commands.ts), never the raw string.
 import { literalSimpleCommands, simpleCommands } from "./shell_commands.ts";
-// Types only: the hook runner's bundle never loads zod or the schemas for this.
+// Types only: the hook runner's bundle never loads valibot or the schemas for this.
 import type * as v from "valibot";
 import type { RuleResponse } from "./api_schemas.ts";
 

@@ -1,5 +1,5 @@
 // The response shapes the app reads (docs/web-api.md, docs/contract/api.md), derived from the API's
-// zod schemas (shared/api_schemas.ts) with `import type` only: no zod in the app's bundle,
+// valibot schemas (shared/api_schemas.ts) with `import type` only: no valibot in the app's bundle,
 // and one definition of each shape.
 import type {
   ApprovalDecisionResponse,
