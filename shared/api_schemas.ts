@@ -490,7 +490,12 @@ export const MobileWorkspacesResponse = v.object({
   })),
 });
 // dev-sign-in: the local stack's stand-in for anonymous sign-in
-export const DevSignInRequest = v.strictObject({ user_id: v.optional(uuid) });
+// valibot's object schemas take an array as an object: every other body refuses one by its
+// missing required fields; this one, all optional, refuses it here (as zod did).
+export const DevSignInRequest = v.pipe(
+  v.custom<Record<string, unknown>>(isObject, "Invalid type: Expected Object"),
+  v.strictObject({ user_id: v.optional(uuid) }),
+);
 export const DevSignInResponse = v.object({
   access_token: v.string(),
   token_type: v.literal("bearer"),

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import * as api from "../../shared/api_schemas.ts";
 import { assert } from "../_helpers/assert.ts";
 import { bodyCases } from "./schema_cases.ts";
 import { casesFor, ENDPOINTS } from "./cases.ts";
@@ -35,4 +36,17 @@ Deno.test("the corpus has hundreds of cases across every endpoint", () => {
   const total = ENDPOINTS.reduce((n, ep) => n + casesFor(sender, ep).length, 0);
   assert(total >= 500, `only ${total} cases`);
   assert(ENDPOINTS.every((ep) => casesFor(sender, ep).length >= 10));
+});
+
+Deno.test("every request body schema refuses a JSON array, even one whose fields are all optional", () => {
+  const bodies = Object.entries(api).filter(([name]) => name.endsWith("Request"));
+  assert(bodies.length >= 10, `only ${bodies.length} request schemas`);
+  for (const [name, schema] of bodies) {
+    for (const body of [[], [{}]]) {
+      assert(
+        !v.safeParse(schema as v.GenericSchema, body).success,
+        `${name}: ${JSON.stringify(body)}`,
+      );
+    }
+  }
 });
