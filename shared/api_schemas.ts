@@ -96,11 +96,12 @@ export const PairStartResponse = v.object({
 const Platform = v.picklist(["ios", "android", "web"]);
 const PushProvider = v.picklist(["fcm", "apns", "webpush"]);
 
-interface PushFields {
+// a type, not an interface: valibot's partialCheck wants a Record
+type PushFields = {
   platform?: string;
   push_provider?: string;
   push_token?: string;
-}
+};
 /** A `webpush` device's push token must be its PushSubscription JSON (the message says
  * what is wrong with it). */
 function webpushTokenProblem(body: PushFields): string | undefined {
@@ -108,6 +109,16 @@ function webpushTokenProblem(body: PushFields): string | undefined {
     ? subscriptionProblem(body.push_token)
     : undefined;
 }
+/** The push token of a `webpush` device, checked once the rest of the body is valid; the
+ * issue names push_token. Generic: pair-complete and mobile-device share it. */
+function webpushTokenCheck<T extends PushFields>() {
+  const check = v.check<T, (issue: v.CheckIssue<T>) => string>(
+    (body) => webpushTokenProblem(body) === undefined,
+    (issue) => webpushTokenProblem(issue.input) ?? "",
+  );
+  return v.forward(check, ["push_token"] as never);
+}
+
 export const PairCompleteRequest = v.pipe(
   v.strictObject({
     pair_token: text(1, 64),
@@ -144,14 +155,7 @@ export const PairCompleteRequest = v.pipe(
     ),
     ["platform"],
   ),
-  v.forward(
-    v.partialCheck(
-      [["push_provider"], ["push_token"]],
-      (body) => webpushTokenProblem(body) === undefined,
-      (issue) => webpushTokenProblem(issue.input) ?? "",
-    ),
-    ["push_token"],
-  ),
+  webpushTokenCheck(),
 );
 export const PairCompleteResponse = v.object({
   device_id: Uuid,
@@ -273,14 +277,7 @@ export const MobileDeviceRequest = v.pipe(
     push_provider: v.optional(PushProvider),
     device_name: v.optional(trimmed(1, 100)),
   }),
-  v.forward(
-    v.partialCheck(
-      [["push_provider"], ["push_token"]],
-      (body) => webpushTokenProblem(body) === undefined,
-      (issue) => webpushTokenProblem(issue.input) ?? "",
-    ),
-    ["push_token"],
-  ),
+  webpushTokenCheck(),
 );
 export const DeviceResponse = v.object({
   device_id: Uuid,
