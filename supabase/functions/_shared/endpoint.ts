@@ -5,8 +5,8 @@
 import type * as v from "valibot";
 // Types only: an endpoint names its schemas (body, query, response), and the pipeline
 // imports shared/api_schemas.ts and validate.ts (and valibot with them) on the first request
-// it validates, so none is loaded at cold start (issue 21: valibot alone is +5 ms on a
-// 21 ms hello-world start; zod was +26 ms).
+// it validates, so none is loaded at cold start (issue 21: they add ~6 ms to a process,
+// zod's added ~31 ms).
 import type * as ApiSchemas from "@shared/api_schemas.ts";
 import type * as Validation from "./validate.ts";
 import { type ErrorCode, errorResponse, HttpError, jsonResponse } from "./http_error.ts";
@@ -132,7 +132,9 @@ type Parsed<S extends SchemaName | undefined> = S extends SchemaName
 
 let validation: Promise<[typeof ApiSchemas, typeof Validation]> | undefined;
 /** shared/api_schemas.ts and validate.ts, imported (with valibot) on the first request that
- * is validated. */
+ * is validated. Measured (bench/FINDINGS.md): the dynamic import costs a validated first
+ * request ~3–8 ms of CPU more than a static one would, and spares that much to the functions
+ * with no schema and to every first request refused before validation. */
 function loadValidation(): Promise<[typeof ApiSchemas, typeof Validation]> {
   return validation ??= Promise.all([import("@shared/api_schemas.ts"), import("./validate.ts")]);
 }
