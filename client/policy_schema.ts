@@ -8,7 +8,7 @@ export type Fallback = v.InferOutput<typeof Fallback>;
 
 const globs = v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []);
 
-export const PolicySchema = v.strictObject({
+const PolicySchema = v.strictObject({
   /** globs (`*` = anything; `re:<regex>` for a regular expression) matched against each
    * simple command the script runs, normalized (program name without its path, assignments
    * and wrappers stripped, words joined by single spaces): a match needs approval. The
