@@ -37,9 +37,9 @@ export interface Deps {
 
 /** The long-poll waiters and their LISTEN connection: built together on first use by the
  * builder waiters.ts registers (only the functions that park requests import it). */
-export type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
+type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
 /** What the waiters are built from. */
-export type WaiterInputs = Pick<Deps, "config" | "sql" | "log" | "now" | "push">;
+type WaiterInputs = Pick<Deps, "config" | "sql" | "log" | "now" | "push">;
 let buildWaiters: ((inputs: WaiterInputs) => Waiters) | undefined;
 
 /** Called once by waiters.ts when it is imported. */
