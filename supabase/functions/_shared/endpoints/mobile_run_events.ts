@@ -7,6 +7,9 @@ import type { MobileRunEventsResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { runKey } from "../mobile_reads.ts";
+// Builds deps.waiter, deps.pairing and deps.reads (deps.ts: only the functions that park
+// requests load them).
+import "../waiters.ts";
 
 type Timeline = v.InferOutput<typeof MobileRunEventsResponse>;
 
