@@ -202,11 +202,10 @@ try {
   await sql`create table bench.events_copy (like public.events including all)`;
   await sql`create sequence bench.event_seq`;
   await sql`create table bench.runs (client_id int primary key, run_id uuid, workspace_id uuid)`;
-  // the required-work floor's tables: copies with the same keys and indexes
-  await sql`create table bench.req_nonces (like private.bridge_nonces including all)`;
-  await sql`create table bench.req_rate_limits (like private.rate_limits including all)`;
-  await sql`create table bench.req_runs (like public.runs including all)`;
-  await sql`create table bench.req_events (like public.events including all)`;
+  // the required-work floor's tables (copies with the same keys and indexes) and its call
+  await sql.unsafe(
+    await Deno.readTextFile(new URL("./lib/ingest_required_work.sql", import.meta.url)),
+  );
   const [{ pid: backend }] = await sql`select pg_backend_pid() as pid`;
   const backendStat = Deno.readTextFileSync(`/proc/${backend}/stat`);
   const postmaster = Number(
@@ -388,10 +387,11 @@ notes.unshift(
     `concurrency), the floor (bench/lib/ingest_floor.ts: Deno.serve + one bound INSERT into ` +
     `bench.events_copy, a copy of public.events made with LIKE … INCLUDING ALL, through the ` +
     `same createSql), the required-work floor (the same server with FLOOR=required: one bound ` +
-    `statement that inserts the nonce, upserts both rate-limit counters, locks the run and ` +
-    `advances its sha256 chain, inserts the event, into LIKE … INCLUDING ALL copies of ` +
-    `bridge_nonces, rate_limits, runs and events; no reads or checks beyond those, no foreign ` +
-    `keys: a lower bound on any implementation that keeps the hardening) and a no-op Deno.serve that reads the body and answers 202 (bench/lib/noop_server.ts). One load generator ` +
+    `call of bench.required_work, bench/lib/ingest_required_work.sql, one statement that ` +
+    `inserts the nonce, upserts both rate-limit counters, locks the run and advances its ` +
+    `sha256 chain, inserts the event, into LIKE … INCLUDING ALL copies of bridge_nonces, ` +
+    `rate_limits, runs and events; no reads or checks beyond those, no foreign keys: a lower ` +
+    `bound on any implementation that keeps the hardening) and a no-op Deno.serve that reads the body and answers 202 (bench/lib/noop_server.ts). One load generator ` +
     `(bench/ingest_load.ts, a Worker in the bench process: requests v2-signed before the ` +
     `clock starts, written as raw HTTP/1.1 on one keep-alive connection per client) sends ` +
     `the same requests to each, every client to its own workspace and run; ${ROUNDS} interleaved ` +
