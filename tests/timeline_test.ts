@@ -6,7 +6,7 @@ import { assert, assertEquals } from "./_helpers/assert.ts";
 import { type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
 import { eventBody, postEvent } from "./_helpers/events.ts";
-import { verifyChain as verifyChainIndependently } from "../shared/event_chain.ts";
+import { type ChainRow, verifyChain as verifyChainIndependently } from "../shared/event_chain.ts";
 import type postgres from "postgres";
 
 async function withStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
@@ -77,18 +77,7 @@ Deno.test("ingested events hash as the independent verifier (shared/event_chain.
       eventBody(ws.workspaceId, { run_id: runId, payload: { after: "end" } }),
     ];
     for (const body of bodies) assertEquals((await postEvent(stack, ws, body)).status, 202);
-    const rows = await stack.sql<
-      {
-        id: string;
-        seq: number;
-        type: string;
-        event_ts: string;
-        created_at: string;
-        payload: string;
-        prev_hash: string | null;
-        hash: string;
-      }[]
-    >`
+    const rows = await stack.sql<ChainRow[]>`
       select id, seq, type, payload::text as payload, prev_hash, hash,
              to_char(event_ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as event_ts,
              to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
