@@ -6,6 +6,7 @@ import { assert, assertEquals } from "./_helpers/assert.ts";
 import { type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace } from "./_helpers/fixtures.ts";
 import { eventBody, postEvent } from "./_helpers/events.ts";
+import { type ChainRow, verifyChain as verifyChainIndependently } from "../shared/event_chain.ts";
 import type postgres from "postgres";
 
 async function withStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
@@ -62,6 +63,32 @@ Deno.test("200 concurrent events on one run get seq 1..200 and a chain that veri
                                    where run_id = ${runId} and seq = 200`;
     assertEquals(run.last_seq, 200);
     assertEquals(run.last_hash, last.hash);
+  });
+});
+
+Deno.test("ingested events hash as the independent verifier (shared/event_chain.ts) recomputes them", async () => {
+  // private.event_hash and its helpers may be rewritten for speed; the digest may not change
+  await withStack(async (stack) => {
+    const ws = await randomWorkspace(stack.sql);
+    const runId = crypto.randomUUID();
+    const bodies = [
+      eventBody(ws.workspaceId, { run_id: runId, payload: { message: "héllo", n: [1, 2.5] } }),
+      eventBody(ws.workspaceId, { run_id: runId, event_type: "RUN_COMPLETED", payload: {} }),
+      eventBody(ws.workspaceId, { run_id: runId, payload: { after: "end" } }),
+    ];
+    for (const body of bodies) assertEquals((await postEvent(stack, ws, body)).status, 202);
+    const rows = await stack.sql<ChainRow[]>`
+      select id, seq, type, payload::text as payload, prev_hash, hash,
+             to_char(event_ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as event_ts,
+             to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
+      from public.events where run_id = ${runId} order by seq`;
+    const [run] = await stack.sql`select last_seq, last_hash, status from public.runs
+                                  where id = ${runId}`;
+    assertEquals(run.status, "COMPLETED");
+    const report = await verifyChainIndependently([...rows], {
+      head: { seq: run.last_seq, hash: run.last_hash },
+    });
+    assertEquals(report, { ...report, ok: true, checked: 3 });
   });
 });
 

@@ -60,15 +60,18 @@ create policy events_paired_select on public.events for select to authenticated
 -- ---------------------------------------------------------------------------
 -- hash = sha256(prev_hash | seq | type | event_ts | created_at | canonical payload), hex.
 -- The canonical payload is jsonb's text form (keys ordered, whitespace normalised).
+-- plpgsql, as private.ts_text says why.
 create function private.event_hash(
   p_prev_hash text, p_seq integer, p_type text, p_event_ts timestamptz,
   p_created_at timestamptz, p_payload jsonb
 ) returns text
-language sql immutable set search_path = '' as $$
-  select encode(sha256(convert_to(
+language plpgsql immutable set search_path = '' as $$
+begin
+  return encode(sha256(convert_to(
     coalesce(p_prev_hash, '') || '|' || p_seq::text || '|' || p_type || '|' ||
     private.ts_text(p_event_ts) || '|' || private.ts_text(p_created_at) || '|' ||
-    p_payload::text, 'UTF8')), 'hex')
+    p_payload::text, 'UTF8')), 'hex');
+end
 $$;
 
 -- Appends one event to a run's (or, with no run, the workspace's) chain. The row lock on
@@ -168,19 +171,24 @@ end
 $$;
 
 -- The run status an event asks for; unknown types keep a run RUNNING.
+-- (plpgsql, as private.ts_text says why)
 create function private.run_status_for_event(p_type text) returns text
-language sql immutable set search_path = '' as $$
-  select case p_type
+language plpgsql immutable set search_path = '' as $$
+begin
+  return case p_type
     when 'RUN_COMPLETED' then 'COMPLETED'
     when 'RUN_FAILED' then 'FAILED'
     when 'RUN_STOPPED' then 'STOPPED'
     else 'RUNNING'
-  end
+  end;
+end
 $$;
 
 create function private.is_terminal_run_status(p_status text) returns boolean
-language sql immutable set search_path = '' as $$
-  select p_status in ('COMPLETED', 'FAILED', 'STOPPED')
+language plpgsql immutable set search_path = '' as $$
+begin
+  return p_status in ('COMPLETED', 'FAILED', 'STOPPED');
+end
 $$;
 
 -- The answer to a retry of an event already stored: the stored event's run and that run's
@@ -235,6 +243,7 @@ declare
   v_old public.runs;
   v_run public.runs;
   v_was_terminal boolean;
+  v_ends boolean;
   v_status text;
   v_message text;
   v_pushed integer := 0;
@@ -270,6 +279,7 @@ begin
   v_was_terminal := private.is_terminal_run_status(v_old.status);
   v_status := case when v_was_terminal then v_old.status
                    else private.run_status_for_event(v_type) end;
+  v_ends := not v_was_terminal and private.is_terminal_run_status(v_status);
   if jsonb_typeof(v_payload -> 'message') = 'string' then
     v_message := left(v_payload ->> 'message', 500);
   end if;
@@ -278,8 +288,7 @@ begin
     last_hash = private.event_hash(v_old.last_hash, v_old.last_seq + 1, v_type, v_event_ts,
                                    v_now, v_payload),
     status = v_status,
-    ended_at = case when not v_was_terminal and private.is_terminal_run_status(v_status)
-                    then v_now else ended_at end,
+    ended_at = case when v_ends then v_now else ended_at end,
     last_event_at = greatest(last_event_at, v_now),
     last_message = case when v_was_terminal or v_message is null then last_message
                         else v_message end,
@@ -292,7 +301,7 @@ begin
   values (v_event_id, v_run_id, p_workspace_id, v_run.last_seq, v_type, v_provider,
           v_event_ts, v_now, v_payload, v_old.last_hash, v_run.last_hash);
 
-  if not v_was_terminal and private.is_terminal_run_status(v_status) then
+  if v_ends then
     v_pushed := private.enqueue_run_ended_push(v_run);
   end if;
 

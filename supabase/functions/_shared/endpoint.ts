@@ -291,7 +291,12 @@ export function defineEndpoint<
       query,
       ip,
       log,
-      signal: req.signal,
+      // Read on first use only: Deno creates a request's signal when it is first read, and a
+      // created signal is aborted after every successful response (the legacy abort: a
+      // DOMException and its listeners, ~20 us a request). Only the long-polls need it.
+      get signal() {
+        return req.signal;
+      },
     };
     return Object.assign(context, auth);
   }

@@ -92,3 +92,38 @@ Deno.test("auth dispatch refuses a wrong bearer before the handler runs, and adm
   const ok = await call("Bearer s3cret-for-the-test");
   assertEquals([ok.status, await ok.json(), ran], [200, { ok: true }, 1]);
 });
+
+Deno.test("the request's signal is read only by a handler that uses ctx.signal (Deno aborts every signal it created after the response)", async () => {
+  const deps = {
+    config: { BODY_READ_TIMEOUT_MS: 5000 },
+    log: createLogger("error"),
+  } as unknown as Deps;
+  const endpoint = (name: string, readsSignal: boolean) =>
+    defineEndpoint({
+      ...docs,
+      name,
+      method: "GET",
+      auth: "none",
+      handle(ctx) {
+        return Promise.resolve(jsonResponse({ aborted: readsSignal ? ctx.signal.aborted : null }));
+      },
+    });
+  const countingRequest = (name: string) => {
+    const req = new Request(`http://localhost/${name}`);
+    const controller = new AbortController();
+    const reads = { n: 0 };
+    Object.defineProperty(req, "signal", {
+      get() {
+        reads.n++;
+        return controller.signal;
+      },
+    });
+    return { req, reads };
+  };
+  const quiet = countingRequest("t-quiet");
+  const res = await endpoint("t-quiet", false).handler(quiet.req, deps);
+  assertEquals([res.status, await res.json(), quiet.reads.n], [200, { aborted: null }, 0]);
+  const waiting = countingRequest("t-waiting");
+  const res2 = await endpoint("t-waiting", true).handler(waiting.req, deps);
+  assertEquals([res2.status, await res2.json(), waiting.reads.n], [200, { aborted: false }, 1]);
+});
