@@ -141,16 +141,32 @@ function parseAgent(value: string | undefined, path: string[]): Agent {
   return value as Agent;
 }
 
-async function readStdin(timeoutMs: number): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(""), timeoutMs);
-  });
-  try {
-    return await Promise.race([new Response(Deno.stdin.readable).text(), timeout]);
-  } finally {
-    clearTimeout(timer);
+/** The agent's payload: stdin to its end, or "" when it stays open past `timeoutMs`.
+ * Plain reads and AbortSignal.timeout on purpose: `new Response(Deno.stdin.readable)`
+ * loads the web streams, and Deno's global setTimeout loads Node's timers on first use;
+ * together ~10 ms of a hook's start (bench/hook_latency.ts). */
+export async function readStdin(timeoutMs: number): Promise<string> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const timedOut = new Promise<"timeout">((resolve) =>
+    signal.addEventListener("abort", () => resolve("timeout"), { once: true })
+  );
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const buffer = new Uint8Array(64 * 1024);
+    const read = await Promise.race([Deno.stdin.read(buffer), timedOut]);
+    if (read === "timeout") return "";
+    if (read === null) break;
+    chunks.push(buffer.subarray(0, read));
+    size += read;
   }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 async function writeAll(file: { write(p: Uint8Array): Promise<number> }, text: string) {

@@ -6,7 +6,6 @@
 import fs from "node:fs/promises";
 import fsSync from "node:fs";
 import { spawn } from "node:child_process";
-import { Readable } from "node:stream";
 import process from "node:process";
 
 class NotFound extends Error {
@@ -169,7 +168,24 @@ class Command {
   }
 }
 
-let stdinReadable: ReadableStream<Uint8Array> | undefined;
+let stdinChunks: AsyncIterator<Buffer> | undefined;
+let stdinLeft: Uint8Array = new Uint8Array(0);
+
+/** Deno.stdin.read on process.stdin's chunks: the bytes read into `into`, null at the end.
+ * (The hook reads its payload this way; Readable.toWeb would load Node's web streams.) */
+async function readStdin(into: Uint8Array): Promise<number | null> {
+  if (stdinLeft.length === 0) {
+    stdinChunks ??= process.stdin[Symbol.asyncIterator]();
+    const next = await stdinChunks.next();
+    if (next.done) return null;
+    const chunk = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
+    stdinLeft = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+  }
+  const n = Math.min(into.length, stdinLeft.length);
+  into.set(stdinLeft.subarray(0, n));
+  stdinLeft = stdinLeft.subarray(n);
+  return n;
+}
 
 const shim = {
   Command,
@@ -192,10 +208,7 @@ const shim = {
   execPath: () => process.execPath,
   exit: (code = 0): never => process.exit(code),
   stdin: {
-    get readable(): ReadableStream<Uint8Array> {
-      stdinReadable ??= Readable.toWeb(process.stdin) as unknown as ReadableStream<Uint8Array>;
-      return stdinReadable;
-    },
+    read: readStdin,
   },
   stdout: writer(process.stdout),
   stderr: writer(process.stderr),
