@@ -324,7 +324,7 @@ async function cmdStatus({ project }: Context): Promise<number> {
     console.log(`Policy: ${(e as Error).message}`);
     return DEFAULT_POLICY;
   });
-  const queued = (await new EventQueue(queueDir(project)).list()).length;
+  const queued = new EventQueue(queueDir(project)).list().length;
   console.log(`Project:   ${project}`);
   console.log(`Backend:   ${backendUrl(creds)}`);
   console.log(

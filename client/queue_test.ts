@@ -19,9 +19,9 @@ Deno.test("queued events are kept on disk, oldest first, with owner-only permiss
     const queue = new EventQueue(`${dir}/queue`);
     const a = event("RUN_STARTED");
     const b = event("RUN_COMPLETED");
-    await queue.enqueue(a);
-    await queue.enqueue(b);
-    const files = await queue.list();
+    queue.enqueue(a);
+    queue.enqueue(b);
+    const files = queue.list();
     assertEquals(files.length, 2);
     assertEquals(JSON.parse(await Deno.readTextFile(files[0])).event_id, a.event_id);
     assertEquals(JSON.parse(await Deno.readTextFile(files[1])).event_id, b.event_id);
@@ -39,8 +39,8 @@ Deno.test("flush() keeps every event when the backend cannot be reached", async 
   listener.close();
   try {
     const queue = new EventQueue(`${dir}/queue`);
-    await queue.enqueue(event("RUN_STARTED"));
-    await queue.enqueue(event("RUN_COMPLETED"));
+    queue.enqueue(event("RUN_STARTED"));
+    queue.enqueue(event("RUN_COMPLETED"));
     const client = new AgentOpsClient({
       baseUrl: `http://127.0.0.1:${port}/functions/v1`,
       workspaceId: crypto.randomUUID(),
@@ -48,7 +48,7 @@ Deno.test("flush() keeps every event when the backend cannot be reached", async 
       retry: { attempts: 2, baseDelayMs: 1, timeoutMs: 1000 },
     });
     assertEquals(await queue.flush(client), { delivered: 0, rejected: 0, remaining: 2 });
-    assertEquals((await queue.list()).length, 2);
+    assertEquals(queue.list().length, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

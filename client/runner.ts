@@ -242,7 +242,7 @@ async function recordEvent(
   queue: EventQueue,
   client: AgentOpsClient | null,
 ): Promise<void> {
-  await queue.enqueue(toEvent(agent, action, action.eventType));
+  queue.enqueue(toEvent(agent, action, action.eventType));
   if (client) await queue.flush(client, EVENT_RETRY).catch(() => {});
 }
 

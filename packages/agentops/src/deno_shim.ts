@@ -83,8 +83,10 @@ export const SHIMMED = [
   "readTextFileSync",
   "realPath",
   "remove",
+  "readDirSync",
   "removeSync",
   "rename",
+  "renameSync",
   "stat",
   "statSync",
   "stderr",
@@ -267,6 +269,14 @@ const shim = {
     }),
   removeSync: (path: Path, options: { recursive?: boolean } = {}) =>
     sync(() => fsSync.rmSync(path, { recursive: options.recursive ?? false })),
+  renameSync: (from: Path, to: Path) => sync(() => fsSync.renameSync(from, to)),
+  readDirSync: (path: Path) =>
+    sync(() => fsSync.readdirSync(path, { withFileTypes: true })).map((e) => ({
+      name: e.name,
+      isFile: e.isFile(),
+      isDirectory: e.isDirectory(),
+      isSymlink: e.isSymbolicLink(),
+    })),
   readDir: (path: Path) => ({
     async *[Symbol.asyncIterator]() {
       const entries = await wrap(() => fs.readdir(path, { withFileTypes: true }));
