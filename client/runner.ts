@@ -23,8 +23,6 @@ import { rememberNote, takeNotes } from "./notes.ts";
 import type { Fallback, Policy } from "./policy.ts";
 import { AgentOpsClient, ApiError, type BridgeEvent, UnreachableError } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
-import { applyRules, markRulesStale } from "./rules.ts";
-import { normalizeCommand } from "../shared/shell_commands.ts";
 import { backendUrl, type Credentials, loadCredentials, policyPath, queueDir } from "./project.ts";
 
 interface HookResult {
@@ -318,7 +316,12 @@ async function handleApproval(
   if (!client) {
     return answer(fallbackVerdict(policy.fallback.no_device, "this project is not paired"));
   }
-  // The phone's rules (issue 15) answer what they decide, without asking the phone.
+  // The phone's rules (issue 15) answer what they decide, without asking the phone. Loaded
+  // only now: a hook that asks nobody (an event, a command outside the policy) never needs them.
+  const [{ applyRules, markRulesStale }, { normalizeCommand }] = await Promise.all([
+    import("./rules.ts"),
+    import("../shared/shell_commands.ts"),
+  ]);
   const ruled = await applyRules(ctx.project, {
     agent,
     action,
