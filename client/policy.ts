@@ -21,7 +21,7 @@ export const DEFAULT_POLICY: Policy = {
 export async function loadPolicy(path: string): Promise<Policy> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path); // sync: no thread-pool hop in a hook (queue.ts)
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return DEFAULT_POLICY;
     throw error;

@@ -5,7 +5,6 @@
 // status, headers.get(), text() and json(), body.cancel(). The whole answer is read before
 // the promise settles, so the signal (AbortSignal.timeout) bounds connect, headers and body
 // alike, and an abort rejects with the signal's reason (a DOMException, as fetch does).
-import http from "node:http";
 import type { IncomingMessage } from "node:http";
 
 interface HookResponse {
@@ -44,7 +43,10 @@ export async function hookFetch(
     throw new TypeError("hookFetch takes a URL, not a Request");
   }
   const url = new URL(String(input));
-  const transport = url.protocol === "https:" ? (await import("node:https")).default : http;
+  // Loaded by the first request: a hook that sends nothing never pays for node:http.
+  const transport = url.protocol === "https:"
+    ? (await import("node:https")).default
+    : (await import("node:http")).default;
   const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
   const body = typeof init.body === "string" ? Buffer.from(init.body, "utf8") : null;
   if (init.body != null && body === null) throw new TypeError("hookFetch sends string bodies");
