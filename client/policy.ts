@@ -3,6 +3,7 @@
 // (shared/command_policy.ts, on a real shell parser), never by their spelling.
 import { analyzeCommand, type Risk } from "../shared/command_policy.ts";
 import { normalizeCommand } from "../shared/shell_commands.ts";
+import { lazy } from "./lazy.ts";
 import type { Fallback, Policy } from "./policy_schema.ts";
 
 export type { Fallback, Policy };
@@ -26,7 +27,9 @@ export async function loadPolicy(path: string): Promise<Policy> {
     if (error instanceof Deno.errors.NotFound) return DEFAULT_POLICY;
     throw error;
   }
-  const { PolicySchema } = await import("./policy_schema.ts");
+  const { PolicySchema } = await lazy<typeof import("./policy_schema.ts")>(
+    new URL("./policy_schema.ts", import.meta.url),
+  );
   const parsed = PolicySchema.safeParse(JSON.parse(text));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);

@@ -11,7 +11,8 @@
 //   Their `import { z } from "zod"` is read as `import * as z`, which esbuild can shake.
 // - The build fails when the bundle calls a Deno API the shim lacks.
 // - Dynamic imports (the phone, the audit, the QR code) become chunks loaded only by the
-//   commands that need them, so a hook starts without parsing supabase-js or postgres.
+//   commands that need them, so a hook starts without parsing supabase-js or postgres;
+//   client/lazy.ts's calls are turned back into plain import()s for that.
 import { build } from "esbuild";
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -89,6 +90,10 @@ const npmSpecifiers = {
   },
 };
 
+/** `lazy<typeof import("X")>(new URL("X", import.meta.url))` or `lazy<…("X")>("X")`. */
+const LAZY_CALL =
+  /\blazy<typeof import\("([^"]+)"\)>\(\s*(?:new URL\("\1",\s*import\.meta\.url\)|"\1")\s*,?\s*\)/g;
+
 const denoShim = {
   name: "deno-shim",
   setup(b) {
@@ -98,6 +103,15 @@ const denoShim = {
       // esbuild tree-shakes `z.x` on a namespace import but keeps all of zod (every
       // locale: ~450 KB a hook would load) for `import { z }`; both name the same members.
       contents = contents.replace(/import \{ z \} from "zod";/g, 'import * as z from "zod";');
+      // client/lazy.ts keeps imports out of Deno's up-front graph; esbuild needs them plain
+      // to split them into chunks. A lazy() call left over would not be bundled: refused.
+      contents = contents.replace(LAZY_CALL, 'import("$1")');
+      if (!args.path.endsWith(`${path.sep}lazy.ts`) && /\blazy</.test(contents)) {
+        throw new Error(
+          `${args.path}: a lazy() call the build cannot turn into import(): write ` +
+            'lazy<typeof import("<spec>")>(new URL("<spec>", import.meta.url)) with one <spec>',
+        );
+      }
       if (args.path !== shimPath && /\bDeno\./.test(contents)) {
         contents = `import { Deno } from ${JSON.stringify(shimPath)};\n${contents}`;
       }
