@@ -3,14 +3,9 @@
 // imports it as `Deno` into our own modules only, never as a global (libraries that look
 // for Deno must keep seeing Node); it refuses a bundle calling a Deno API missing here,
 // and one that slips through fails with its name instead of "undefined is not a function".
-// node:fs/promises and node:child_process load on first use (~8 ms of a hook's start).
+import fs from "node:fs/promises";
 import fsSync from "node:fs";
 import process from "node:process";
-
-/** node:fs/promises, loaded by its first caller. */
-function fs(): typeof fsSync.promises {
-  return fsSync.promises;
-}
 
 class NotFound extends Error {
   override name = "NotFound";
@@ -147,6 +142,7 @@ class Command {
     }
   > {
     const o = this.options;
+    // node:child_process on first use: a hook never spawns (a few ms of its start on Node).
     return import("node:child_process").then(({ spawn }) =>
       new Promise((resolve, reject) => {
         const child = spawn(this.command, o.args ?? [], {
@@ -220,15 +216,15 @@ const shim = {
   },
   stdout: writer(process.stdout),
   stderr: writer(process.stderr),
-  readTextFile: (path: Path) => wrap(() => fs().readFile(path, "utf8")),
-  readFile: (path: Path) => wrap(async () => new Uint8Array(await fs().readFile(path))),
+  readTextFile: (path: Path) => wrap(() => fs.readFile(path, "utf8")),
+  readFile: (path: Path) => wrap(async () => new Uint8Array(await fs.readFile(path))),
   writeTextFile: (
     path: Path,
     data: string,
     options: { mode?: number; createNew?: boolean; append?: boolean } = {},
   ) =>
     wrap(() =>
-      fs().writeFile(path, data, {
+      fs.writeFile(path, data, {
         mode: options.mode,
         flag: options.createNew ? "wx" : options.append ? "a" : "w",
       })
@@ -239,22 +235,22 @@ const shim = {
     options: { mode?: number; createNew?: boolean; append?: boolean } = {},
   ) =>
     wrap(() =>
-      fs().writeFile(path, data, {
+      fs.writeFile(path, data, {
         mode: options.mode,
         flag: options.createNew ? "wx" : options.append ? "a" : "w",
       })
     ),
   mkdir: (path: Path, options: { recursive?: boolean; mode?: number } = {}) =>
     wrap(async () => {
-      await fs().mkdir(path, options);
+      await fs.mkdir(path, options);
     }),
-  rename: (from: Path, to: Path) => wrap(() => fs().rename(from, to)),
-  chmod: (path: Path, mode: number) => wrap(() => fs().chmod(path, mode)),
+  rename: (from: Path, to: Path) => wrap(() => fs.rename(from, to)),
+  chmod: (path: Path, mode: number) => wrap(() => fs.chmod(path, mode)),
   remove: (path: Path, options: { recursive?: boolean } = {}) =>
-    wrap(() => fs().rm(path, { recursive: options.recursive ?? false })),
-  realPath: (path: Path) => wrap(() => fs().realpath(path)),
-  stat: (path: Path) => wrap(async () => fileInfo(await fs().stat(path))),
-  lstat: (path: Path) => wrap(async () => fileInfo(await fs().lstat(path))),
+    wrap(() => fs.rm(path, { recursive: options.recursive ?? false })),
+  realPath: (path: Path) => wrap(() => fs.realpath(path)),
+  stat: (path: Path) => wrap(async () => fileInfo(await fs.stat(path))),
+  lstat: (path: Path) => wrap(async () => fileInfo(await fs.lstat(path))),
   statSync: (path: Path) => sync(() => fileInfo(fsSync.statSync(path))),
   lstatSync: (path: Path) => sync(() => fileInfo(fsSync.lstatSync(path))),
   readTextFileSync: (path: Path) => sync(() => fsSync.readFileSync(path, "utf8")),
@@ -285,7 +281,7 @@ const shim = {
     })),
   readDir: (path: Path) => ({
     async *[Symbol.asyncIterator]() {
-      const entries = await wrap(() => fs().readdir(path, { withFileTypes: true }));
+      const entries = await wrap(() => fs.readdir(path, { withFileTypes: true }));
       for (const e of entries) {
         yield {
           name: e.name,
