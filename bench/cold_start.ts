@@ -102,7 +102,7 @@ try {
   await Deno.mkdir(".tmp/cold_start", { recursive: true });
   const probes: Record<string, string> = {
     "nothing": "",
-    "zod": 'import "zod";',
+    "valibot": 'import "valibot";',
     "jose": 'import "jose";',
     "postgres (postgres.js)": 'import "postgres";',
     "node:crypto": 'import "node:crypto";',
@@ -145,7 +145,7 @@ try {
       note: ratio <= TARGET ? undefined : `${fmt((ratio / TARGET - 1) * 100)} % over the target; ` +
         "nothing heavy is imported at start (tests/cold_start_imports_test.ts); a first " +
         "request that reads a body pays Deno's first body read and timer (~4 ms), one that " +
-        "is validated imports zod and the schemas (bench/FINDINGS.md, round 2)",
+        "is validated imports valibot and the schemas (~6 ms; zod was ~30: bench/FINDINGS.md)",
     });
     progress(NAME, `${name}: ${fmt(measured, "ms")} (${fmt(ratio)}× hello-world)`);
   }

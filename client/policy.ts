@@ -8,7 +8,7 @@ import type { Fallback, Policy } from "./policy_schema.ts";
 
 export type { Fallback, Policy };
 
-/** PolicySchema.parse({}) written out, so that the default needs no zod (policy_schema.ts);
+/** parsePolicy({}) written out, so that the default needs no valibot (policy_schema.ts);
  * client/policy_test.ts fails when the two differ. */
 export const DEFAULT_POLICY: Policy = {
   require_approval: [],
@@ -27,15 +27,10 @@ export async function loadPolicy(path: string): Promise<Policy> {
     if (error instanceof Deno.errors.NotFound) return DEFAULT_POLICY;
     throw error;
   }
-  const { PolicySchema } = await lazy<typeof import("./policy_schema.ts")>(
+  const { parsePolicy } = await lazy<typeof import("./policy_schema.ts")>(
     new URL("./policy_schema.ts", import.meta.url),
   );
-  const parsed = PolicySchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-    throw new Error(`Cannot read policy ${path}: ${lines.join("; ")}`);
-  }
-  return parsed.data;
+  return parsePolicy(JSON.parse(text), path);
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -1,12 +1,16 @@
-// Issue 21: a function's cold start loads only what its first response needs. zod with the
-// schemas (imported by the pipeline on the first request it validates), postgres.js (on
-// the first query), jose (on the first token) and node:crypto (on the first HMAC) must not
-// be in any function's static import graph: each of them alone costs more than the whole
-// cold-start budget against a hello-world Deno.serve (bench/FINDINGS.md).
+// Issue 21: a function's cold start loads only what its first response needs. valibot with
+// the schemas and validate.ts (imported by the pipeline on the first request it validates),
+// postgres.js (on the first query), jose (on the first token) and node:crypto (on the first
+// HMAC) must not be in any function's static import graph: each of them alone costs a
+// large share of the cold-start budget against a hello-world Deno.serve (valibot ~5 ms of
+// ~10; the others more than all of it: bench/FINDINGS.md). zod is no dependency any more;
+// it stays listed so that it cannot come back on the start path.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 
 const DEFERRED = [
   /^npm:\/?zod@/,
+  /^npm:\/?valibot@/,
+  /\/_shared\/validate\.ts$/,
   /^npm:\/?postgres@/,
   /^npm:\/?jose@/,
   /^node:crypto$/,
@@ -43,7 +47,7 @@ async function staticGraph(entry: string): Promise<string[]> {
   return [...seen];
 }
 
-Deno.test("no function imports zod, the API schemas, postgres.js, jose or node:crypto at start", async () => {
+Deno.test("no function imports valibot, the API schemas, postgres.js, jose or node:crypto at start", async () => {
   const functions = [...Deno.readDirSync("supabase/functions")]
     .filter((e) => e.isDirectory && !e.name.startsWith("_"))
     .map((e) => `./supabase/functions/${e.name}/index.ts`)

@@ -8,7 +8,6 @@
 //   from the root node_modules, whose installed version must equal the import map's.
 // - Our own modules (not node_modules) get `import { Deno } from "src/deno_shim.ts"`:
 //   client/ keeps calling Deno.*, on Node's built-ins; libraries never see a fake Deno.
-//   Their `import { z } from "zod"` is read as `import * as z`, which esbuild can shake.
 // - The build fails when the bundle calls a Deno API the shim lacks.
 // - Dynamic imports (the phone, the audit, the QR code) become chunks loaded only by the
 //   commands that need them, so a hook starts without parsing supabase-js or postgres;
@@ -100,9 +99,6 @@ const denoShim = {
     b.onLoad({ filter: /\.ts$/ }, (args) => {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       let contents = readFileSync(args.path, "utf8");
-      // esbuild tree-shakes `z.x` on a namespace import but keeps all of zod (every
-      // locale: ~450 KB a hook would load) for `import { z }`; both name the same members.
-      contents = contents.replace(/import \{ z \} from "zod";/g, 'import * as z from "zod";');
       // client/lazy.ts keeps imports out of Deno's up-front graph; esbuild needs them plain
       // to split them into chunks. A lazy() call left over would not be bundled: refused.
       contents = contents.replace(LAZY_CALL, 'import("$1")');

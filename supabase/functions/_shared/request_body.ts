@@ -1,5 +1,5 @@
-// Reading a request body: refused past 64 KiB before parsing, then JSON, then zod.
-import type { z } from "zod";
+// Reading a request body: refused past 64 KiB before parsing, then JSON (validate.ts
+// checks it against its schema).
 import { HttpError } from "./http_error.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -92,27 +92,4 @@ export function parseJson(raw: Uint8Array): unknown {
   } catch (error) {
     throw new HttpError("invalid_json", `Invalid JSON: ${(error as Error).message}`);
   }
-}
-
-/** Validates with a zod schema; 400 invalid_request with the issues in details. */
-export function validate<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  what = "body",
-): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new HttpError(
-      "invalid_request",
-      `Invalid request: the ${what} does not match the schema`,
-      {
-        details: result.error.issues.map((i) => ({
-          path: i.path.map(String).join("."),
-          code: i.code,
-          message: i.message,
-        })),
-      },
-    );
-  }
-  return result.data;
 }
