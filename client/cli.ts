@@ -13,6 +13,7 @@ import { AgentOpsClient, ApiError, pairStart } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
 import { appPairLink } from "../shared/pair_link.ts";
 import { VERSION } from "./launcher.ts";
+import { lazy } from "./lazy.ts";
 import {
   backendUrl,
   credentialsPath,
@@ -31,7 +32,8 @@ type Values = Record<string, string | boolean | undefined>;
 type Options = Record<string, { type: "string" | "boolean"; short?: string }>;
 
 async function describeError(error: unknown): Promise<string> {
-  return (await import("./net_errors.ts")).describeError(error);
+  return (await lazy<typeof import("./net_errors.ts")>(new URL("./net_errors.ts", import.meta.url)))
+    .describeError(error);
 }
 
 /** What a command gets: its parsed options and positionals, and the project directory. */
@@ -141,16 +143,32 @@ function parseAgent(value: string | undefined, path: string[]): Agent {
   return value as Agent;
 }
 
-async function readStdin(timeoutMs: number): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(""), timeoutMs);
-  });
-  try {
-    return await Promise.race([new Response(Deno.stdin.readable).text(), timeout]);
-  } finally {
-    clearTimeout(timer);
+/** The agent's payload: stdin to its end, or "" when it stays open past `timeoutMs`.
+ * Plain reads and AbortSignal.timeout on purpose: `new Response(Deno.stdin.readable)`
+ * loads the web streams, and Deno's global setTimeout loads Node's timers on first use;
+ * together ~10 ms of a hook's start (bench/hook_latency.ts). */
+export async function readStdin(timeoutMs: number): Promise<string> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const timedOut = new Promise<"timeout">((resolve) =>
+    signal.addEventListener("abort", () => resolve("timeout"), { once: true })
+  );
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const buffer = new Uint8Array(64 * 1024);
+    const read = await Promise.race([Deno.stdin.read(buffer), timedOut]);
+    if (read === "timeout") return "";
+    if (read === null) break;
+    chunks.push(buffer.subarray(0, read));
+    size += read;
   }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 async function writeAll(file: { write(p: Uint8Array): Promise<number> }, text: string) {
@@ -258,7 +276,7 @@ async function cmdPair({ values, project }: Context): Promise<number> {
 }
 
 async function qrCode(text: string): Promise<string> {
-  const mod = await import("qrcode-terminal");
+  const mod = await lazy<typeof import("qrcode-terminal")>("qrcode-terminal");
   const qr = (mod.default ?? mod) as {
     generate(text: string, opts: { small: boolean }, cb: (out: string) => void): void;
   };
@@ -267,8 +285,12 @@ async function qrCode(text: string): Promise<string> {
 
 async function cmdInstall({ values, args, project }: Context): Promise<number> {
   const agent = parseAgent(args[0], ["install"]);
-  const { loadPolicy } = await import("./policy.ts");
-  const { install } = await import("./install.ts");
+  const { loadPolicy } = await lazy<typeof import("./policy.ts")>(
+    new URL("./policy.ts", import.meta.url),
+  );
+  const { install } = await lazy<typeof import("./install.ts")>(
+    new URL("./install.ts", import.meta.url),
+  );
   const policy = await loadPolicy(policyPath(project));
   // Without --launcher: install.ts's defaultLauncher() (agentops on PATH, else this npm
   // package's own command, else an absolute, quoted one).
@@ -291,7 +313,9 @@ async function cmdInstall({ values, args, project }: Context): Promise<number> {
 
 async function cmdUninstall({ args, project }: Context): Promise<number> {
   const agent = parseAgent(args[0], ["uninstall"]);
-  const { uninstall } = await import("./install.ts");
+  const { uninstall } = await lazy<typeof import("./install.ts")>(
+    new URL("./install.ts", import.meta.url),
+  );
   const changed = await uninstall(project, agent);
   console.log(
     changed.length === 0
@@ -303,12 +327,14 @@ async function cmdUninstall({ args, project }: Context): Promise<number> {
 
 async function cmdStatus({ project }: Context): Promise<number> {
   const creds = await loadCredentials(project);
-  const { DEFAULT_POLICY, loadPolicy } = await import("./policy.ts");
+  const { DEFAULT_POLICY, loadPolicy } = await lazy<typeof import("./policy.ts")>(
+    new URL("./policy.ts", import.meta.url),
+  );
   const policy = await loadPolicy(policyPath(project)).catch((e) => {
     console.log(`Policy: ${(e as Error).message}`);
     return DEFAULT_POLICY;
   });
-  const queued = (await new EventQueue(queueDir(project)).list()).length;
+  const queued = new EventQueue(queueDir(project)).list().length;
   console.log(`Project:   ${project}`);
   console.log(`Backend:   ${backendUrl(creds)}`);
   console.log(
@@ -361,7 +387,9 @@ async function cmdFlush({ project }: Context): Promise<number> {
 }
 
 async function cmdDoctor({ project }: Context): Promise<number> {
-  const { runDoctor } = await import("./doctor.ts");
+  const { runDoctor } = await lazy<typeof import("./doctor.ts")>(
+    new URL("./doctor.ts", import.meta.url),
+  );
   return await runDoctor(project);
 }
 
@@ -372,7 +400,9 @@ async function cmdAuditVerify({ values, args, project }: Context): Promise<numbe
   if (!UUID_RE.test(runId)) {
     throw new UsageError(`"${runId}" is not a run id (a UUID)`, ["audit", "verify"]);
   }
-  const { databaseUrlFor } = await import("./phone.ts");
+  const { databaseUrlFor } = await lazy<typeof import("./phone.ts")>(
+    new URL("./phone.ts", import.meta.url),
+  );
   const databaseUrl = (values["database-url"] as string | undefined) ??
     databaseUrlFor(backendUrl(await loadCredentials(project).catch(() => null)));
   if (!databaseUrl) {
@@ -381,8 +411,12 @@ async function cmdAuditVerify({ values, args, project }: Context): Promise<numbe
       ["audit", "verify"],
     );
   }
-  const { verifyRunFromDatabase } = await import("./audit.ts");
-  const { explainDatabase } = await import("./net_errors.ts");
+  const { verifyRunFromDatabase } = await lazy<typeof import("./audit.ts")>(
+    new URL("./audit.ts", import.meta.url),
+  );
+  const { explainDatabase } = await lazy<typeof import("./net_errors.ts")>(
+    new URL("./net_errors.ts", import.meta.url),
+  );
   const report = await explainDatabase(
     databaseUrl,
     () => verifyRunFromDatabase(databaseUrl, runId),
@@ -400,7 +434,7 @@ async function withPhone<T>(
     phone: import("./phone.ts").Phone,
   ) => Promise<T>,
 ): Promise<T> {
-  const phoneMod = await import("./phone.ts");
+  const phoneMod = await lazy<typeof import("./phone.ts")>(new URL("./phone.ts", import.meta.url));
   const phone = await phoneMod.connectPhone(backendUrl(null));
   return await run(phoneMod, phone);
 }
@@ -906,7 +940,9 @@ export async function run(argv: string[]): Promise<never> {
   // A hook keeps the plain fetch (and skips loading net_errors.ts): its errors become the
   // runner's fallback, not messages.
   if (!argv.includes("hook")) {
-    const { explainFetch } = await import("./net_errors.ts");
+    const { explainFetch } = await lazy<typeof import("./net_errors.ts")>(
+      new URL("./net_errors.ts", import.meta.url),
+    );
     globalThis.fetch = explainFetch(globalThis.fetch);
   }
   try {

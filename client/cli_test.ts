@@ -188,3 +188,59 @@ Deno.test("the options parser: values, =values, booleans, short -h, -- and error
     assert(threw, argv.join(" "));
   }
 });
+
+/** readStdin() in a child process whose stdin this test writes; its answer as JSON. */
+async function readStdinInChild(
+  timeoutMs: number,
+  feed: (stdin: WritableStreamDefaultWriter<Uint8Array>) => Promise<void>,
+): Promise<{ length: number; sha: string }> {
+  const cli = new URL("./cli.ts", import.meta.url).href;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { readStdin } from "${cli}";
+       const text = await readStdin(${timeoutMs});
+       const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+       const sha = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"));
+       console.log(JSON.stringify({ length: text.length, sha: sha.join("") }));
+       Deno.exit(0);`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // A reader that never returns fails the test instead of hanging it.
+  const guard = setTimeout(() => child.kill(), 60_000);
+  const writer = child.stdin.getWriter();
+  const fed = feed(writer);
+  const out = await child.output();
+  clearTimeout(guard);
+  await fed;
+  await writer.close().catch(() => {});
+  assert(out.success, "the child failed");
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("readStdin() reads a payload of many reads to its end, multi-byte characters intact", async () => {
+  // 200 KiB: more than one 64 KiB read; "é" splits across read boundaries somewhere.
+  const payload = JSON.stringify({ text: "é€ ".repeat(50_000) });
+  const got = await readStdinInChild(60_000, async (stdin) => {
+    const bytes = new TextEncoder().encode(payload);
+    for (let at = 0; at < bytes.length; at += 10_007) {
+      await stdin.write(bytes.subarray(at, at + 10_007));
+    }
+    await stdin.close();
+  });
+  assertEquals(got, { length: payload.length, sha: await sha256(payload) });
+});
+
+Deno.test("readStdin() answers an empty payload when stdin stays open past its timeout", async () => {
+  // Half a payload and no end: the hook must not wait for ever (the runner then steps aside).
+  const got = await readStdinInChild(300, (stdin) => stdin.write(new TextEncoder().encode("{")));
+  assertEquals(got, { length: 0, sha: await sha256("") });
+});

@@ -295,10 +295,10 @@ async function checkPolicy(project: string): Promise<Check> {
   }
 }
 
-async function checkQueue(project: string): Promise<Check[]> {
+function checkQueue(project: string): Check[] {
   const queue = new EventQueue(queueDir(project));
-  const waiting = (await queue.list()).length;
-  const rejected = (await new EventQueue(`${queueDir(project)}/rejected`).list()).length;
+  const waiting = queue.list().length;
+  const rejected = new EventQueue(`${queueDir(project)}/rejected`).list().length;
   const checks: Check[] = [
     waiting === 0 ? { name: "queue", status: "ok", message: "no run events waiting" } : {
       name: "queue",
@@ -329,7 +329,7 @@ async function doctorChecks(project: string): Promise<Check[]> {
     ...(reachable ? await checkPairing(url, creds) : creds ? [] : await checkPairing(url, null)),
     ...await checkHooks(project),
     await checkPolicy(project),
-    ...await checkQueue(project),
+    ...checkQueue(project),
   ];
 }
 

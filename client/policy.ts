@@ -3,6 +3,7 @@
 // (shared/command_policy.ts, on a real shell parser), never by their spelling.
 import { analyzeCommand, type Risk } from "../shared/command_policy.ts";
 import { normalizeCommand } from "../shared/shell_commands.ts";
+import { lazy } from "./lazy.ts";
 import type { Fallback, Policy } from "./policy_schema.ts";
 
 export type { Fallback, Policy };
@@ -21,12 +22,14 @@ export const DEFAULT_POLICY: Policy = {
 export async function loadPolicy(path: string): Promise<Policy> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path); // sync: no thread-pool hop in a hook (queue.ts)
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return DEFAULT_POLICY;
     throw error;
   }
-  const { parsePolicy } = await import("./policy_schema.ts");
+  const { parsePolicy } = await lazy<typeof import("./policy_schema.ts")>(
+    new URL("./policy_schema.ts", import.meta.url),
+  );
   return parsePolicy(JSON.parse(text), path);
 }
 

@@ -41,13 +41,19 @@ export function backendUrl(credentials?: Credentials | null): string {
   return Deno.env.get("AGENTOPS_URL") ?? credentials?.url ?? DEFAULT_URL;
 }
 
-export async function loadCredentials(project: string): Promise<Credentials | null> {
+/** The project's credentials, null when it is not paired. Read synchronously: every hook
+ * reads them, and an async read is a hop to the blocking thread pool (client/queue.ts). */
+export function loadCredentials(project: string): Promise<Credentials | null> {
   try {
-    return JSON.parse(await Deno.readTextFile(credentialsPath(project)));
+    return Promise.resolve(JSON.parse(Deno.readTextFileSync(credentialsPath(project))));
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw new Error(
-      `Cannot read ${credentialsPath(project)}: ${(error as Error).message}; run \`agentops pair\``,
+    if (error instanceof Deno.errors.NotFound) return Promise.resolve(null);
+    return Promise.reject(
+      new Error(
+        `Cannot read ${credentialsPath(project)}: ${
+          (error as Error).message
+        }; run \`agentops pair\``,
+      ),
     );
   }
 }

@@ -125,7 +125,7 @@ export async function applyRules(
   });
   if (!decision || (decision.effect === "allow" && !ctx.mayAllow)) return null;
   const rule = decision.rules[0];
-  await ctx.queue.enqueue({
+  ctx.queue.enqueue({
     run_id: ctx.action.runId,
     provider: ctx.agent,
     event_type: "RULE_APPLIED",

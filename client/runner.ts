@@ -23,8 +23,7 @@ import { rememberNote, takeNotes } from "./notes.ts";
 import type { Fallback, Policy } from "./policy.ts";
 import { AgentOpsClient, ApiError, type BridgeEvent, UnreachableError } from "./sdk.ts";
 import { EventQueue } from "./queue.ts";
-import { applyRules, markRulesStale } from "./rules.ts";
-import { normalizeCommand } from "../shared/shell_commands.ts";
+import { lazy } from "./lazy.ts";
 import { backendUrl, type Credentials, loadCredentials, policyPath, queueDir } from "./project.ts";
 
 interface HookResult {
@@ -150,7 +149,9 @@ async function runHookUnguarded(
   // The policy (and its validator) loads only when a hook may need it: the hooks that
   // ask nobody stay light.
   if (action.kind !== "approval") return await runWithoutPolicy(agent, action, options, started);
-  const { loadPolicy } = await import("./policy.ts");
+  const { loadPolicy } = await lazy<typeof import("./policy.ts")>(
+    new URL("./policy.ts", import.meta.url),
+  );
   let policy: Policy;
   try {
     policy = await loadPolicy(policyPath(options.project));
@@ -242,7 +243,7 @@ async function recordEvent(
   queue: EventQueue,
   client: AgentOpsClient | null,
 ): Promise<void> {
-  await queue.enqueue(toEvent(agent, action, action.eventType));
+  queue.enqueue(toEvent(agent, action, action.eventType));
   if (client) await queue.flush(client, EVENT_RETRY).catch(() => {});
 }
 
@@ -309,7 +310,9 @@ async function handleApproval(
     }
     return answer(verdict);
   };
-  const { evaluateCommand } = await import("./policy.ts");
+  const { evaluateCommand } = await lazy<typeof import("./policy.ts")>(
+    new URL("./policy.ts", import.meta.url),
+  );
   const judged = await evaluateCommand(policy, action.command, { cwd: action.cwd || undefined });
   const rule = judged.reason;
   if (!judged.needsApproval) {
@@ -318,7 +321,14 @@ async function handleApproval(
   if (!client) {
     return answer(fallbackVerdict(policy.fallback.no_device, "this project is not paired"));
   }
-  // The phone's rules (issue 15) answer what they decide, without asking the phone.
+  // The phone's rules (issue 15) answer what they decide, without asking the phone. Loaded
+  // only now: a hook that asks nobody (an event, a command outside the policy) never needs them.
+  const [{ applyRules, markRulesStale }, { normalizeCommand }] = await Promise.all([
+    lazy<typeof import("./rules.ts")>(new URL("./rules.ts", import.meta.url)),
+    lazy<typeof import("../shared/shell_commands.ts")>(
+      new URL("../shared/shell_commands.ts", import.meta.url),
+    ),
+  ]);
   const ruled = await applyRules(ctx.project, {
     agent,
     action,

@@ -6,6 +6,7 @@
 let signing: Promise<typeof import("../shared/signing.ts")> | undefined;
 import type { Rule } from "../shared/rule_match.ts";
 import { ApiError } from "../shared/api_error.ts";
+import { lazy } from "./lazy.ts";
 // Types only: derived from the API's schemas, erased from the bundle (no valibot at run time).
 import type * as v from "valibot";
 import type {
@@ -29,7 +30,9 @@ export { ApiError };
 function signedHeaders(
   ...args: Parameters<typeof import("../shared/signing.ts").signedHeaders>
 ): ReturnType<typeof import("../shared/signing.ts").signedHeaders> {
-  signing ??= import("../shared/signing.ts");
+  signing ??= lazy<typeof import("../shared/signing.ts")>(
+    new URL("../shared/signing.ts", import.meta.url),
+  );
   return signing.then((m) => m.signedHeaders(...args));
 }
 

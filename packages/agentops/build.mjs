@@ -10,7 +10,8 @@
 //   client/ keeps calling Deno.*, on Node's built-ins; libraries never see a fake Deno.
 // - The build fails when the bundle calls a Deno API the shim lacks.
 // - Dynamic imports (the phone, the audit, the QR code) become chunks loaded only by the
-//   commands that need them, so a hook starts without parsing supabase-js or postgres.
+//   commands that need them, so a hook starts without parsing supabase-js or postgres;
+//   client/lazy.ts's calls are turned back into plain import()s for that.
 import { build } from "esbuild";
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -88,12 +89,25 @@ const npmSpecifiers = {
   },
 };
 
+/** `lazy<typeof import("X")>(new URL("X", import.meta.url))` or `lazy<…("X")>("X")`. */
+const LAZY_CALL =
+  /\blazy<typeof import\("([^"]+)"\)>\(\s*(?:new URL\("\1",\s*import\.meta\.url\)|"\1")\s*,?\s*\)/g;
+
 const denoShim = {
   name: "deno-shim",
   setup(b) {
     b.onLoad({ filter: /\.ts$/ }, (args) => {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       let contents = readFileSync(args.path, "utf8");
+      // client/lazy.ts keeps imports out of Deno's up-front graph; esbuild needs them plain
+      // to split them into chunks. A lazy() call left over would not be bundled: refused.
+      contents = contents.replace(LAZY_CALL, 'import("$1")');
+      if (!args.path.endsWith(`${path.sep}lazy.ts`) && /\blazy</.test(contents)) {
+        throw new Error(
+          `${args.path}: a lazy() call the build cannot turn into import(): write ` +
+            'lazy<typeof import("<spec>")>(new URL("<spec>", import.meta.url)) with one <spec>',
+        );
+      }
       if (args.path !== shimPath && /\bDeno\./.test(contents)) {
         contents = `import { Deno } from ${JSON.stringify(shimPath)};\n${contents}`;
       }

@@ -5,8 +5,6 @@
 // and one that slips through fails with its name instead of "undefined is not a function".
 import fs from "node:fs/promises";
 import fsSync from "node:fs";
-import { spawn } from "node:child_process";
-import { Readable } from "node:stream";
 import process from "node:process";
 
 class NotFound extends Error {
@@ -84,8 +82,10 @@ export const SHIMMED = [
   "readTextFileSync",
   "realPath",
   "remove",
+  "readDirSync",
   "removeSync",
   "rename",
+  "renameSync",
   "stat",
   "statSync",
   "stderr",
@@ -142,34 +142,54 @@ class Command {
     }
   > {
     const o = this.options;
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.command, o.args ?? [], {
-        cwd: o.cwd,
-        env: o.env ? { ...process.env, ...o.env } : process.env,
-        stdio: [
-          NODE_STDIO[o.stdin ?? "null"],
-          NODE_STDIO[o.stdout ?? "piped"],
-          NODE_STDIO[o.stderr ?? "piped"],
-        ],
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout?.on("data", (d: Buffer) => out.push(d));
-      child.stderr?.on("data", (d: Buffer) => err.push(d));
-      child.once("error", (error) => reject(mapError(error)));
-      child.once("close", (code, signal) =>
-        resolve({
-          success: code === 0,
-          code: code ?? 1,
-          signal,
-          stdout: new Uint8Array(Buffer.concat(out)),
-          stderr: new Uint8Array(Buffer.concat(err)),
-        }));
-    });
+    // node:child_process on first use: a hook never spawns (a few ms of its start on Node).
+    return import("node:child_process").then(({ spawn }) =>
+      new Promise((resolve, reject) => {
+        const child = spawn(this.command, o.args ?? [], {
+          cwd: o.cwd,
+          env: o.env ? { ...process.env, ...o.env } : process.env,
+          stdio: [
+            NODE_STDIO[o.stdin ?? "null"],
+            NODE_STDIO[o.stdout ?? "piped"],
+            NODE_STDIO[o.stderr ?? "piped"],
+          ],
+        });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout?.on("data", (d: Buffer) => out.push(d));
+        child.stderr?.on("data", (d: Buffer) => err.push(d));
+        child.once("error", (error) => reject(mapError(error)));
+        child.once("close", (code, signal) =>
+          resolve({
+            success: code === 0,
+            code: code ?? 1,
+            signal,
+            stdout: new Uint8Array(Buffer.concat(out)),
+            stderr: new Uint8Array(Buffer.concat(err)),
+          }));
+      })
+    );
   }
 }
 
-let stdinReadable: ReadableStream<Uint8Array> | undefined;
+let stdinChunks: AsyncIterator<Buffer> | undefined;
+let stdinLeft: Uint8Array = new Uint8Array(0);
+
+/** Deno.stdin.read on process.stdin's chunks: the bytes read into `into`, null at the end.
+ * (The hook reads its payload this way; Readable.toWeb would load Node's web streams.) */
+async function readStdin(into: Uint8Array): Promise<number | null> {
+  if (stdinLeft.length === 0) {
+    stdinChunks ??= process.stdin[Symbol.asyncIterator]();
+    const next = await stdinChunks.next();
+    if (next.done) return null;
+    const chunk = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
+    stdinLeft = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+  }
+  const n = Math.min(into.length, stdinLeft.length);
+  into.set(stdinLeft.subarray(0, n));
+  stdinLeft = stdinLeft.subarray(n);
+  return n;
+}
 
 const shim = {
   Command,
@@ -192,10 +212,7 @@ const shim = {
   execPath: () => process.execPath,
   exit: (code = 0): never => process.exit(code),
   stdin: {
-    get readable(): ReadableStream<Uint8Array> {
-      stdinReadable ??= Readable.toWeb(process.stdin) as unknown as ReadableStream<Uint8Array>;
-      return stdinReadable;
-    },
+    read: readStdin,
   },
   stdout: writer(process.stdout),
   stderr: writer(process.stderr),
@@ -254,6 +271,14 @@ const shim = {
     }),
   removeSync: (path: Path, options: { recursive?: boolean } = {}) =>
     sync(() => fsSync.rmSync(path, { recursive: options.recursive ?? false })),
+  renameSync: (from: Path, to: Path) => sync(() => fsSync.renameSync(from, to)),
+  readDirSync: (path: Path) =>
+    sync(() => fsSync.readdirSync(path, { withFileTypes: true })).map((e) => ({
+      name: e.name,
+      isFile: e.isFile(),
+      isDirectory: e.isDirectory(),
+      isSymlink: e.isSymbolicLink(),
+    })),
   readDir: (path: Path) => ({
     async *[Symbol.asyncIterator]() {
       const entries = await wrap(() => fs.readdir(path, { withFileTypes: true }));

@@ -25,6 +25,12 @@ Deno.test("the Deno shim maps Node's errors to Deno's classes and honours Deno's
     const names: string[] = [];
     for await (const e of Shim.readDir(dir)) names.push(`${e.name}:${e.isFile ? "f" : "d"}`);
     assertEquals(names.sort(), ["a:f", "x:d"]);
+    assertEquals(
+      [...Shim.readDirSync(dir)].map((e) => `${e.name}:${e.isFile ? "f" : "d"}`).sort(),
+      ["a:f", "x:d"],
+    );
+    Shim.renameSync(`${dir}/a`, `${dir}/c`);
+    Shim.renameSync(`${dir}/c`, `${dir}/a`);
     assert(Shim.statSync(`${dir}/x`).isDirectory);
     await Shim.rename(`${dir}/a`, `${dir}/b`);
     assertEquals(Shim.readTextFileSync(`${dir}/b`), "one");
