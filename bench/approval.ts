@@ -21,6 +21,7 @@ import {
   type ApprovalState,
   type ApprovalWaiter,
   createApprovalWaiter,
+  waiterTrace,
   type WaitOptions,
 } from "../supabase/functions/_shared/approval_waiter.ts";
 import { createSql, type Sql } from "../supabase/functions/_shared/db.ts";
@@ -39,6 +40,8 @@ const wallNow = () => performance.timeOrigin + performance.now();
 // Postgres flushes an idle backend's statistics up to 10 s late (PGSTAT_IDLE_INTERVAL):
 // let the parking burst land before the idle window opens.
 const STATS_SETTLE_MS = 11_000;
+/** `APPROVAL_BENCH_PARTS=latency`: the project's latency run alone (a quick A/B) */
+const LATENCY_ONLY = Deno.env.get("APPROVAL_BENCH_PARTS") === "latency";
 
 function progress(message: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`[${NAME}] ${message}\n`));
@@ -108,6 +111,12 @@ interface SideResult {
   /** commit → the waiter handed the answer to the endpoint, and from there to the client */
   toWoken: number[];
   wokenToRead: number[];
+  /** the waiter's own steps (waiterTrace): commit → NOTIFY handled, the batched re-read
+   * (sent → returned) */
+  toNotified: number[];
+  reread: number[];
+  /** how late a 5 ms timer fired on the server's thread while deciding (event-loop lag) */
+  loopLag: number[];
   idleQueriesPerSecond: number;
   answered: number;
 }
@@ -133,8 +142,17 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     baseline = createPollingWaiter(stack.deps.sql);
     stack.deps.waiter = baseline;
   }
-  // Where the time goes: when the waiter hands each answer to the endpoint.
+  // Where the time goes: when the waiter hands each answer to the endpoint, and its steps
+  // before that (NOTIFY handled, the re-read sent and returned).
   const wokeAt = new Map<string, number>();
+  const notifiedAt = new Map<string, number>();
+  const readSentAt = new Map<string, number>();
+  const readDoneAt = new Map<string, number>();
+  const stampsOf = { notified: notifiedAt, read: readSentAt, settled: readDoneAt };
+  waiterTrace.on = (step, batch) => {
+    const at = wallNow();
+    for (const id of batch) if (!stampsOf[step].has(id)) stampsOf[step].set(id, at);
+  };
   const inner = stack.deps.waiter;
   stack.deps.waiter = {
     ...inner,
@@ -185,7 +203,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       await sleep(50);
     }
     progress(`${label}: ${ids.length} parked; letting statistics settle`);
-    await sleep(useBaseline ? 2_000 : STATS_SETTLE_MS);
+    await sleep(useBaseline || LATENCY_ONLY ? 2_000 : STATS_SETTLE_MS);
 
     const c0 = await xactCount(stack.sql);
     const t0 = performance.now();
@@ -202,6 +220,13 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     const decidedAt = new Array<number>(ids.length);
     const committedAt = new Array<number>(ids.length);
     const decisions: Promise<unknown>[] = [];
+    const loopLag: number[] = [];
+    let lagFrom = performance.now();
+    const lagTimer = setInterval(() => {
+      const now = performance.now();
+      loopLag.push(Math.max(0, now - lagFrom - 5));
+      lagFrom = now;
+    }, 5);
     const start = performance.now();
     for (const [i, id] of ids.entries()) {
       const due = start + (i * 1000) / DECISIONS_PER_SECOND;
@@ -217,13 +242,35 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       );
     }
     await Promise.all(decisions);
+    clearInterval(lagTimer);
     const { answeredAt, statuses } = await answered;
     clients.terminate();
+    waiterTrace.on = undefined;
     const latencies = ids.map((_, i) => answeredAt[i] - committedAt[i]);
     const endToEnd = ids.map((_, i) => answeredAt[i] - decidedAt[i]);
     const decisionSql = ids.map((_, i) => committedAt[i] - decidedAt[i]);
     const toWoken = ids.map((id, i) => (wokeAt.get(id) ?? NaN) - committedAt[i]);
     const wokenToRead = ids.map((id, i) => answeredAt[i] - (wokeAt.get(id) ?? NaN));
+    const toNotified = ids.map((id, i) => (notifiedAt.get(id) ?? NaN) - committedAt[i]);
+    const reread = ids.map((id) => (readDoneAt.get(id) ?? NaN) - (readSentAt.get(id) ?? NaN));
+    const steps: [string, number[]][] = [
+      ["decision's SQL call", decisionSql],
+      ["commit → NOTIFY handled", toNotified],
+      ["the re-read (sent → returned)", reread],
+      ["commit → waiter woke", toWoken],
+      ["waiter woke → client read", wokenToRead],
+      ["decision sent → client read", endToEnd],
+      ["event-loop lag (5 ms timer)", loopLag],
+    ];
+    for (const [what, xs] of steps) {
+      const ok = xs.filter(Number.isFinite);
+      if (ok.length === 0) continue;
+      progress(
+        `${label}: ${what} p50 ${percentile(ok, 50).toFixed(2)} p90 ${
+          percentile(ok, 90).toFixed(2)
+        } p99 ${percentile(ok, 99).toFixed(2)} max ${percentile(ok, 100).toFixed(2)} ms`,
+      );
+    }
     progress(
       `${label}: commit → waiter woke p50 ${percentile(toWoken, 50).toFixed(1)} p99 ${
         percentile(toWoken, 99).toFixed(1)
@@ -245,6 +292,9 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       decisionSql,
       toWoken,
       wokenToRead,
+      toNotified,
+      reread,
+      loopLag,
       idleQueriesPerSecond,
       answered: approved,
     };
@@ -544,6 +594,10 @@ if (Deno.args.includes("--rss")) {
 }
 
 const loadAtStart = Deno.loadavg()[0];
+if (LATENCY_ONLY) {
+  await runSide("project (LISTEN + batched poll)", false);
+  Deno.exit(0);
+}
 const project = await runSide("project (LISTEN + batched poll)", false);
 const base = await runSide("baseline (per-request 1 s polling)", true);
 progress(`memory: ${MEMORY_WAITERS} parked waiters, each side`);
@@ -658,7 +712,9 @@ const result = {
       percentile(project.decisionSql, 99).toFixed(1)
     } ms, commit → waiter woke (NOTIFY, the batched re-read that also marks it delivered) ${
       percentile(project.toWoken, 50).toFixed(1)
-    }/${percentile(project.toWoken, 99).toFixed(1)} ms, waiter woke → HTTP answer read ${
+    }/${percentile(project.toWoken, 99).toFixed(1)} ms (of which the re-read itself ${
+      percentile(project.reread, 50).toFixed(1)
+    }/${percentile(project.reread, 99).toFixed(1)} ms), waiter woke → HTTP answer read ${
       percentile(project.wokenToRead, 50).toFixed(1)
     }/${percentile(project.wokenToRead, 99).toFixed(1)} ms.`,
     `Queries per second are the database's committed + rolled-back transactions (pg_stat_database) over ${

@@ -71,6 +71,11 @@ const EXPIRY_RETRY_MS = 250;
 
 type Parked = ParkedRequest<ApprovalState>;
 
+/** Stamps of the wake-up path for bench/approval.ts (unset in production: one check each). */
+export const waiterTrace: {
+  on?: (step: "notified" | "read" | "settled", ids: readonly string[]) => void;
+} = {};
+
 export function createApprovalWaiter(
   deps: WaiterDeps,
   options: WaiterOptions = {},
@@ -135,8 +140,10 @@ export function createApprovalWaiter(
       const ids = batch.all ? [...parked.keys()] : [...batch.ids].filter((id) => parked.has(id));
       if (ids.length === 0) return;
       queries++;
+      waiterTrace.on?.("read", ids);
       try {
         const rows = await deps.sql`select private.settle_approvals(${ids}::uuid[]) as result`;
+        waiterTrace.on?.("settled", ids);
         const result = rows[0].result as { expired: number; settled: ApprovalState[] };
         for (const state of result.settled) settle(state);
         if (result.expired > 0) deps.push?.deliverSoon();
@@ -202,6 +209,7 @@ export function createApprovalWaiter(
       // it is never taken for the answer: the woken approvals are re-read in one query.
       const approvalId = payload.toLowerCase();
       if (!UUID_RE.test(approvalId)) return;
+      waiterTrace.on?.("notified", [approvalId]);
       recent.add(approvalId);
       if (parked.has(approvalId)) checks.soon(approvalId);
     },
