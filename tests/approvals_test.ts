@@ -625,6 +625,7 @@ Deno.test("clients cannot call the approval functions directly", async () => {
         const call of [
           `private.decide_approval('${ws.userId}', '${approval.approval_id}', 'APPROVE', null, null)`,
           `private.settle_approvals(array['${approval.approval_id}'::uuid])`,
+          `private.mark_approvals_delivered(array['${approval.approval_id}'::uuid])`,
           `private.expire_due_approvals(array['${approval.approval_id}'::uuid])`,
         ]
       ) {

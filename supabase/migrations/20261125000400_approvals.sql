@@ -241,25 +241,27 @@ end
 $$;
 
 -- The waiter's one query for every approval parked in an isolate (batched poll, a NOTIFY,
--- a reconnect, an expiry): expires the due ones, and marks those no longer PENDING
--- delivered (private.mark_approval_delivered, once per approval: the APPROVAL_DELIVERED
--- receipt) in the same query that settles them, returning {settled: [state…], expired: n}.
--- The waiter calls it only with the ids of requests parked in its isolate and hands every
--- settled state to them at once, so bridge-approval-wait answers without a second SQL call
--- (it halved the decision → answer path: bench/FINDINGS.md). Rows are taken in id order,
--- so two isolates settling overlapping approvals lock their runs in the same order.
+-- a reconnect, an expiry): expires the due ones and returns {settled: [state…], expired: n},
+-- the state of each one no longer PENDING. The waiter calls it only with the ids of requests
+-- parked in its isolate and hands every settled state to them at once. It writes nothing
+-- unless something expires: the delivery receipt is written after the answer
+-- (private.mark_approvals_delivered), off the decision → answer path, where it cost as much
+-- as the re-read itself (bench/FINDINGS.md).
 create function private.settle_approvals(p_ids uuid[]) returns jsonb
 language plpgsql set search_path = '' as $$
 declare
-  v_expired integer;
+  v_expired integer := 0;
   v_settled jsonb;
 begin
-  v_expired := private.expire_due_approvals(p_ids);
-  select coalesce(jsonb_agg(private.mark_approval_delivered(s.id)), '[]'::jsonb)
+  -- (no row lock unless one is due: a woken decision's re-read is a plain read)
+  if exists (select 1 from public.approvals a
+             where a.id = any(p_ids) and a.status = 'PENDING' and a.expires_at <= now()) then
+    v_expired := private.expire_due_approvals(p_ids);
+  end if;
+  select coalesce(jsonb_agg(private.approval_state(a)), '[]'::jsonb)
   into v_settled
-  from (select a.id from public.approvals a
-        where a.id = any(p_ids) and a.status <> 'PENDING'
-        order by a.id) s;
+  from public.approvals a
+  where a.id = any(p_ids) and a.status <> 'PENDING';
   return jsonb_build_object('expired', v_expired, 'settled', v_settled);
 end
 $$;
@@ -361,5 +363,22 @@ begin
     select * into v_approval from public.approvals where id = p_approval_id;
   end if;
   return private.approval_state(v_approval);
+end
+$$;
+
+-- The waiter answered these decided approvals: the receipt of each (delivered_at and
+-- APPROVAL_DELIVERED, once: private.mark_approval_delivered), in id order, so two isolates
+-- marking overlapping approvals lock their runs in the same order. Returns how many ids.
+create function private.mark_approvals_delivered(p_ids uuid[]) returns integer
+language plpgsql set search_path = '' as $$
+declare
+  v_id uuid;
+  v_count integer := 0;
+begin
+  for v_id in select distinct x from unnest(p_ids) x order by 1 loop
+    perform private.mark_approval_delivered(v_id);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
 end
 $$;
