@@ -151,7 +151,9 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
   const stampsOf = { notified: notifiedAt, read: readSentAt, settled: readDoneAt };
   waiterTrace.on = (step, batch) => {
     const at = wallNow();
-    for (const id of batch) if (!stampsOf[step].has(id)) stampsOf[step].set(id, at);
+    // the last one: a request is answered by the last re-read of its id (once answered,
+    // it is in no later batch)
+    for (const id of batch) stampsOf[step].set(id, at);
   };
   const inner = stack.deps.waiter;
   stack.deps.waiter = {
