@@ -267,7 +267,8 @@ end
 $$;
 
 -- mobile-approval-decision: one compare-and-set under the approval's row lock, so exactly
--- one decision wins under any concurrency. Out: {result} (200) or, for an approval found
+-- one decision wins under any concurrency. Out: {result, pushes} (200; pushes: the clear
+-- pushes queued, 0 when no other device is paired: nothing to deliver) or, for an approval found
 -- past its expiry, {expired: details}: the expiry is kept (timeline event, NOTIFY, clear
 -- push) and the endpoint answers 409 expired. Other refusals raise and write nothing.
 create function private.decide_approval(
@@ -279,6 +280,7 @@ declare
   v_devices uuid[];
   v_device uuid;
   v_status text := case p_decision when 'APPROVE' then 'APPROVED' when 'DENY' then 'DENIED' end;
+  v_pushes integer;
 begin
   if v_status is null then
     perform private.fail('invalid_request', 'Invalid request: decision must be APPROVE or DENY');
@@ -319,7 +321,7 @@ begin
   end if;
   if v_approval.status <> 'PENDING' then
     if v_approval.status = v_status and v_approval.decided_by_user_id = p_user_id then
-      return jsonb_build_object('result', private.approval_decision(v_approval));
+      return jsonb_build_object('result', private.approval_decision(v_approval), 'pushes', 0);
     end if;
     perform private.fail('already_decided',
       format('Already decided: the approval was %s at %s', lower(v_approval.status),
@@ -338,8 +340,9 @@ begin
                        'note', v_approval.note, 'decided_by_device_id', v_device,
                        'decided_by_user_id', p_user_id));
   perform private.approval_settled(v_approval);
-  perform private.enqueue_approval_clear_push(v_approval, v_device);
-  return jsonb_build_object('result', private.approval_decision(v_approval));
+  v_pushes := private.enqueue_approval_clear_push(v_approval, v_device);
+  return jsonb_build_object('result', private.approval_decision(v_approval),
+                            'pushes', v_pushes);
 end
 $$;
 
