@@ -121,6 +121,9 @@ interface SideResult {
   wokenToRead: number[];
   /** how late a 5 ms timer fired on the server's thread while deciding (event-loop lag) */
   loopLag: number[];
+  /** CPU ms per decision while deciding: this process (all threads), this database's
+   * backends */
+  cpuPerDecision: { deno: number; postgres: number };
   idleQueriesPerSecond: number;
   answered: number;
 }
@@ -128,6 +131,16 @@ interface SideResult {
 /** the samples of one way of deciding */
 function arm(side: SideResult, xs: number[], via: "http" | "sql"): number[] {
   return xs.filter((x, i) => side.via[i] === via && Number.isFinite(x));
+}
+
+/** utime + stime of a process in ms (Linux /proc; 100 Hz ticks); NaN once it is gone */
+function cpuMs(pid: number | "self"): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 async function xactCount(sql: postgres.Sql): Promise<number> {
@@ -231,9 +244,12 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     const decider = new Worker(new URL("./approval_decider.ts", import.meta.url), {
       type: "module",
     });
+    let ready = () => {};
+    const warmedUp = new Promise<void>((resolve) => (ready = resolve));
     const decided = new Promise<DeciderResult>((resolve, reject) => {
       decider.onmessage = (e: MessageEvent<DeciderResult | { ready: true }>) => {
         if ("via" in e.data) resolve(e.data);
+        else ready();
       };
       decider.onerror = (e) => reject(e);
     });
@@ -252,13 +268,31 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       ids,
       perSecond: DECISIONS_PER_SECOND,
     };
+    // CPU time over the deciding window (noise on a shared machine moves wall-clock
+    // latency, much less the CPU each decision costs): this process (server, phone and
+    // clients), and this database's Postgres backends
     decider.postMessage(order);
+    await warmedUp;
+    const backends = (await stack.sql`
+      select pid from pg_stat_activity where datname = current_database()`).map((r) => r.pid);
+    const cpu0 = [cpuMs("self"), ...backends.map(cpuMs)];
+    decider.postMessage("go");
     const { via, sentAt, doneAt, failures } = await decided;
+    const { answeredAt, statuses } = await answered;
+    const cpu1 = [cpuMs("self"), ...backends.map(cpuMs)];
     clearInterval(lagTimer);
     decider.terminate();
-    if (failures.length) throw new Error(`${label}: decisions failed: ${failures.slice(0, 3)}`);
-    const { answeredAt, statuses } = await answered;
     clients.terminate();
+    if (failures.length) throw new Error(`${label}: decisions failed: ${failures.slice(0, 3)}`);
+    const cpuPerDecision = {
+      deno: (cpu1[0] - cpu0[0]) / ids.length,
+      postgres: cpu1.slice(1).reduce((sum, x, i) => sum + x - cpu0[i + 1], 0) / ids.length,
+    };
+    progress(
+      `${label}: CPU per decision (its long-poll included): Deno ${
+        cpuPerDecision.deno.toFixed(3)
+      } ms, Postgres backends ${cpuPerDecision.postgres.toFixed(3)} ms`,
+    );
     waiterTrace.on = undefined;
     const side: SideResult = {
       via,
@@ -270,6 +304,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       toWoken: ids.map((id) => (wokeAt.get(id) ?? NaN) - (notifiedAt.get(id) ?? NaN)),
       wokenToRead: ids.map((id, i) => answeredAt[i] - (wokeAt.get(id) ?? NaN)),
       loopLag,
+      cpuPerDecision,
       idleQueriesPerSecond,
       answered: statuses.filter((s) => s === "APPROVED").length,
     };

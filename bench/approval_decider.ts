@@ -42,7 +42,10 @@ worker.onmessage = async (message: MessageEvent<DeciderRequest>) => {
     body: JSON.stringify({ decision: "APPROVE" }),
   });
   await warm.body?.cancel();
+  // ready: the caller takes its CPU stamps (every connection is open now), then says go
+  const go = new Promise<void>((resolve) => (worker.onmessage = () => resolve()));
   worker.postMessage({ ready: true });
+  await go;
 
   const via = ids.map((_, i) => (i % 2 === 0 ? "http" : "sql") as "http" | "sql");
   const sentAt = new Array<number>(ids.length).fill(NaN);
