@@ -74,6 +74,17 @@ const RECEIPT_RETRY_MS = 1_000;
 
 type Parked = ParkedRequest<ApprovalState>;
 
+/** `select <fn>('{id,…}'::uuid[]) as result` with the ids in the text, as a tagged
+ * template without parameters: postgres.js with `prepare: false` sends a query that has
+ * parameters in two round trips (Parse/Describe first, then Bind/Execute), one without in
+ * one, and this is on the decision → answer path (bench/FINDINGS.md). Only ids that are
+ * UUIDs are written (the rest cannot be approvals: they are left to their timeouts). */
+function withIds(fn: string, ids: readonly string[]): TemplateStringsArray {
+  const text = `select ${fn}('{${ids.filter((id) => UUID_RE.test(id)).join(",")}}'::uuid[]) ` +
+    `as result`;
+  return Object.assign([text], { raw: [text] }) as unknown as TemplateStringsArray;
+}
+
 /** Stamps of the wake-up path for bench/approval.ts (unset in production: one check each). */
 export const waiterTrace: {
   on?: (step: "notified" | "read" | "settled", ids: readonly string[]) => void;
@@ -149,7 +160,7 @@ export function createApprovalWaiter(
       queries++;
       waiterTrace.on?.("read", ids);
       try {
-        const rows = await deps.sql`select private.settle_approvals(${ids}::uuid[]) as result`;
+        const rows = await deps.sql(withIds("private.settle_approvals", ids));
         waiterTrace.on?.("settled", ids);
         const result = rows[0].result as { expired: number; settled: ApprovalState[] };
         for (const state of result.settled) {
@@ -174,7 +185,7 @@ export function createApprovalWaiter(
     async read(batch: CheckBatch) {
       const ids = [...batch.ids];
       try {
-        await deps.sql`select private.mark_approvals_delivered(${ids}::uuid[])`;
+        await deps.sql(withIds("private.mark_approvals_delivered", ids));
       } catch (error) {
         log.warn("approval waiter cannot record deliveries", {
           error: String(error),
