@@ -286,7 +286,11 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     if (failures.length) throw new Error(`${label}: decisions failed: ${failures.slice(0, 3)}`);
     const cpuPerDecision = {
       deno: (cpu1[0] - cpu0[0]) / ids.length,
-      postgres: cpu1.slice(1).reduce((sum, x, i) => sum + x - cpu0[i + 1], 0) / ids.length,
+      // (a backend gone meanwhile is left out)
+      postgres: cpu1.slice(1).reduce(
+        (sum, x, i) => Number.isFinite(x - cpu0[i + 1]) ? sum + x - cpu0[i + 1] : sum,
+        0,
+      ) / ids.length,
     };
     progress(
       `${label}: CPU per decision (its long-poll included): Deno ${

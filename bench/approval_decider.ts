@@ -77,6 +77,7 @@ worker.onmessage = async (message: MessageEvent<DeciderRequest>) => {
     );
   }
   await Promise.all(pending);
-  await sql.end({ timeout: 1 });
+  // the connections stay open until the Worker is terminated: the caller reads their
+  // backends' CPU time first
   worker.postMessage({ via, sentAt, doneAt, failures });
 };
