@@ -666,6 +666,17 @@ function p50p99(side: SideResult, xs: number[], via: "http" | "sql"): string {
 const p99Of = (side: SideResult, xs: number[], via: "http" | "sql") =>
   percentile(arm(side, xs, via), 99);
 const httpP99 = p99Of(project, project.endToEnd, "http");
+/** a context row of the SQL-call decisions: project vs baseline */
+function sqlContextRow(what: string, pick: (side: SideResult) => number[]) {
+  return {
+    what,
+    target: "(context)",
+    measured: p50p99(project, pick(project), "sql"),
+    baseline: `${p50p99(base, pick(base), "sql")}, per-request 1 s polling`,
+    ratio: round(p99Of(project, pick(project), "sql") / p99Of(base, pick(base), "sql"), 3),
+    pass: null,
+  };
+}
 const stepText = (xs: number[], via: "http" | "sql") =>
   `${percentile(arm(project, xs, via), 50).toFixed(1)}/${
     percentile(arm(project, xs, via), 99).toFixed(1)
@@ -684,29 +695,14 @@ const result = {
       ratio: round(httpP99 / p99Of(base, base.endToEnd, "http"), 3),
       pass: httpP99 <= TARGET_P99_MS && project.answered === WAITERS,
     },
-    {
-      what:
-        `the same from the decision's SQL call (private.decide_approval, as earlier rounds measured), ${WAITERS} parked (p99)`,
-      target: "(context)",
-      measured: p50p99(project, project.endToEnd, "sql"),
-      baseline: `${p50p99(base, base.endToEnd, "sql")}, per-request 1 s polling`,
-      ratio: round(
-        p99Of(project, project.endToEnd, "sql") / p99Of(base, base.endToEnd, "sql"),
-        3,
-      ),
-      pass: null,
-    },
-    {
-      what: `the same from the decision's SQL call returned (an upper bound of its commit) (p99)`,
-      target: "(context)",
-      measured: p50p99(project, project.latencies, "sql"),
-      baseline: `${p50p99(base, base.latencies, "sql")}, per-request 1 s polling`,
-      ratio: round(
-        p99Of(project, project.latencies, "sql") / p99Of(base, base.latencies, "sql"),
-        3,
-      ),
-      pass: null,
-    },
+    sqlContextRow(
+      `the same from the decision's SQL call (private.decide_approval, as earlier rounds measured), ${WAITERS} parked (p99)`,
+      (side) => side.endToEnd,
+    ),
+    sqlContextRow(
+      `the same from the decision's SQL call returned (an upper bound of its commit) (p99)`,
+      (side) => side.latencies,
+    ),
     {
       what: `database queries per second while ${WAITERS} requests wait (pg_stat_database)`,
       target: "≤ 5",
