@@ -108,7 +108,7 @@ try {
       note: ratio <= TARGET
         ? undefined
         : `${fmt((ratio / TARGET - 1) * 100)} % over the target: the runner imports the ` +
-          "signing code, the SDK and the command policy (zod only with a policy file), and " +
+          "signing code, the SDK and the command policy (valibot only with a policy file), and " +
           "writes the event to the on-disk queue before sending it (at-least-once delivery)",
     };
   });

@@ -24,7 +24,7 @@ import {
   saveCredentials,
   workspaceFingerprint,
 } from "./project.ts";
-import type { z } from "zod";
+import type * as v from "valibot";
 import type { PairCompleteResponse } from "../shared/api_schemas.ts";
 
 type Values = Record<string, string | boolean | undefined>;
@@ -416,7 +416,7 @@ async function cmdPhonePair({ values, args }: Context): Promise<number> {
     };
     if (values["push-provider"]) body.push_provider = values["push-provider"];
     if (state.device_id) body.device_id = state.device_id;
-    const out = await phoneMod.invoke<z.output<typeof PairCompleteResponse>>(
+    const out = await phoneMod.invoke<v.InferOutput<typeof PairCompleteResponse>>(
       phone,
       "pair-complete",
       body,

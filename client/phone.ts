@@ -8,7 +8,7 @@ import * as jose from "jose";
 import postgres from "postgres";
 import { configHome } from "./project.ts";
 import { explainDatabase, networkReason } from "./net_errors.ts";
-import type { z } from "zod";
+import type * as v from "valibot";
 import type { RuleResponse, RulesListResponse } from "../shared/api_schemas.ts";
 
 /** The Supabase CLI's local JWT secret (docs/contract/configuration.md#local-stack). */
@@ -342,7 +342,7 @@ async function invokeGet<T>(phone: Phone, path: string): Promise<T> {
   return json as T;
 }
 
-type RuleRow = z.output<typeof RuleResponse>;
+type RuleRow = v.InferOutput<typeof RuleResponse>;
 
 /** One line of `agentops phone rules`. */
 function formatRule(r: RuleRow): string {
@@ -375,7 +375,7 @@ export async function rulesCommand(
     throw new Error("name the workspace with --workspace <id> (or run it in a paired project)");
   }
   if (sub === "rules") {
-    const out = await invokeGet<z.output<typeof RulesListResponse>>(
+    const out = await invokeGet<v.InferOutput<typeof RulesListResponse>>(
       phone,
       `mobile-rules?workspace_id=${encodeURIComponent(options.workspaceId)}`,
     );

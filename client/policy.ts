@@ -7,7 +7,7 @@ import type { Fallback, Policy } from "./policy_schema.ts";
 
 export type { Fallback, Policy };
 
-/** PolicySchema.parse({}) written out, so that the default needs no zod (policy_schema.ts);
+/** parsePolicy({}) written out, so that the default needs no valibot (policy_schema.ts);
  * client/policy_test.ts fails when the two differ. */
 export const DEFAULT_POLICY: Policy = {
   require_approval: [],
@@ -26,13 +26,8 @@ export async function loadPolicy(path: string): Promise<Policy> {
     if (error instanceof Deno.errors.NotFound) return DEFAULT_POLICY;
     throw error;
   }
-  const { PolicySchema } = await import("./policy_schema.ts");
-  const parsed = PolicySchema.safeParse(JSON.parse(text));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-    throw new Error(`Cannot read policy ${path}: ${lines.join("; ")}`);
-  }
-  return parsed.data;
+  const { parsePolicy } = await import("./policy_schema.ts");
+  return parsePolicy(JSON.parse(text), path);
 }
 
 function globToRegExp(glob: string): RegExp {

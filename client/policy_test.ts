@@ -1,6 +1,6 @@
-import { assert, assertEquals, assertRejects } from "../tests/_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../tests/_helpers/assert.ts";
 import { DEFAULT_POLICY, evaluateCommand, hostTimeoutSeconds, loadPolicy } from "./policy.ts";
-import { PolicySchema } from "./policy_schema.ts";
+import { parsePolicy } from "./policy_schema.ts";
 
 Deno.test("evaluateCommand() asks for dangerous and unknown commands and lets read-only ones run", async () => {
   const cases: Array<[string, boolean, string]> = [
@@ -26,7 +26,7 @@ Deno.test("evaluateCommand() names the simple command that decided, and lists th
 });
 
 Deno.test("unknown_commands: allow keeps only the dangerous list (a blocklist)", async () => {
-  const policy = PolicySchema.parse({ unknown_commands: "allow" });
+  const policy = parsePolicy({ unknown_commands: "allow" });
   assertEquals((await evaluateCommand(policy, "npm test && make")).needsApproval, false);
   assertEquals((await evaluateCommand(policy, "npm test && rm -rf x")).needsApproval, true);
   assertEquals((await evaluateCommand(policy, "$X -rf /")).needsApproval, true);
@@ -34,14 +34,14 @@ Deno.test("unknown_commands: allow keeps only the dangerous list (a blocklist)",
 });
 
 Deno.test("a command that cannot be parsed always needs approval", async () => {
-  const policy = PolicySchema.parse({ unknown_commands: "allow", allow: ["*"] });
+  const policy = parsePolicy({ unknown_commands: "allow", allow: ["*"] });
   const verdict = await evaluateCommand(policy, 'echo "unterminated');
   assertEquals(verdict.needsApproval, true);
   assert(verdict.reason.startsWith("cannot parse"), verdict.reason);
 });
 
 Deno.test("policy globs match each normalized simple command, never the raw string", async () => {
-  const policy = PolicySchema.parse({
+  const policy = parsePolicy({
     require_approval: ["re:^(make|just) deploy", "npm run release*"],
     allow: ["rm -rf node_modules", "npm test*"],
   });
@@ -62,13 +62,13 @@ Deno.test("policy globs match each normalized simple command, never the raw stri
   );
   // an allow pattern cannot cover a write outside the project, nor a computed program name.
   assertEquals(await needs("npm test > /etc/x"), true);
-  const everything = PolicySchema.parse({ allow: ["*"] });
+  const everything = parsePolicy({ allow: ["*"] });
   assertEquals((await evaluateCommand(everything, "$X -rf /")).needsApproval, true);
   assertEquals((await evaluateCommand(everything, "rm -rf / && git push")).needsApproval, false);
 });
 
 Deno.test("writes inside the project (cwd) are other, outside it dangerous", async () => {
-  const policy = PolicySchema.parse({ unknown_commands: "allow" });
+  const policy = parsePolicy({ unknown_commands: "allow" });
   const cwd = "/home/me/repo";
   const risk = async (c: string) => (await evaluateCommand(policy, c, { cwd })).risk;
   assertEquals(await risk("echo x > /home/me/repo/out.txt"), "other");
@@ -101,7 +101,7 @@ Deno.test("loadPolicy() reads defaults for what a file leaves out and refuses un
 });
 
 Deno.test("evaluateCommand() lets allow rules vouch only for literal commands with no dangerous write", async () => {
-  const policy = PolicySchema.parse({});
+  const policy = parsePolicy({});
   const plain = await evaluateCommand(policy, "npm run test && git status", { cwd: "/work/p" });
   assertEquals(plain.ruleMayAllow, true);
   assertEquals(plain.readOnly, ["git status"]);
@@ -114,5 +114,19 @@ Deno.test("evaluateCommand() lets allow rules vouch only for literal commands wi
 });
 
 Deno.test("DEFAULT_POLICY is what the schema makes of an empty policy file", () => {
-  assertEquals(DEFAULT_POLICY, PolicySchema.parse({}));
+  assertEquals(DEFAULT_POLICY, parsePolicy({}));
+});
+
+Deno.test("parsePolicy() refuses a malformed policy, naming each wrong field", () => {
+  const bad = { allow: [""], approval_ttl_seconds: 5, fallback: { timeout: "maybe" }, x: 1 };
+  let message = "";
+  try {
+    parsePolicy(bad, ".agentops/policy.json");
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  assertMatch(message, /^Cannot read policy \.agentops\/policy\.json: /);
+  for (const field of ["allow.0", "approval_ttl_seconds", "fallback.timeout", "x"]) {
+    assertMatch(message, new RegExp(`(: |; )${field.replace(".", "\\.")}: `), field);
+  }
 });

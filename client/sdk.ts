@@ -6,8 +6,8 @@
 let signing: Promise<typeof import("../shared/signing.ts")> | undefined;
 import type { Rule } from "../shared/rule_match.ts";
 import { ApiError } from "../shared/api_error.ts";
-// Types only: derived from the API's schemas, erased from the bundle (no zod at run time).
-import type { z } from "zod";
+// Types only: derived from the API's schemas, erased from the bundle (no valibot at run time).
+import type * as v from "valibot";
 import type {
   ApprovalState,
   BridgeApprovalRequest,
@@ -77,13 +77,13 @@ interface ClientOptions {
 /** A run event as the runner sends it: bridge-event's body without workspace_id (the
  * client adds its own), and with the event_id that makes retries idempotent. */
 export type BridgeEvent =
-  & Omit<z.input<typeof BridgeEventRequest>, "workspace_id" | "event_id">
+  & Omit<v.InferInput<typeof BridgeEventRequest>, "workspace_id" | "event_id">
   & { event_id: string };
 
 /** bridge-approval-request's body (kind is always "command"). */
-type ApprovalRequest = Omit<z.input<typeof BridgeApprovalRequest>, "kind">;
+type ApprovalRequest = Omit<v.InferInput<typeof BridgeApprovalRequest>, "kind">;
 
-export type Instruction = z.output<typeof RunInstructionsResponse>["instructions"][number];
+export type Instruction = v.InferOutput<typeof RunInstructionsResponse>["instructions"][number];
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -204,7 +204,7 @@ export class AgentOpsClient {
 
   /** POST /bridge-event (idempotent on event_id). */
   async sendEvent(event: BridgeEvent, retry?: Partial<RetryOptions>) {
-    const { body } = await this.request<z.output<typeof BridgeEventResponse>>(
+    const { body } = await this.request<v.InferOutput<typeof BridgeEventResponse>>(
       "POST",
       "/bridge-event",
       { body: { workspace_id: this.workspaceId, ...event }, retry },
@@ -214,7 +214,7 @@ export class AgentOpsClient {
 
   /** POST /bridge-approval-request (idempotent on request_key). */
   async requestApproval(request: ApprovalRequest, retry?: Partial<RetryOptions>) {
-    const { body } = await this.request<z.output<typeof BridgeApprovalResponse>>(
+    const { body } = await this.request<v.InferOutput<typeof BridgeApprovalResponse>>(
       "POST",
       "/bridge-approval-request",
       { body: { kind: "command", ...request }, retry },
@@ -269,7 +269,7 @@ export class AgentOpsClient {
     retry?: Partial<RetryOptions>,
   ): Promise<Instruction[]> {
     try {
-      const { body } = await this.request<z.output<typeof RunInstructionsResponse>>(
+      const { body } = await this.request<v.InferOutput<typeof RunInstructionsResponse>>(
         "GET",
         `/bridge-run-instructions/${runId}`,
         { retry },
@@ -323,7 +323,7 @@ export class AgentOpsClient {
 
   /** GET /pair-status?wait=<s>. */
   async pairStatus(wait = 0) {
-    const { body } = await this.request<z.output<typeof PairStatusResponse>>(
+    const { body } = await this.request<v.InferOutput<typeof PairStatusResponse>>(
       "GET",
       "/pair-status",
       {
@@ -340,9 +340,9 @@ export class AgentOpsClient {
  * keeps that workspace and its history, and returns a new secret for it. */
 export async function pairStart(
   baseUrl: string,
-  body: z.input<typeof PairStartRequest>,
+  body: v.InferInput<typeof PairStartRequest>,
   current?: { workspaceId: string; secret: string },
-): Promise<z.output<typeof PairStartResponse>> {
+): Promise<v.InferOutput<typeof PairStartResponse>> {
   const raw = JSON.stringify(body);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (current) {

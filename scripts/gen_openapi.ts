@@ -1,12 +1,13 @@
 // docs/openapi.json: the API reference (OpenAPI 3.1) generated from the endpoints
 // themselves (supabase/functions/_shared/routes.ts: each defineEndpoint carries its summary,
-// schemas, success status and error codes), the zod schemas of shared/api_schemas.ts
-// (z.toJSONSchema) and the error model of docs/contract/api.md#errors, so the extension and the
+// schemas, success status and error codes), the valibot schemas of shared/api_schemas.ts
+// (through scripts/json_schema.ts) and the error model of docs/contract/api.md#errors, so the extension and the
 // mobile app can generate their clients from it.
 //   deno run -A scripts/gen_openapi.ts          rewrites docs/openapi.json
 //   deno run -A scripts/gen_openapi.ts --check  fails when it is stale (tests/openapi_test.ts)
-import { z } from "zod";
+import type * as v from "valibot";
 import * as schemas from "../shared/api_schemas.ts";
+import { type Io, toJsonSchema } from "./json_schema.ts";
 import { type ErrorCode, STATUS_BY_CODE } from "../supabase/functions/_shared/http_error.ts";
 import { AUTH_ERRORS, type AuthKind } from "../supabase/functions/_shared/endpoint.ts";
 import { endpoints } from "../supabase/functions/_shared/routes.ts";
@@ -31,18 +32,14 @@ const AUTH_DOCS: Record<AuthKind, { tag: string; security: Record<string, string
 };
 
 /** The export name of each schema of shared/api_schemas.ts: its component name. */
-export function schemaNames(): Map<z.ZodType, string> {
-  const names = new Map<z.ZodType, string>();
+export function schemaNames(): Map<v.GenericSchema, string> {
+  const names = new Map<v.GenericSchema, string>();
   for (const [name, value] of Object.entries(schemas)) {
-    if (value instanceof z.ZodType && !names.has(value)) names.set(value, name);
+    if ((value as { kind?: string }).kind === "schema" && !names.has(value)) {
+      names.set(value, name);
+    }
   }
   return names;
-}
-
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
-  const out = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
-  delete out.$schema;
-  return out;
 }
 
 const ERROR_CODES = Object.keys(STATUS_BY_CODE) as ErrorCode[];
@@ -50,11 +47,11 @@ const ERROR_CODES = Object.keys(STATUS_BY_CODE) as ErrorCode[];
 export function buildOpenApi(): Record<string, unknown> {
   const names = schemaNames();
   const components: Record<string, unknown> = {};
-  const ref = (schema: z.ZodType, io: "input" | "output", name = names.get(schema)) => {
+  const ref = (schema: v.GenericSchema, io: Io, name = names.get(schema)) => {
     if (!name) {
       throw new Error("Cannot document a schema that shared/api_schemas.ts does not export");
     }
-    components[name] = jsonSchema(schema, io);
+    components[name] = toJsonSchema(schema, io);
     return { $ref: `#/components/schemas/${name}` };
   };
   components.Error = {
@@ -66,7 +63,8 @@ export function buildOpenApi(): Record<string, unknown> {
           code: { type: "string", enum: ERROR_CODES },
           message: { type: "string" },
           details: {
-            description: "zod issues for invalid_request; the stored result for " +
+            description:
+              "the schema's issues ({path, code, message}) for invalid_request; the stored result for " +
               "already_decided; retry_after for rate_limited",
           },
         },
@@ -132,7 +130,7 @@ export function buildOpenApi(): Record<string, unknown> {
       });
     }
     if (op.query) {
-      const q = jsonSchema(schemas[op.query], "input") as {
+      const q = toJsonSchema(schemas[op.query], "input") as {
         properties?: Record<string, unknown>;
         required?: string[];
       };

@@ -1,16 +1,61 @@
-// The API's request and response bodies (docs/contract/api.md), one zod schema each. Strict:
-// unknown fields are refused. The functions validate with them, each endpoint names its
-// response schema (docs/openapi.json is generated from the endpoints), and the client
-// derives its types from them with `import type` only (no zod in a hook's bundle).
-import { z } from "zod";
+// The API's request and response bodies (docs/contract/api.md), one valibot schema each.
+// Strict: unknown fields are refused. The functions validate with them, each endpoint names
+// its response schema (docs/openapi.json is generated from the endpoints by
+// scripts/json_schema.ts), and the client derives its types from them with `import type`
+// only (no valibot in a hook's bundle). valibot rather than zod: its import and these
+// schemas add ~6 ms to a process that imports them, where zod's added ~31 ms (issue 21).
+import * as v from "valibot";
 import { subscriptionProblem } from "./push_subscription.ts";
 
-const uuid = z.uuid({ version: undefined }).transform((s) => s.toLowerCase());
-const isoTime = z.iso.datetime({ offset: true });
+// zod's patterns (z.uuid(), z.iso.datetime({offset: true})), kept when the schemas moved to
+// valibot: its own uuid() takes any version digit and isoTimestamp() more shapes.
+const UUID_RE =
+  /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/;
+const ISO_TIME_RE =
+  /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|([+-](?:[01]\d|2[0-3]):[0-5]\d)))$/;
+
+/** A UUID as the API answers it. */
+const Uuid = v.pipe(v.string(), v.metadata({ format: "uuid" }), v.regex(UUID_RE, "Invalid UUID"));
+/** A UUID the client sends, lower-cased (the database's text form). */
+const uuid = v.pipe(Uuid, v.transform((s) => s.toLowerCase()));
+const isoTime = v.pipe(
+  v.string(),
+  v.metadata({ format: "date-time" }),
+  v.regex(ISO_TIME_RE, "Invalid ISO datetime"),
+);
+/** A string of min..max characters (UTF-16 code units, as JSON Schema counts them). */
+function text(min: number, max: number) {
+  return v.pipe(v.string(), v.minLength(min), v.maxLength(max));
+}
+/** The same, counted after trimming white space off both ends (what is stored). */
+function trimmed(min: number, max: number) {
+  return v.pipe(v.string(), v.trim(), v.minLength(min), v.maxLength(max));
+}
+function int(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
+}
+/** A count: a safe integer ≥ 0. */
+const count = int(0);
+/** A query parameter read as a number (`Number(text)`, so "" is 0), or `fallback`. */
+function queryInt(min: number, max: number, fallback: number) {
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.transform(Number),
+      v.number(),
+      v.safeInteger(),
+      v.minValue(min),
+      v.maxValue(max),
+    ),
+    String(fallback),
+  );
+}
 /** UPPER_SNAKE event types, ≤ 64 characters */
-const EventType = z.string().max(64).regex(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, {
-  message: "must be UPPER_SNAKE_CASE",
-});
+const EventType = v.pipe(
+  v.string(),
+  v.maxLength(64),
+  v.regex(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, "must be UPPER_SNAKE_CASE"),
+);
 
 function jsonDepth(value: unknown, depth = 0): number {
   if (depth > 64) return depth;
@@ -22,401 +67,442 @@ function jsonDepth(value: unknown, depth = 0): number {
   }
   return max;
 }
-/** a JSON object nested at most 32 levels */
-export const JsonObject = z.record(z.string(), z.unknown()).refine((v) => jsonDepth(v) <= 32, {
-  message: "must be nested at most 32 levels deep",
-});
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+/** a JSON object nested at most 32 levels. A custom schema, not v.record: that one takes
+ * arrays and drops `constructor` and `prototype` keys; this passes the object on as sent. */
+export const JsonObject = v.pipe(
+  v.custom<Record<string, unknown>>(isObject, "Invalid type: Expected Object"),
+  v.metadata({ type: "object", propertyNames: { type: "string" }, additionalProperties: {} }),
+  v.check((value) => jsonDepth(value) <= 32, "must be nested at most 32 levels deep"),
+);
 
 // 1. pair-start
-export const PairStartRequest = z.strictObject({
-  machine_id: z.string().min(1).max(200),
-  workspace_fingerprint: z.string().min(1).max(200),
-  display_name: z.string().trim().min(1).max(100),
+export const PairStartRequest = v.strictObject({
+  machine_id: text(1, 200),
+  workspace_fingerprint: text(1, 200),
+  display_name: trimmed(1, 100),
 });
-export const PairStartResponse = z.object({
-  pair_token: z.string().length(8),
+export const PairStartResponse = v.object({
+  pair_token: v.pipe(v.string(), v.length(8)),
   expires_at: isoTime,
-  workspace_id: z.uuid(),
-  bridge_secret: z.string(),
-  pairing_uri: z.string(),
+  workspace_id: Uuid,
+  bridge_secret: v.string(),
+  pairing_uri: v.string(),
 });
 
 // 2. pair-complete
-const Platform = z.enum(["ios", "android", "web"]);
-const PushProvider = z.enum(["fcm", "apns", "webpush"]);
+const Platform = v.picklist(["ios", "android", "web"]);
+const PushProvider = v.picklist(["fcm", "apns", "webpush"]);
 
-/** A `webpush` device's push token must be its PushSubscription JSON; a web device pushes
- * only through Web Push. */
-function checkPushToken(
-  body: { platform?: string; push_provider?: string; push_token?: string },
-  ctx: z.core.$RefinementCtx,
-): void {
-  if (body.platform === "web" && body.push_provider && body.push_provider !== "webpush") {
-    ctx.addIssue({
-      code: "custom",
-      path: ["push_provider"],
-      message: 'must be "webpush" for platform "web"',
-    });
-  }
-  if (body.push_provider === "webpush" && body.platform && body.platform !== "web") {
-    ctx.addIssue({ code: "custom", path: ["platform"], message: 'must be "web" for webpush' });
-  }
-  if (body.push_provider === "webpush" && body.push_token !== undefined) {
-    const problem = subscriptionProblem(body.push_token);
-    if (problem) ctx.addIssue({ code: "custom", path: ["push_token"], message: problem });
-  }
+// a type, not an interface: valibot's partialCheck wants a Record
+type PushFields = {
+  platform?: string;
+  push_provider?: string;
+  push_token?: string;
+};
+/** A `webpush` device's push token must be its PushSubscription JSON (the message says
+ * what is wrong with it). */
+function webpushTokenProblem(body: PushFields): string | undefined {
+  return body.push_provider === "webpush" && body.push_token !== undefined
+    ? subscriptionProblem(body.push_token)
+    : undefined;
+}
+/** The push token of a `webpush` device, checked once the rest of the body is valid; the
+ * issue names push_token. Generic: pair-complete and mobile-device share it. */
+function webpushTokenCheck<T extends PushFields>() {
+  const check = v.check<T, (issue: v.CheckIssue<T>) => string>(
+    (body) => webpushTokenProblem(body) === undefined,
+    (issue) => webpushTokenProblem(issue.input) ?? "",
+  );
+  return v.forward(check, ["push_token"] as never);
 }
 
-export const PairCompleteRequest = z.strictObject({
-  pair_token: z.string().min(1).max(64),
-  platform: Platform,
-  /** optional for platform "web" only: a browser without a push subscription (push off) */
-  push_token: z.string().min(1).max(4096).optional(),
-  /** default "fcm", or "webpush" for platform "web" */
-  push_provider: PushProvider.optional(),
-  device_id: uuid.optional(),
-  device_name: z.string().trim().min(1).max(100).optional(),
-}).superRefine((body, ctx) => {
-  if (body.push_token === undefined && body.platform !== "web") {
-    ctx.addIssue({
-      code: "custom",
-      path: ["push_token"],
-      message: 'is required (only a "web" device may pair without one: push off)',
-    });
-  }
-  checkPushToken(body, ctx);
-});
-export const PairCompleteResponse = z.object({
-  device_id: z.uuid(),
-  workspace_id: z.uuid(),
-  display_name: z.string(),
+export const PairCompleteRequest = v.pipe(
+  v.strictObject({
+    pair_token: text(1, 64),
+    platform: Platform,
+    /** optional for platform "web" only: a browser without a push subscription (push off) */
+    push_token: v.optional(text(1, 4096)),
+    /** default "fcm", or "webpush" for platform "web" */
+    push_provider: v.optional(PushProvider),
+    device_id: v.optional(uuid),
+    device_name: v.optional(trimmed(1, 100)),
+  }),
+  v.forward(
+    v.partialCheck(
+      [["platform"], ["push_token"]],
+      (body) => body.push_token !== undefined || body.platform === "web",
+      'is required (only a "web" device may pair without one: push off)',
+    ),
+    ["push_token"],
+  ),
+  // a web device pushes only through Web Push, and Web Push only to a web device
+  v.forward(
+    v.partialCheck(
+      [["platform"], ["push_provider"]],
+      (body) => body.platform !== "web" || !body.push_provider || body.push_provider === "webpush",
+      'must be "webpush" for platform "web"',
+    ),
+    ["push_provider"],
+  ),
+  v.forward(
+    v.partialCheck(
+      [["platform"], ["push_provider"]],
+      (body) => body.push_provider !== "webpush" || body.platform === "web",
+      'must be "web" for webpush',
+    ),
+    ["platform"],
+  ),
+  webpushTokenCheck(),
+);
+export const PairCompleteResponse = v.object({
+  device_id: Uuid,
+  workspace_id: Uuid,
+  display_name: v.string(),
 });
 
 // 3. pair-status
-export const PairStatusQuery = z.object({
-  wait: z.coerce.number().int().min(0).max(60).default(0),
+export const PairStatusQuery = v.object({
+  wait: queryInt(0, 60, 0),
 });
-export const PairStatusResponse = z.object({
-  workspace_id: z.uuid(),
-  paired: z.boolean(),
-  devices: z.array(z.object({
-    device_id: z.uuid(),
+export const PairStatusResponse = v.object({
+  workspace_id: Uuid,
+  paired: v.boolean(),
+  devices: v.array(v.object({
+    device_id: Uuid,
     platform: Platform,
-    device_name: z.string().nullable(),
+    device_name: v.nullable(v.string()),
     paired_at: isoTime,
   })),
 });
 
 // 4. bridge-event
-const RunStatus = z.enum(["RUNNING", "COMPLETED", "FAILED", "STOPPED"]);
-export const BridgeEventRequest = z.strictObject({
+const RunStatus = v.picklist(["RUNNING", "COMPLETED", "FAILED", "STOPPED"]);
+export const BridgeEventRequest = v.strictObject({
   workspace_id: uuid,
   run_id: uuid,
-  provider: z.string().min(1).max(64),
+  provider: text(1, 64),
   event_type: EventType,
   event_ts: isoTime,
   payload: JsonObject,
-  event_id: uuid.optional(),
-  provider_run_id: z.string().min(1).max(200).optional(),
+  event_id: v.optional(uuid),
+  provider_run_id: v.optional(text(1, 200)),
 });
-export const BridgeEventResponse = z.object({
-  event_id: z.uuid(),
-  run_id: z.uuid(),
+export const BridgeEventResponse = v.object({
+  event_id: Uuid,
+  run_id: Uuid,
   run_status: RunStatus,
-  duplicate: z.boolean(),
+  duplicate: v.boolean(),
 });
 
 // 5. bridge-approval-request
-const ApprovalStatus = z.enum(["PENDING", "APPROVED", "DENIED", "EXPIRED"]);
-export const BridgeApprovalRequest = z.strictObject({
+const ApprovalStatus = v.picklist(["PENDING", "APPROVED", "DENIED", "EXPIRED"]);
+export const BridgeApprovalRequest = v.strictObject({
   run_id: uuid,
-  command: z.string().min(1).refine((s) => new TextEncoder().encode(s).length <= 8192, {
-    message: "must be at most 8 KiB",
-  }),
-  cwd: z.string().max(4096),
-  context: JsonObject.optional(),
-  kind: z.literal("command").default("command"),
-  expires_in_seconds: z.number().int().min(30).max(3600).default(600),
-  provider: z.string().min(1).max(64).optional(),
-  request_key: z.string().min(1).max(200).optional(),
+  command: v.pipe(v.string(), v.minLength(1), v.maxBytes(8192, "must be at most 8 KiB")),
+  cwd: v.pipe(v.string(), v.maxLength(4096)),
+  context: v.optional(JsonObject),
+  kind: v.optional(v.literal("command"), "command"),
+  expires_in_seconds: v.optional(int(30, 3600), 600),
+  provider: v.optional(text(1, 64)),
+  request_key: v.optional(text(1, 200)),
 });
-export const BridgeApprovalResponse = z.object({
-  approval_id: z.uuid(),
+export const BridgeApprovalResponse = v.object({
+  approval_id: Uuid,
   status: ApprovalStatus,
   expires_at: isoTime,
 });
 
 // 6. bridge-approval-wait
-export const ApprovalWaitQuery = z.object({
-  timeout: z.coerce.number().int().min(0).max(120).default(90),
+export const ApprovalWaitQuery = v.object({
+  timeout: queryInt(0, 120, 90),
 });
-export const ApprovalWaitResponse = z.object({
-  approval_id: z.uuid(),
+export const ApprovalWaitResponse = v.object({
+  approval_id: Uuid,
   status: ApprovalStatus,
-  note: z.string().nullable(),
-  decided_at: isoTime.nullable(),
+  note: v.nullable(v.string()),
+  decided_at: v.nullable(isoTime),
   expires_at: isoTime,
   /** how many devices a push provider accepted this approval's push for */
-  devices_notified: z.number().int().min(0),
+  devices_notified: count,
 });
 /** An approval as the hook runner sees it: the waiter's answer and the SDK's. */
-export type ApprovalState = z.output<typeof ApprovalWaitResponse>;
+export type ApprovalState = v.InferOutput<typeof ApprovalWaitResponse>;
 
 // Rules (issue 15): lifetimes 60 s .. 90 days, 24 h by default.
-const ruleLifetime = z.number().int().min(60).max(7776000);
-export const RuleEffect = z.enum(["allow", "deny"]);
-export const RuleMatch = z.enum(["exact", "prefix"]);
+const ruleLifetime = v.optional(int(60, 7776000), 86400);
+export const RuleEffect = v.picklist(["allow", "deny"]);
+export const RuleMatch = v.picklist(["exact", "prefix"]);
 /** `remember` on a decision: exact = this command; prefix = a leading run of its words. */
-const RememberRule = z.strictObject({
-  match: RuleMatch,
-  prefix: z.string().trim().min(1).max(2000).optional(),
-  expires_in_seconds: ruleLifetime.default(86400),
-}).refine((r) => (r.match === "prefix") === (r.prefix !== undefined), {
-  message: "prefix is required with match prefix, and only with it",
-  path: ["prefix"],
-});
+const RememberRule = v.pipe(
+  v.strictObject({
+    match: RuleMatch,
+    prefix: v.optional(trimmed(1, 2000)),
+    expires_in_seconds: ruleLifetime,
+  }),
+  v.forward(
+    v.partialCheck(
+      [["match"], ["prefix"]],
+      (r) => (r.match === "prefix") === (r.prefix !== undefined),
+      "prefix is required with match prefix, and only with it",
+    ),
+    ["prefix"],
+  ),
+);
 
 // 7. mobile-approval-decision
-export const ApprovalDecisionRequest = z.strictObject({
-  decision: z.enum(["APPROVE", "DENY"]),
-  note: z.string().max(2000).optional(),
-  device_id: uuid.optional(),
-  remember: RememberRule.optional(),
+export const ApprovalDecisionRequest = v.strictObject({
+  decision: v.picklist(["APPROVE", "DENY"]),
+  note: v.optional(v.pipe(v.string(), v.maxLength(2000))),
+  device_id: v.optional(uuid),
+  remember: v.optional(RememberRule),
 });
-export const ApprovalDecisionResponse = z.object({
-  approval_id: z.uuid(),
+export const ApprovalDecisionResponse = v.object({
+  approval_id: Uuid,
   status: ApprovalStatus,
-  note: z.string().nullable(),
-  decided_at: isoTime.nullable(),
-  decided_by_device_id: z.uuid().nullable(),
+  note: v.nullable(v.string()),
+  decided_at: v.nullable(isoTime),
+  decided_by_device_id: v.nullable(Uuid),
   /** the rule `remember` made */
-  rule_id: z.uuid().optional(),
+  rule_id: v.optional(Uuid),
 });
 
 // 8. mobile-device
-export const MobileDeviceRequest = z.strictObject({
-  device_id: uuid,
-  push_token: z.string().min(1).max(4096).optional(),
-  push_provider: PushProvider.optional(),
-  device_name: z.string().trim().min(1).max(100).optional(),
-}).superRefine(checkPushToken);
-export const DeviceResponse = z.object({
-  device_id: z.uuid(),
+export const MobileDeviceRequest = v.pipe(
+  v.strictObject({
+    device_id: uuid,
+    push_token: v.optional(text(1, 4096)),
+    push_provider: v.optional(PushProvider),
+    device_name: v.optional(trimmed(1, 100)),
+  }),
+  webpushTokenCheck(),
+);
+export const DeviceResponse = v.object({
+  device_id: Uuid,
   platform: Platform,
   push_provider: PushProvider,
-  has_push_token: z.boolean(),
-  device_name: z.string().nullable(),
+  has_push_token: v.boolean(),
+  device_name: v.nullable(v.string()),
   created_at: isoTime,
   updated_at: isoTime,
 });
 
 // 9. mobile-unpair
-export const MobileUnpairRequest = z.strictObject({
+export const MobileUnpairRequest = v.strictObject({
   workspace_id: uuid,
   device_id: uuid,
 });
-export const MobileUnpairResponse = z.object({
-  workspace_id: z.uuid(),
-  device_id: z.uuid(),
-  unpaired: z.literal(true),
+export const MobileUnpairResponse = v.object({
+  workspace_id: Uuid,
+  device_id: Uuid,
+  unpaired: v.literal(true),
 });
 
 // 8a. instructions
-export const RunInstructionRequest = z.strictObject({
-  text: z.string().trim().min(1).max(4000),
+export const RunInstructionRequest = v.strictObject({
+  text: trimmed(1, 4000),
 });
-export const RunInstructionResponse = z.object({
-  instruction_id: z.uuid(),
-  run_id: z.uuid(),
-  status: z.literal("QUEUED"),
+export const RunInstructionResponse = v.object({
+  instruction_id: Uuid,
+  run_id: Uuid,
+  status: v.literal("QUEUED"),
   created_at: isoTime,
 });
-export const RunInstructionsResponse = z.object({
-  run_id: z.uuid(),
-  instructions: z.array(z.object({
-    instruction_id: z.uuid(),
-    text: z.string(),
+export const RunInstructionsResponse = v.object({
+  run_id: Uuid,
+  instructions: v.array(v.object({
+    instruction_id: Uuid,
+    text: v.string(),
     created_at: isoTime,
   })),
 });
 
 // push-decision: the decision token from an approval push is the credential
-export const PushDecisionRequest = z.strictObject({
-  decision_token: z.string().min(16).max(128).regex(/^[A-Za-z0-9_-]+$/, {
-    message: "must be the decision_token of an approval push",
-  }),
-  decision: z.enum(["APPROVE", "DENY"]),
-  note: z.string().max(2000).optional(),
+export const PushDecisionRequest = v.strictObject({
+  decision_token: v.pipe(
+    text(16, 128),
+    v.regex(/^[A-Za-z0-9_-]+$/, "must be the decision_token of an approval push"),
+  ),
+  decision: v.picklist(["APPROVE", "DENY"]),
+  note: v.optional(v.pipe(v.string(), v.maxLength(2000))),
 });
-export const PushDecisionResponse = ApprovalDecisionResponse.meta({
-  description: "the decision, as mobile-approval-decision answers it",
-});
+export const PushDecisionResponse = v.pipe(
+  ApprovalDecisionResponse,
+  v.description("the decision, as mobile-approval-decision answers it"),
+);
 
 // push-dispatch: the outbox sweep
-export const PushDispatchResponse = z.object({
+export const PushDispatchResponse = v.object({
   /** how many due outbox rows this sweep claimed and tried to deliver */
-  attempted: z.number().int().min(0),
+  attempted: count,
 });
 
 // push-config: what a web client needs to subscribe to Web Push
-export const PushConfigResponse = z.object({
+export const PushConfigResponse = v.object({
   /** base64url VAPID public key (the applicationServerKey), null when Web Push is off */
-  vapid_public_key: z.string().nullable(),
+  vapid_public_key: v.nullable(v.string()),
 });
 
 // Rules (issue 15)
-export const RuleCreateRequest = z.strictObject({
+export const RuleCreateRequest = v.strictObject({
   workspace_id: uuid,
   effect: RuleEffect,
   match: RuleMatch,
-  value: z.string().trim().min(1).max(2000),
-  expires_in_seconds: ruleLifetime.default(86400),
-  note: z.string().max(500).optional(),
-  device_id: uuid.optional(),
+  value: trimmed(1, 2000),
+  expires_in_seconds: ruleLifetime,
+  note: v.optional(v.pipe(v.string(), v.maxLength(500))),
+  device_id: v.optional(uuid),
 });
-export const RuleResponse = z.object({
-  rule_id: z.uuid(),
-  workspace_id: z.uuid(),
+export const RuleResponse = v.object({
+  rule_id: Uuid,
+  workspace_id: Uuid,
   effect: RuleEffect,
   match: RuleMatch,
-  value: z.string(),
+  value: v.string(),
   /** the rule's simple commands, normalized: what the hook runner matches */
-  words: z.array(z.array(z.string())),
-  note: z.string().nullable(),
-  source_approval_id: z.uuid().nullable(),
-  created_by_device_id: z.uuid().nullable(),
+  words: v.array(v.array(v.string())),
+  note: v.nullable(v.string()),
+  source_approval_id: v.nullable(Uuid),
+  created_by_device_id: v.nullable(Uuid),
   created_at: isoTime,
   expires_at: isoTime,
-  revoked_at: isoTime.nullable(),
+  revoked_at: v.nullable(isoTime),
 });
-export const RulesQuery = z.object({ workspace_id: uuid });
-export const RulesListResponse = z.object({
-  workspace_id: z.uuid(),
-  rules: z.array(RuleResponse),
+export const RulesQuery = v.object({ workspace_id: uuid });
+export const RulesListResponse = v.object({
+  workspace_id: Uuid,
+  rules: v.array(RuleResponse),
 });
-export const BridgeRulesResponse = z.object({
+export const BridgeRulesResponse = v.object({
   /** the hash of the active set; also the ETag */
-  version: z.string(),
-  rules: z.array(RuleResponse),
+  version: v.string(),
+  rules: v.array(RuleResponse),
 });
 
 // The web app's reads (issue 18, docs/web-api.md)
-const longPollWait = z.coerce.number().int().min(0).max(30).default(0);
-export const MobileInboxQuery = z.object({
+const longPollWait = queryInt(0, 30, 0);
+export const MobileInboxQuery = v.object({
   wait: longPollWait,
-  since: z.string().regex(/^[0-9a-f]{32}$/, {
-    message: "must be the cursor of an earlier answer",
-  }).optional(),
-  recent: z.coerce.number().int().min(0).max(50).default(20),
+  since: v.optional(
+    v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, "must be the cursor of an earlier answer")),
+  ),
+  recent: queryInt(0, 50, 20),
 });
-export const Risk = z.enum(["read_only", "other", "dangerous"]);
-export const InboxItem = z.object({
-  approval_id: z.uuid(),
-  workspace_id: z.uuid(),
-  project_name: z.string(),
-  run_id: z.uuid(),
-  agent: z.string().nullable(),
-  command: z.string(),
-  context: z.record(z.string(), z.unknown()).nullable(),
+export const Risk = v.picklist(["read_only", "other", "dangerous"]);
+export const InboxItem = v.object({
+  approval_id: Uuid,
+  workspace_id: Uuid,
+  project_name: v.string(),
+  run_id: Uuid,
+  agent: v.nullable(v.string()),
+  command: v.string(),
+  context: v.nullable(v.record(v.string(), v.unknown())),
   status: ApprovalStatus,
   requested_at: isoTime,
   expires_at: isoTime,
-  decided_at: isoTime.nullable(),
-  note: z.string().nullable(),
-  decided_by_device_id: z.uuid().nullable(),
+  decided_at: v.nullable(isoTime),
+  note: v.nullable(v.string()),
+  decided_by_device_id: v.nullable(Uuid),
   /** the waiting hook runner received the decision ("the agent has your answer") */
-  delivered_at: isoTime.nullable(),
-  devices_notified: z.number().int().min(0),
-  requires_unlock: z.boolean(),
+  delivered_at: v.nullable(isoTime),
+  devices_notified: count,
+  requires_unlock: v.boolean(),
   /** the server's command policy (shared/command_policy.ts) */
   risk: Risk,
-  risk_reason: z.string(),
+  risk_reason: v.string(),
 });
-export const MobileInboxResponse = z.object({
+export const MobileInboxResponse = v.object({
   /** changes exactly when what is shown changes; pass it as `since` to long-poll */
-  cursor: z.string(),
+  cursor: v.string(),
   server_time: isoTime,
-  workspace_ids: z.array(z.uuid()),
-  pending: z.array(InboxItem),
-  recent: z.array(InboxItem),
+  workspace_ids: v.array(Uuid),
+  pending: v.array(InboxItem),
+  recent: v.array(InboxItem),
 });
-export const MobileRunsQuery = z.object({
-  workspace_id: uuid.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+export const MobileRunsQuery = v.object({
+  workspace_id: v.optional(uuid),
+  limit: queryInt(1, 100, 50),
 });
-const MobileRun = z.object({
-  run_id: z.uuid(),
-  workspace_id: z.uuid(),
-  project_name: z.string(),
-  agent: z.string(),
-  provider_run_id: z.string().nullable(),
+const MobileRun = v.object({
+  run_id: Uuid,
+  workspace_id: Uuid,
+  project_name: v.string(),
+  agent: v.string(),
+  provider_run_id: v.nullable(v.string()),
   status: RunStatus,
   started_at: isoTime,
-  ended_at: isoTime.nullable(),
+  ended_at: v.nullable(isoTime),
   last_event_at: isoTime,
-  last_message: z.string().nullable(),
-  last_seq: z.number().int().min(0),
-  pending_approvals: z.number().int().min(0),
+  last_message: v.nullable(v.string()),
+  last_seq: count,
+  pending_approvals: count,
 });
-export const MobileRunsResponse = z.object({ runs: z.array(MobileRun) });
-export const MobileRunEventsQuery = z.object({
+export const MobileRunsResponse = v.object({ runs: v.array(MobileRun) });
+export const MobileRunEventsQuery = v.object({
   run_id: uuid,
-  after_seq: z.coerce.number().int().min(0).max(2147483647).default(0),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  after_seq: queryInt(0, 2147483647, 0),
+  limit: queryInt(1, 500, 100),
   wait: longPollWait,
 });
-const TimelineEvent = z.object({
-  event_id: z.uuid(),
-  seq: z.number().int().min(1),
-  type: z.string(),
-  provider: z.string().nullable(),
+const TimelineEvent = v.object({
+  event_id: Uuid,
+  seq: int(1),
+  type: v.string(),
+  provider: v.nullable(v.string()),
   /** canonical text, as hashed: YYYY-MM-DDTHH:MM:SS.ffffffZ */
   event_ts: isoTime,
   created_at: isoTime,
   /** the payload exactly as hashed (Postgres jsonb text): JSON.parse it to read it */
-  payload_text: z.string(),
-  prev_hash: z.string().nullable(),
-  hash: z.string(),
+  payload_text: v.string(),
+  prev_hash: v.nullable(v.string()),
+  hash: v.string(),
 });
-export const MobileRunEventsResponse = z.object({
-  run_id: z.uuid(),
-  workspace_id: z.uuid(),
-  project_name: z.string(),
+export const MobileRunEventsResponse = v.object({
+  run_id: Uuid,
+  workspace_id: Uuid,
+  project_name: v.string(),
   run_status: RunStatus,
-  last_seq: z.number().int().min(0),
-  last_hash: z.string().nullable(),
-  events: z.array(TimelineEvent),
-  has_more: z.boolean(),
+  last_seq: count,
+  last_hash: v.nullable(v.string()),
+  events: v.array(TimelineEvent),
+  has_more: v.boolean(),
 });
-export const MobileWorkspacesResponse = z.object({
-  devices: z.array(DeviceResponse),
-  workspaces: z.array(z.object({
-    workspace_id: z.uuid(),
-    project_name: z.string(),
+export const MobileWorkspacesResponse = v.object({
+  devices: v.array(DeviceResponse),
+  workspaces: v.array(v.object({
+    workspace_id: Uuid,
+    project_name: v.string(),
     created_at: isoTime,
     /** the user's own devices paired there */
-    devices: z.array(z.object({
-      device_id: z.uuid(),
-      device_name: z.string().nullable(),
+    devices: v.array(v.object({
+      device_id: Uuid,
+      device_name: v.nullable(v.string()),
       platform: Platform,
       paired_at: isoTime,
     })),
-    pending_approvals: z.number().int().min(0),
-    last_run_at: isoTime.nullable(),
+    pending_approvals: count,
+    last_run_at: v.nullable(isoTime),
   })),
 });
 // dev-sign-in: the local stack's stand-in for anonymous sign-in
-export const DevSignInRequest = z.strictObject({ user_id: uuid.optional() });
-export const DevSignInResponse = z.object({
-  access_token: z.string(),
-  token_type: z.literal("bearer"),
-  expires_in: z.number().int(),
+// valibot's object schemas take an array as an object: every other body refuses one by its
+// missing required fields; this one, all optional, refuses it here (as zod did).
+export const DevSignInRequest = v.pipe(
+  v.custom<Record<string, unknown>>(isObject, "Invalid type: Expected Object"),
+  v.strictObject({ user_id: v.optional(uuid) }),
+);
+export const DevSignInResponse = v.object({
+  access_token: v.string(),
+  token_type: v.literal("bearer"),
+  expires_in: int(-Number.MAX_SAFE_INTEGER),
   /** unix seconds */
-  expires_at: z.number().int(),
-  user: z.object({
-    id: z.uuid(),
-    aud: z.literal("authenticated"),
-    role: z.literal("authenticated"),
-    is_anonymous: z.literal(true),
+  expires_at: int(-Number.MAX_SAFE_INTEGER),
+  user: v.object({
+    id: Uuid,
+    aud: v.literal("authenticated"),
+    role: v.literal("authenticated"),
+    is_anonymous: v.literal(true),
   }),
 });

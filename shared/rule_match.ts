@@ -2,22 +2,22 @@
 // remember) and the hook runner (deciding a command without the phone). Rules match the
 // parsed words of each simple command (shared/shell_commands.ts), never the raw string.
 import { literalSimpleCommands, simpleCommands } from "./shell_commands.ts";
-// Types only: the hook runner's bundle never loads zod or the schemas for this.
-import type { z } from "zod";
+// Types only: the hook runner's bundle never loads valibot or the schemas for this.
+import type * as v from "valibot";
 import type { RuleResponse } from "./api_schemas.ts";
 
-type RuleEffect = z.output<typeof RuleResponse>["effect"];
-type RuleMatch = z.output<typeof RuleResponse>["match"];
+type RuleEffect = v.InferOutput<typeof RuleResponse>["effect"];
+type RuleMatch = v.InferOutput<typeof RuleResponse>["match"];
 
 /** A rule as the backend hands it out (GET /bridge-rules, GET /mobile-rules): what matching
  * reads of RuleResponse (the rest is optional, e.g. in the runner's cache). */
 export type Rule =
   & Pick<
-    z.output<typeof RuleResponse>,
+    v.InferOutput<typeof RuleResponse>,
     "rule_id" | "workspace_id" | "effect" | "match" | "value" | "words" | "expires_at"
   >
   & Partial<
-    Pick<z.output<typeof RuleResponse>, "revoked_at" | "created_at" | "created_by_device_id">
+    Pick<v.InferOutput<typeof RuleResponse>, "revoked_at" | "created_at" | "created_by_device_id">
   >;
 
 export interface RuleDecision {

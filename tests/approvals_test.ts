@@ -1,4 +1,5 @@
 // Approvals end to end over real HTTP and a real database (docs/contract/api.md#approvals).
+import * as v from "valibot";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import {
   bridgeFetch,
@@ -49,7 +50,7 @@ Deno.test("an approval request stores the command, a hash of cwd (never the path
       expires_in_seconds: 120,
     });
     assertEquals(res.status, 201);
-    BridgeApprovalResponse.parse(res.body);
+    v.parse(BridgeApprovalResponse, res.body);
     assertEquals(res.body.status, "PENDING");
     const [row] = await stack
       .sql`select * from public.approvals where id = ${res.body.approval_id}`;
@@ -164,11 +165,11 @@ Deno.test("a decision wakes the parked long-poll through LISTEN and the note com
       note,
     });
     assertEquals(decision.status, 200);
-    ApprovalDecisionResponse.parse(decision.body);
+    v.parse(ApprovalDecisionResponse, decision.body);
     assertEquals(decision.body.decided_by_device_id, ws.deviceId);
     const answer = await waiting;
     assertEquals(answer.status, 200);
-    ApprovalWaitResponse.parse(answer.body);
+    v.parse(ApprovalWaitResponse, answer.body);
     assertEquals(answer.body.status, "APPROVED");
     assertEquals(answer.body.note, note);
     assertEquals(answer.body.decided_at, decision.body.decided_at);

@@ -305,7 +305,7 @@ Deno.test("bad bodies get their contract error and write nothing", async () => {
     for (const [what, input, status, code] of cases) {
       const res = await postEvent(stack, ws, input.body, { rawBody: input.rawBody });
       await assertRefused(stack, before, res, status, code, what);
-      // zod's issues are in details; the database refuses what JSON allows and jsonb does not
+      // the schema's issues are in details; the database refuses what JSON allows and jsonb does not
       if (code === "invalid_request" && !what.includes("NUL")) {
         assert(Array.isArray(res.body.error.details), what);
       }

@@ -1,6 +1,7 @@
 // POST /dev-sign-in (issue 18, docs/web-api.md): on the local stack a Supabase-shaped session
 // whose token every mobile endpoint accepts; everywhere else it does not exist (404 like a
 // path with no function), and each condition that keeps it off is proven here.
+import * as v from "valibot";
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { fetchJson, type Stack, TEST_JWT_SECRET, withStack } from "./_helpers/stack.ts";
 import { machine, startPairing } from "./_helpers/pairing.ts";
@@ -31,7 +32,7 @@ Deno.test("dev-sign-in on the local stack: a session whose token pairs and reads
   await withStack({ AGENTOPS_DEV_SIGN_IN: "1" }, async (stack) => {
     const res = await signIn(stack);
     assertEquals(res.status, 200, JSON.stringify(res.body));
-    const session = DevSignInResponse.parse(res.body);
+    const session = v.parse(DevSignInResponse, res.body);
     assertEquals([session.token_type, session.expires_in], ["bearer", 3600]);
     assert(Math.abs(session.expires_at - (Date.now() / 1000 + 3600)) < 600);
     assertEquals(res.headers.get("access-control-allow-origin"), "*");

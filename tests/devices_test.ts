@@ -1,6 +1,7 @@
 // The phone's devices (docs/contract/api.md#mobile-device and docs/contract/api.md#mobile-unpair):
 // push token rotation and unpairing, through supabase-js; unpairing checked where it matters: the
 // outbox, new pushes, and what RLS lets the user read (real role switching, as PostgREST does).
+import * as v from "valibot";
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { type Json, type Stack, startStack } from "./_helpers/stack.ts";
 import { randomDevice } from "./_helpers/fixtures.ts";
@@ -96,8 +97,8 @@ Deno.test("mobile-device rotates the push token, stamps push_token_updated_at an
       push_token: "rotated-apns-token",
     });
     assertEquals(res.status, 200, JSON.stringify(res.body));
-    const device = DeviceResponse.parse(res.body);
-    assertEquals(Object.keys(res.body).sort(), Object.keys(DeviceResponse.shape).sort());
+    const device = v.parse(DeviceResponse, res.body);
+    assertEquals(Object.keys(res.body).sort(), Object.keys(DeviceResponse.entries).sort());
     assert(!JSON.stringify(res.body).includes("rotated-apns-token"), "the token is not echoed");
     assertEquals(device.device_id, deviceId);
     assertEquals(device.has_push_token, true);
@@ -236,7 +237,7 @@ Deno.test("after mobile-unpair the device gets none of that workspace's pushes a
       device_id: first.deviceId,
     });
     assertEquals(res.status, 200, JSON.stringify(res.body));
-    assertEquals(MobileUnpairResponse.parse(res.body), {
+    assertEquals(v.parse(MobileUnpairResponse, res.body), {
       workspace_id: first.workspaceId,
       device_id: first.deviceId,
       unpaired: true,

@@ -1,4 +1,4 @@
-// docs/openapi.json is generated from the endpoints and their zod schemas
+// docs/openapi.json is generated from the endpoints and their valibot schemas
 // (scripts/gen_openapi.ts); these tests fail when it is stale or when it and the mounted
 // endpoints disagree.
 import { assert, assertEquals } from "./_helpers/assert.ts";

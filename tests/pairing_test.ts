@@ -1,5 +1,6 @@
 // End-to-end pairing (docs/contract/api.md#pairing): the extension signs with the project's
 // own signer, the phone is the real supabase-js client (functions.invoke).
+import * as v from "valibot";
 import { assert, assertEquals, assertMatch, assertNotEquals } from "./_helpers/assert.ts";
 import {
   clearOfRateWindowEdge,
@@ -36,7 +37,7 @@ Deno.test("pairing: pair-start, the phone's pair-complete and a waiting pair-sta
   try {
     const start = await pairStart(stack);
     assertEquals(start.status, 201);
-    const s: Started = PairStartResponse.parse(start.body);
+    const s: Started = v.parse(PairStartResponse, start.body);
     assertMatch(s.pair_token, /^[0-9A-HJKMNP-TV-Z]{8}$/);
     assertEquals(s.pairing_uri, `agentops://pair?token=${s.pair_token}`);
     const ttl = Date.parse(s.expires_at) - Date.now();
@@ -59,13 +60,13 @@ Deno.test("pairing: pair-start, the phone's pair-complete and a waiting pair-sta
     const phone = await phoneOf(stack);
     const done = await invoke(phone.client, "pair-complete", completeBody(s.pair_token));
     assertEquals(done.status, 200, JSON.stringify(done.body));
-    const paired = PairCompleteResponse.parse(done.body);
+    const paired = v.parse(PairCompleteResponse, done.body);
     assertEquals(paired.workspace_id, s.workspace_id);
     assertEquals(paired.display_name, "agentops-backend");
 
     const status = await waiting;
     assertEquals(status.status, 200);
-    PairStatusResponse.parse(status.body);
+    v.parse(PairStatusResponse, status.body);
     assertEquals(status.body.paired, true);
     assertEquals(status.body.devices.length, 1);
     assertEquals(status.body.devices[0].device_id, paired.device_id);

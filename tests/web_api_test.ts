@@ -2,6 +2,7 @@
 // mobile-inbox (its long-poll woken by a signed bridge request, its cursor), mobile-runs,
 // mobile-run-events (the hash chain recomputed as the browser does), mobile-workspaces,
 // and another user who sees none of it.
+import * as v from "valibot";
 import { assert, assertEquals, assertNotEquals } from "./_helpers/assert.ts";
 import { fetchJson, type Json, mintUserToken, type Stack, withStack } from "./_helpers/stack.ts";
 import { randomDevice, randomWorkspace, type TestWorkspace } from "./_helpers/fixtures.ts";
@@ -86,7 +87,7 @@ Deno.test("mobile-inbox: pending approvals of every paired workspace, newest fir
 
     const res = await get(stack, a.token, "/mobile-inbox");
     assertEquals(res.status, 200, JSON.stringify(res.body));
-    MobileInboxResponse.parse(res.body);
+    v.parse(MobileInboxResponse, res.body);
     assertEquals(res.body.workspace_ids.sort(), [ws1.workspaceId, ws2.workspaceId].sort());
     assertEquals(res.body.pending.map((i: Json) => i.approval_id), [
       second.body.approval_id,
@@ -290,7 +291,7 @@ Deno.test("mobile-runs: recent runs with status and last message, per workspace 
     }
     const all = await get(stack, user.token, "/mobile-runs");
     assertEquals(all.status, 200, JSON.stringify(all.body));
-    MobileRunsResponse.parse(all.body);
+    v.parse(MobileRunsResponse, all.body);
     assertEquals(all.body.runs.map((r: Json) => r.run_id), [run1, run2]);
     const [done] = all.body.runs;
     assertEquals(
@@ -337,7 +338,7 @@ Deno.test("mobile-run-events: the timeline after a seq verifies in the browser's
 
     const all = await get(stack, user.token, `/mobile-run-events?run_id=${runId}`);
     assertEquals(all.status, 200, JSON.stringify(all.body));
-    MobileRunEventsResponse.parse(all.body);
+    v.parse(MobileRunEventsResponse, all.body);
     assertEquals(all.body.events.map((e: Json) => e.seq), [1, 2, 3, 4]);
     assertEquals(all.body.events[3].type, "APPROVAL_REQUESTED");
     assertEquals(await firstBrokenSeq(all.body.events), 0);
@@ -446,7 +447,7 @@ Deno.test("mobile-workspaces: the user's devices and paired workspaces with thei
 
     const res = await get(stack, user.token, "/mobile-workspaces");
     assertEquals(res.status, 200, JSON.stringify(res.body));
-    MobileWorkspacesResponse.parse(res.body);
+    v.parse(MobileWorkspacesResponse, res.body);
     assertEquals(res.body.devices.map((d: Json) => d.device_id), [user.deviceId, second.deviceId]);
     assertEquals(res.body.workspaces.map((w: Json) => w.project_name), ["alpha", "beta"]);
     const beta = res.body.workspaces[1];

@@ -8,7 +8,6 @@
 //   from the root node_modules, whose installed version must equal the import map's.
 // - Our own modules (not node_modules) get `import { Deno } from "src/deno_shim.ts"`:
 //   client/ keeps calling Deno.*, on Node's built-ins; libraries never see a fake Deno.
-//   Their `import { z } from "zod"` is read as `import * as z`, which esbuild can shake.
 // - The build fails when the bundle calls a Deno API the shim lacks.
 // - Dynamic imports (the phone, the audit, the QR code) become chunks loaded only by the
 //   commands that need them, so a hook starts without parsing supabase-js or postgres.
@@ -95,9 +94,6 @@ const denoShim = {
     b.onLoad({ filter: /\.ts$/ }, (args) => {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       let contents = readFileSync(args.path, "utf8");
-      // esbuild tree-shakes `z.x` on a namespace import but keeps all of zod (every
-      // locale: ~450 KB a hook would load) for `import { z }`; both name the same members.
-      contents = contents.replace(/import \{ z \} from "zod";/g, 'import * as z from "zod";');
       if (args.path !== shimPath && /\bDeno\./.test(contents)) {
         contents = `import { Deno } from ${JSON.stringify(shimPath)};\n${contents}`;
       }

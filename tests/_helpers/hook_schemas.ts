@@ -1,4 +1,4 @@
-// Each agent's documented hook OUTPUT schema, as strict zod objects: an answer with a field
+// Each agent's documented hook OUTPUT schema, as strict valibot objects: an answer with a field
 // the agent does not document fails here, as it would in Codex (whose output structs deny
 // unknown fields and whose hook answer is then discarded). Sources (docs/hooks.md):
 // - Codex: openai/codex codex-rs/hooks/schema/generated/*.command.output.schema.json
@@ -7,64 +7,67 @@
 // - Cursor: cursor.com/docs/agent/hooks;
 // - Gemini CLI: geminicli.com/docs/hooks/reference and packages/core/src/hooks/types.ts;
 // - Copilot CLI: docs.github.com/en/copilot/reference/copilot-cli-reference/cli-hooks-reference.
-import { z } from "zod";
+import * as v from "valibot";
 
 /** Fields every Claude-style (Claude Code, Codex) command hook may print. */
 const claudeCommon = {
-  continue: z.boolean().optional(),
-  stopReason: z.string().optional(),
-  suppressOutput: z.boolean().optional(),
-  systemMessage: z.string().optional(),
+  continue: v.optional(v.boolean()),
+  stopReason: v.optional(v.string()),
+  suppressOutput: v.optional(v.boolean()),
+  systemMessage: v.optional(v.string()),
 };
 
-const claudePreToolUse = z.strictObject({
+const claudePreToolUse = v.strictObject({
   ...claudeCommon,
-  hookSpecificOutput: z.strictObject({
-    hookEventName: z.literal("PreToolUse"),
-    permissionDecision: z.enum(["allow", "deny", "ask"]).optional(),
-    permissionDecisionReason: z.string().optional(),
-    updatedInput: z.record(z.string(), z.unknown()).optional(),
-    additionalContext: z.string().optional(),
-  }).optional(),
+  hookSpecificOutput: v.optional(v.strictObject({
+    hookEventName: v.literal("PreToolUse"),
+    permissionDecision: v.optional(v.picklist(["allow", "deny", "ask"])),
+    permissionDecisionReason: v.optional(v.string()),
+    updatedInput: v.optional(v.record(v.string(), v.unknown())),
+    additionalContext: v.optional(v.string()),
+  })),
 });
 
 /** Claude Code PermissionRequest: `decision` is all there is (no additionalContext). */
-const claudePermissionRequest = z.strictObject({
+const claudePermissionRequest = v.strictObject({
   ...claudeCommon,
-  hookSpecificOutput: z.strictObject({
-    hookEventName: z.literal("PermissionRequest"),
-    decision: z.strictObject({
-      behavior: z.enum(["allow", "deny"]),
-      updatedInput: z.record(z.string(), z.unknown()).optional(),
-      updatedPermissions: z.array(z.unknown()).optional(),
-      message: z.string().optional(),
-      interrupt: z.boolean().optional(),
+  hookSpecificOutput: v.optional(v.strictObject({
+    hookEventName: v.literal("PermissionRequest"),
+    decision: v.strictObject({
+      behavior: v.picklist(["allow", "deny"]),
+      updatedInput: v.optional(v.record(v.string(), v.unknown())),
+      updatedPermissions: v.optional(v.array(v.unknown())),
+      message: v.optional(v.string()),
+      interrupt: v.optional(v.boolean()),
     }),
-  }).optional(),
+  })),
 });
 
-const claudePostToolUse = z.strictObject({
+const claudePostToolUse = v.strictObject({
   ...claudeCommon,
-  decision: z.literal("block").optional(),
-  reason: z.string().optional(),
-  hookSpecificOutput: z.strictObject({
-    hookEventName: z.enum(["PostToolUse", "PostToolUseFailure"]),
-    additionalContext: z.string().optional(),
-    updatedMCPToolOutput: z.unknown().optional(),
-  }).optional(),
+  decision: v.optional(v.literal("block")),
+  reason: v.optional(v.string()),
+  hookSpecificOutput: v.optional(v.strictObject({
+    hookEventName: v.picklist(["PostToolUse", "PostToolUseFailure"]),
+    additionalContext: v.optional(v.string()),
+    updatedMCPToolOutput: v.optional(v.unknown()),
+  })),
 });
 
-const claudeStop = z.strictObject({
-  ...claudeCommon,
-  decision: z.literal("block").optional(),
-  reason: z.string().optional(),
-}).refine((o) => o.decision !== "block" || /\S/.test(o.reason ?? ""), "block needs a reason");
+const claudeStop = v.pipe(
+  v.strictObject({
+    ...claudeCommon,
+    decision: v.optional(v.literal("block")),
+    reason: v.optional(v.string()),
+  }),
+  v.check((o) => o.decision !== "block" || /\S/.test(o.reason ?? ""), "block needs a reason"),
+);
 
 /** Codex: codex-rs/hooks/schema/generated/permission-request.command.output.schema.json. */
-const codexPermissionRequest = z.strictObject({
+const codexPermissionRequest = v.strictObject({
   ...claudeCommon,
-  hookSpecificOutput: z.strictObject({
-    hookEventName: z.enum([
+  hookSpecificOutput: v.optional(v.strictObject({
+    hookEventName: v.picklist([
       "PreToolUse",
       "PermissionRequest",
       "PostToolUse",
@@ -72,114 +75,122 @@ const codexPermissionRequest = z.strictObject({
       "UserPromptSubmit",
       "Stop",
     ]),
-    decision: z.strictObject({
-      behavior: z.enum(["allow", "deny"]),
-      message: z.string().optional(),
+    decision: v.optional(v.strictObject({
+      behavior: v.picklist(["allow", "deny"]),
+      message: v.optional(v.string()),
       // Codex fails closed when these are set: we never send them.
-      interrupt: z.literal(false).optional(),
-      addDirectories: z.array(z.unknown()).optional(),
-      updatedPermissions: z.array(z.unknown()).optional(),
-    }).optional(),
-  }).optional(),
+      interrupt: v.optional(v.literal(false)),
+      addDirectories: v.optional(v.array(v.unknown())),
+      updatedPermissions: v.optional(v.array(v.unknown())),
+    })),
+  })),
 });
 
 /** Codex: post-tool-use.command.output.schema.json. */
-const codexPostToolUse = z.strictObject({
+const codexPostToolUse = v.strictObject({
   ...claudeCommon,
-  decision: z.literal("block").optional(),
-  reason: z.string().optional(),
-  hookSpecificOutput: z.strictObject({
-    hookEventName: z.literal("PostToolUse"),
-    additionalContext: z.string().optional(),
-    updatedMCPToolOutput: z.unknown().optional(),
-    updatedToolOutput: z.unknown().optional(),
-  }).optional(),
+  decision: v.optional(v.literal("block")),
+  reason: v.optional(v.string()),
+  hookSpecificOutput: v.optional(v.strictObject({
+    hookEventName: v.literal("PostToolUse"),
+    additionalContext: v.optional(v.string()),
+    updatedMCPToolOutput: v.optional(v.unknown()),
+    updatedToolOutput: v.optional(v.unknown()),
+  })),
 });
 
 /** Codex: stop.command.output.schema.json (reason required and non-blank with block). */
 const codexStop = claudeStop;
 
 /** Cursor beforeShellExecution. */
-const cursorBeforeShell = z.strictObject({
-  permission: z.enum(["allow", "deny", "ask"]),
-  user_message: z.string().optional(),
-  agent_message: z.string().optional(),
+const cursorBeforeShell = v.strictObject({
+  permission: v.picklist(["allow", "deny", "ask"]),
+  user_message: v.optional(v.string()),
+  agent_message: v.optional(v.string()),
 });
-const cursorStop = z.strictObject({ followup_message: z.string().optional() });
-const cursorEmpty = z.strictObject({});
+const cursorStop = v.strictObject({ followup_message: v.optional(v.string()) });
+const cursorEmpty = v.strictObject({});
 
 /** Gemini CLI: common output fields + the event's hookSpecificOutput. */
 const geminiCommon = {
-  continue: z.boolean().optional(),
-  stopReason: z.string().optional(),
-  suppressOutput: z.boolean().optional(),
-  systemMessage: z.string().optional(),
-  decision: z.enum(["allow", "deny", "block", "ask", "approve"]).optional(),
-  reason: z.string().optional(),
+  continue: v.optional(v.boolean()),
+  stopReason: v.optional(v.string()),
+  suppressOutput: v.optional(v.boolean()),
+  systemMessage: v.optional(v.string()),
+  decision: v.optional(v.picklist(["allow", "deny", "block", "ask", "approve"])),
+  reason: v.optional(v.string()),
 };
-const geminiBeforeTool = z.strictObject({
-  ...geminiCommon,
-  hookSpecificOutput: z.strictObject({
-    hookEventName: z.literal("BeforeTool").optional(),
-    tool_input: z.record(z.string(), z.unknown()).optional(),
-  }).optional(),
-}).refine(
-  (o) => !(o.decision === "deny" || o.decision === "block") || !!o.reason,
-  "deny needs a reason",
+const geminiBeforeTool = v.pipe(
+  v.strictObject({
+    ...geminiCommon,
+    hookSpecificOutput: v.optional(v.strictObject({
+      hookEventName: v.optional(v.literal("BeforeTool")),
+      tool_input: v.optional(v.record(v.string(), v.unknown())),
+    })),
+  }),
+  v.check(
+    (o) => !(o.decision === "deny" || o.decision === "block") || !!o.reason,
+    "deny needs a reason",
+  ),
 );
-const geminiAfterTool = z.strictObject({
+const geminiAfterTool = v.strictObject({
   ...geminiCommon,
-  hookSpecificOutput: z.strictObject({
-    hookEventName: z.literal("AfterTool"),
-    additionalContext: z.string().optional(),
-    tailToolCallRequest: z.strictObject({
-      name: z.string(),
-      args: z.record(z.string(), z.unknown()),
-    })
-      .optional(),
-  }).optional(),
+  hookSpecificOutput: v.optional(v.strictObject({
+    hookEventName: v.literal("AfterTool"),
+    additionalContext: v.optional(v.string()),
+    tailToolCallRequest: v.optional(v.strictObject({
+      name: v.string(),
+      args: v.record(v.string(), v.unknown()),
+    })),
+  })),
 });
-const geminiAfterAgent = z.strictObject({
-  ...geminiCommon,
-  hookSpecificOutput: z.strictObject({ clearContext: z.boolean().optional() }).optional(),
-}).refine((o) => o.decision !== "deny" || !!o.reason, "deny needs a reason");
-const geminiAdvisory = z.strictObject({
-  systemMessage: z.string().optional(),
-  suppressOutput: z.boolean().optional(),
-  hookSpecificOutput: z.strictObject({ additionalContext: z.string().optional() }).optional(),
+const geminiAfterAgent = v.pipe(
+  v.strictObject({
+    ...geminiCommon,
+    hookSpecificOutput: v.optional(v.strictObject({ clearContext: v.optional(v.boolean()) })),
+  }),
+  v.check((o) => o.decision !== "deny" || !!o.reason, "deny needs a reason"),
+);
+const geminiAdvisory = v.strictObject({
+  systemMessage: v.optional(v.string()),
+  suppressOutput: v.optional(v.boolean()),
+  hookSpecificOutput: v.optional(v.strictObject({ additionalContext: v.optional(v.string()) })),
 });
 
 /** Copilot CLI preToolUse / agentStop decision control. */
-const copilotPreToolUse = z.strictObject({
-  permissionDecision: z.enum(["allow", "deny", "ask"]),
-  permissionDecisionReason: z.string().optional(),
-  modifiedArgs: z.record(z.string(), z.unknown()).optional(),
-}).refine(
-  (o) => o.permissionDecision !== "deny" || !!o.permissionDecisionReason,
-  "deny needs a reason",
+const copilotPreToolUse = v.pipe(
+  v.strictObject({
+    permissionDecision: v.picklist(["allow", "deny", "ask"]),
+    permissionDecisionReason: v.optional(v.string()),
+    modifiedArgs: v.optional(v.record(v.string(), v.unknown())),
+  }),
+  v.check(
+    (o) => o.permissionDecision !== "deny" || !!o.permissionDecisionReason,
+    "deny needs a reason",
+  ),
 );
-const copilotAgentStop = z.strictObject({
-  decision: z.enum(["block", "allow"]).optional(),
-  reason: z.string().optional(),
+const copilotAgentStop = v.strictObject({
+  decision: v.optional(v.picklist(["block", "allow"])),
+  reason: v.optional(v.string()),
 });
 
-const SCHEMAS: Record<string, Record<string, z.ZodType>> = {
+const SCHEMAS: Record<string, Record<string, v.GenericSchema>> = {
   "claude-code": {
     PreToolUse: claudePreToolUse,
     PermissionRequest: claudePermissionRequest,
     PostToolUse: claudePostToolUse,
     PostToolUseFailure: claudePostToolUse,
     Stop: claudeStop,
-    SessionStart: z.strictObject(claudeCommon),
-    Notification: z.strictObject(claudeCommon),
-    StopFailure: z.strictObject(claudeCommon),
-    SessionEnd: z.strictObject(claudeCommon),
+    SessionStart: v.strictObject(claudeCommon),
+    Notification: v.strictObject(claudeCommon),
+    StopFailure: v.strictObject(claudeCommon),
+    SessionEnd: v.strictObject(claudeCommon),
   },
   codex: {
     PermissionRequest: codexPermissionRequest,
     PostToolUse: codexPostToolUse,
     Stop: codexStop,
-    SessionStart: z.strictObject(claudeCommon),
+    SessionStart: v.strictObject(claudeCommon),
   },
   cursor: {
     beforeShellExecution: cursorBeforeShell,
@@ -198,8 +209,8 @@ const SCHEMAS: Record<string, Record<string, z.ZodType>> = {
   copilot: {
     preToolUse: copilotPreToolUse,
     agentStop: copilotAgentStop,
-    sessionStart: z.strictObject({}),
-    sessionEnd: z.strictObject({}),
+    sessionStart: v.strictObject({}),
+    sessionEnd: v.strictObject({}),
   },
 };
 
@@ -221,11 +232,11 @@ export function assertHookOutput(
   } catch {
     throw new Error(`${agent} ${event}: stdout is not one JSON object: ${text.slice(0, 200)}`);
   }
-  const parsed = schema.safeParse(json);
+  const parsed = v.safeParse(schema, json);
   if (!parsed.success) {
     throw new Error(
       `${agent} ${event}: answer breaks the documented schema: ${
-        parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
+        parsed.issues.map((i) => `${v.getDotPath(i) ?? ""}: ${i.message}`).join("; ")
       }\n${text}`,
     );
   }

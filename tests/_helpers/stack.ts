@@ -12,7 +12,9 @@ import {
 import { createRouter } from "../../supabase/functions/_shared/router.ts";
 import { endpoints } from "../../supabase/functions/_shared/routes.ts";
 import type { Endpoint } from "../../supabase/functions/_shared/endpoint.ts";
+import * as v from "valibot";
 import * as schemas from "../../shared/api_schemas.ts";
+import { issueDetail } from "../../supabase/functions/_shared/validate.ts";
 import { createLogger } from "../../supabase/functions/_shared/logger.ts";
 import { signedHeaders } from "../../shared/signing.ts";
 
@@ -86,10 +88,10 @@ function answersItsSchema(endpoint: Endpoint): Endpoint {
     async handler(req, deps, info) {
       const res = await endpoint.handler(req, deps, info);
       if (!res.ok || !res.headers.get("content-type")?.includes("application/json")) return res;
-      const checked = schemas[endpoint.response].safeParse(await res.clone().json());
+      const checked = v.safeParse(schemas[endpoint.response], await res.clone().json());
       if (checked.success) return res;
       const problem = `${endpoint.method} ${endpoint.name} answered ${res.status} with a body ` +
-        `its response schema refuses: ${JSON.stringify(checked.error.issues)}`;
+        `its response schema refuses: ${JSON.stringify(checked.issues.map(issueDetail))}`;
       console.error(problem);
       return Response.json({ error: { code: "internal", message: problem } }, { status: 500 });
     },

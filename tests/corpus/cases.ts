@@ -1,13 +1,14 @@
 // The bad-input corpus (docs/contract/targets.md#bad-input): for every endpoint, table-driven cases
-// generated from its zod schema (schema_cases.ts) plus hand-written ones: bad JSON, deep nesting,
+// generated from its valibot schema (schema_cases.ts) plus hand-written ones: bad JSON, deep nesting,
 // 70 KiB bodies, wrong content types and methods, missing or bad auth headers, skewed
 // clocks, replayed nonces, other tenants' ids, unicode and SQL-looking strings.
-import { z } from "zod";
+import type * as v from "valibot";
 import * as jose from "jose";
 import * as api from "../../shared/api_schemas.ts";
 import { signParts } from "../../shared/signing.ts";
 import { mintUserToken, type Stack, TEST_JWT_SECRET } from "../_helpers/stack.ts";
 import { bodyCases } from "./schema_cases.ts";
+import { toJsonSchema } from "../../scripts/json_schema.ts";
 import { rawHttp, type RawRequest } from "../_helpers/raw_http.ts";
 import type { Tenant, World } from "./world.ts";
 
@@ -31,8 +32,8 @@ export interface CorpusEndpoint {
   name: string;
   method: "GET" | "POST";
   auth: Auth;
-  body?: z.ZodType;
-  query?: z.ZodType;
+  body?: v.GenericSchema;
+  query?: v.GenericSchema;
   /** a body the schema accepts (the cases are its invalid variants) */
   valid?: (w: World) => Record<string, unknown>;
   /** the path after /functions/v1 with a valid id, and a valid query */
@@ -822,7 +823,7 @@ export function casesFor(s: Sender, ep: CorpusEndpoint): Case[] {
     }
   }
   if (ep.query) {
-    const json = z.toJSONSchema(ep.query, { io: "input" }) as {
+    const json = toJsonSchema(ep.query, "input") as {
       properties?: Record<string, { minimum?: number; maximum?: number }>;
     };
     for (const [name, prop] of Object.entries(json.properties ?? {})) {

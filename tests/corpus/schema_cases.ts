@@ -1,9 +1,11 @@
-// Bad-input cases generated from a zod schema (through its JSON Schema, z.toJSONSchema):
+// Bad-input cases generated from a valibot schema (through its JSON Schema, the one
+// docs/openapi.json shows: scripts/json_schema.ts):
 // for each field of a valid body, the field missing, of the wrong type, null, too short,
 // too long (ASCII and multi-byte), out of range, outside its enum, not matching its
 // pattern or format (with SQL-looking and unicode look-alike strings), plus an unknown
 // extra field and non-object roots. Each case must be refused with 400 invalid_request.
-import { z } from "zod";
+import * as v from "valibot";
+import { toJsonSchema } from "../../scripts/json_schema.ts";
 
 export interface BodyCase {
   label: string;
@@ -104,8 +106,8 @@ export function invalidValues(prop: Prop): BodyCase[] {
 }
 
 /** Every invalid variant of `valid` (a body the schema accepts) that its schema implies. */
-export function bodyCases(schema: z.ZodType, valid: Record<string, unknown>): BodyCase[] {
-  const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as {
+export function bodyCases(schema: v.GenericSchema, valid: Record<string, unknown>): BodyCase[] {
+  const json = toJsonSchema(schema, "input") as {
     properties?: Record<string, Prop>;
     required?: string[];
   };
@@ -127,5 +129,5 @@ export function bodyCases(schema: z.ZodType, valid: Record<string, unknown>): Bo
     cases.push({ label: `the body as ${JSON.stringify(root)}`, body: root });
   }
   // A variant the schema happens to accept (e.g. a pattern that allows it) is no bad input.
-  return cases.filter((c) => !schema.safeParse(c.body).success);
+  return cases.filter((c) => !v.safeParse(schema, c.body).success);
 }

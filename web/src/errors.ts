@@ -67,7 +67,7 @@ function sentence(text: string): string {
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
-/** zod issues from `invalid_request` details, as "field: problem" pairs. */
+/** The schema issues from `invalid_request` details, as "field: problem" pairs. */
 function issueWords(details: unknown): string {
   const list = Array.isArray(details) ? details : (details as { issues?: unknown })?.issues ?? null;
   if (!Array.isArray(list)) return "";

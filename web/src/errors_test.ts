@@ -19,7 +19,7 @@ Deno.test("errorWords() says the server's message and what to do next", async ()
   assertEquals(errorWords(decided), "Already decided: DENIED. Your answer was not used.");
 });
 
-Deno.test("errorWords() lists zod issues of invalid_request", async () => {
+Deno.test("errorWords() lists the schema issues of invalid_request", async () => {
   const error = await errorFromResponse(answer(400, {
     error: {
       code: "invalid_request",

@@ -1,6 +1,6 @@
 // Environment configuration (docs/contract/configuration.md): parsed once per isolate; a missing or
-// malformed variable fails with a message naming it. Plain checks, not zod: the config is
-// read on every cold start, and zod's import alone costs more than the whole budget of a
+// malformed variable fails with a message naming it. Plain checks, not a schema library: the config is
+// read on every cold start, and zod's import alone cost more than the whole budget of a
 // cold start against a hello-world Deno.serve (issue 21, bench/FINDINGS.md).
 import {
   connectionBudgetIssues,

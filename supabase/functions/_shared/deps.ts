@@ -5,12 +5,12 @@ import { type Config, loadConfig } from "./config.ts";
 import { createSql, guardConnectionRejections, type Sql } from "./db.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMobileVerifier, type MobileVerifier } from "./mobile_auth.ts";
-import { type ApprovalWaiter, createApprovalWaiter } from "./approval_waiter.ts";
-import { createPushDispatcher, type PushDispatcher } from "./push_dispatcher.ts";
-import { createPairingWaiter, type PairingWaiter } from "./pairing_waiter.ts";
-import { createListener, type Listener } from "./listener.ts";
-import { createReadWaiter, type ReadWaiter } from "./read_waiter.ts";
-import { createBatchRead, type ReadState } from "./mobile_reads.ts";
+import type { PushDispatcher } from "./push_dispatcher.ts";
+import type { ReadState } from "./mobile_reads.ts";
+import type { ApprovalWaiter } from "./approval_waiter.ts";
+import type { PairingWaiter } from "./pairing_waiter.ts";
+import type { Listener } from "./listener.ts";
+import type { ReadWaiter } from "./read_waiter.ts";
 
 export interface Deps {
   config: Config;
@@ -29,7 +29,22 @@ export interface Deps {
   listener: Listener;
   /** keeps work alive after the response (EdgeRuntime.waitUntil on Supabase) */
   background: (task: Promise<unknown>) => void;
+  /** answers the parked approval and read long-polls now (the runtime's beforeunload);
+   * builds nothing that is not built yet */
+  shutdown(): void;
   close(): Promise<void>;
+}
+
+/** The long-poll waiters and their LISTEN connection: built together on first use by the
+ * builder waiters.ts registers (only the functions that park requests import it). */
+type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
+/** What the waiters are built from. */
+type WaiterInputs = Pick<Deps, "config" | "sql" | "log" | "now" | "push">;
+let buildWaiters: ((inputs: WaiterInputs) => Waiters) | undefined;
+
+/** Called once by waiters.ts when it is imported. */
+export function registerWaiters(build: (inputs: WaiterInputs) => Waiters): void {
+  buildWaiters = build;
 }
 
 declare const EdgeRuntime: { waitUntil(p: Promise<unknown>): void } | undefined;
@@ -57,32 +72,25 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
       EdgeRuntime.waitUntil(guarded);
     }
   };
-  const listener = createListener({
-    url: config.SUPABASE_DB_URL,
-    log,
-    enabled: config.APPROVAL_WAIT_LISTEN,
-    idleCloseMs: config.LISTEN_IDLE_CLOSE_SECONDS * 1000,
-  });
-  const push = createPushDispatcher({ config, sql, log, now, background }, {
-    fetch: overrides.fetch,
-  });
-  const waiter = createApprovalWaiter({ config, sql, log, push, listener });
-  const pairing = createPairingWaiter({
-    sql,
-    listener,
-    log,
-    pollMs: config.PAIR_STATUS_POLL_MS,
-    maxPerWorkspace: config.PAIR_STATUS_MAX_PARKED_PER_WORKSPACE,
-  });
-  const reads = createReadWaiter<ReadState>({
-    read: createBatchRead(sql),
-    listener,
-    log,
-    now,
-    pollMs: config.MOBILE_WAIT_POLL_MS,
-    maxPerUser: config.MOBILE_WAIT_MAX_PARKED_PER_USER,
-    maxTotal: config.MOBILE_WAIT_MAX_PARKED,
-  });
+  const push = lazyPushDispatcher(
+    () =>
+      import("./push_dispatcher.ts").then(({ createPushDispatcher }) =>
+        createPushDispatcher({ config, sql, log, now, background }, { fetch: overrides.fetch })
+      ),
+    background,
+  );
+  let waiters: Waiters | undefined;
+  const built = (): Waiters => {
+    if (!waiters) {
+      if (!buildWaiters) {
+        throw new Error(
+          "the waiters are not loaded: import _shared/waiters.ts where they are used",
+        );
+      }
+      waiters = buildWaiters({ config, sql, log, now, push });
+    }
+    return waiters;
+  };
   const verifyMobile = createMobileVerifier({
     supabaseUrl: config.SUPABASE_URL,
     jwtSecret: config.SUPABASE_JWT_SECRET,
@@ -91,24 +99,65 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
   });
   return {
     config,
-    listener,
     sql,
     log,
     now,
     verifyMobile,
     background,
-    waiter,
     push,
-    pairing,
-    reads,
+    get listener() {
+      return built().listener;
+    },
+    get waiter() {
+      return built().waiter;
+    },
+    get pairing() {
+      return built().pairing;
+    },
+    get reads() {
+      return built().reads;
+    },
+    shutdown() {
+      waiters?.waiter.shutdown();
+      waiters?.reads.shutdown();
+    },
     async close() {
-      waiter.shutdown();
-      await pairing.close();
-      await reads.close();
-      await waiter.close();
-      await listener.close();
+      if (waiters) {
+        const { waiter, pairing, reads, listener } = waiters;
+        waiter.shutdown();
+        await pairing.close();
+        await reads.close();
+        await waiter.close();
+        await listener.close();
+      }
       await push.close();
       await sql.end({ timeout: 1 });
+    },
+  };
+}
+
+// Imported on first use, not at start (issue 21: every module a function loads is paid on
+// its cold start). The push dispatcher brings the four providers' senders (~50 KB of
+// modules, ~3 ms of CPU) and only the functions that send use it.
+
+/** A PushDispatcher that imports and builds the real one on its first use. */
+function lazyPushDispatcher(
+  load: () => Promise<PushDispatcher>,
+  background: (task: Promise<unknown>) => void,
+): PushDispatcher {
+  let loading: Promise<PushDispatcher> | undefined;
+  let loaded: PushDispatcher | undefined;
+  let closed = false;
+  const get = () => loading ??= load().then((d) => loaded = d);
+  return {
+    deliverSoon() {
+      if (loaded) loaded.deliverSoon();
+      else if (!closed) background(get().then((d) => d.deliverSoon()));
+    },
+    sweep: () => loaded?.sweep() ?? (closed ? Promise.resolve(0) : get().then((d) => d.sweep())),
+    async close() {
+      closed = true;
+      if (loading) await (await loading).close();
     },
   };
 }

@@ -1,14 +1,16 @@
 // The one request pipeline every function uses: method → size limit → raw body →
-// authenticate (by the endpoint's auth kind) → parse JSON → validate (zod) → handler → JSON
-// response. Errors of every
-// step become the API's error shape in one place; every response has x-request-id.
-import type { z } from "zod";
+// authenticate (by the endpoint's auth kind) → parse JSON → validate (valibot) → handler →
+// JSON response. Errors of every step become the API's error shape in one place; every
+// response has x-request-id.
+import type * as v from "valibot";
 // Types only: an endpoint names its schemas (body, query, response), and the pipeline
-// imports shared/api_schemas.ts (and zod with it) on the first request it validates, so
-// neither is loaded or built at cold start (issue 21).
+// imports shared/api_schemas.ts and validate.ts (and valibot with them) on the first request
+// it validates, so none is loaded at cold start (issue 21: they add ~6 ms to a process,
+// zod's added ~31 ms).
 import type * as ApiSchemas from "@shared/api_schemas.ts";
+import type * as Validation from "./validate.ts";
 import { type ErrorCode, errorResponse, HttpError, jsonResponse } from "./http_error.ts";
-import { parseJson, readRawBody, validate } from "./request_body.ts";
+import { parseJson, readRawBody } from "./request_body.ts";
 import { type BridgeIdentity, verifyBridgeRequest } from "./bridge_auth.ts";
 import { assertFaithfulJson } from "./json_fidelity.ts";
 import type { MobileUser } from "./mobile_auth.ts";
@@ -120,18 +122,21 @@ export type Context<A extends AuthKind, Body, Query> = RequestContext<Body, Quer
 
 /** The name of a schema exported by shared/api_schemas.ts. */
 type SchemaName = {
-  [K in keyof typeof ApiSchemas]: (typeof ApiSchemas)[K] extends z.ZodType ? K : never;
+  [K in keyof typeof ApiSchemas]: (typeof ApiSchemas)[K] extends v.GenericSchema ? K : never;
 }[keyof typeof ApiSchemas];
 
 /** The validated value of an optional named schema: undefined when the endpoint has none. */
 type Parsed<S extends SchemaName | undefined> = S extends SchemaName
-  ? z.output<(typeof ApiSchemas)[S]>
+  ? v.InferOutput<(typeof ApiSchemas)[S]>
   : undefined;
 
-let apiSchemas: Promise<typeof ApiSchemas> | undefined;
-/** shared/api_schemas.ts, imported (with zod) on the first request that is validated. */
-function loadApiSchemas(): Promise<typeof ApiSchemas> {
-  return apiSchemas ??= import("@shared/api_schemas.ts");
+let validation: Promise<[typeof ApiSchemas, typeof Validation]> | undefined;
+/** shared/api_schemas.ts and validate.ts, imported (with valibot) on the first request that
+ * is validated. Measured (bench/FINDINGS.md): the dynamic import costs a validated first
+ * request ~3–8 ms of CPU more than a static one would, and spares that much to the functions
+ * with no schema and to every first request refused before validation. */
+function loadValidation(): Promise<[typeof ApiSchemas, typeof Validation]> {
+  return validation ??= Promise.all([import("@shared/api_schemas.ts"), import("./validate.ts")]);
 }
 
 /** What the API reference says of an endpoint (scripts/gen_openapi.ts reads it). */
@@ -199,9 +204,9 @@ async function parsePart<S extends SchemaName | undefined>(
   what?: string,
 ): Promise<Parsed<S>> {
   if (!schema) return undefined as Parsed<S>;
-  const schemas = await loadApiSchemas();
+  const [schemas, { validate }] = await loadValidation();
   // A conditional type is not narrowed by the check: the one cast of the pipeline.
-  return validate(schemas[schema] as z.ZodType, value(), what) as Parsed<S>;
+  return validate(schemas[schema] as v.GenericSchema, value(), what) as Parsed<S>;
 }
 
 export function defineEndpoint<

@@ -1,12 +1,12 @@
 // The web app's reads that can wait (docs/web-api.md): the inbox across every paired
 // workspace and a run's timeline head, read in batches for the read waiter
 // (read_waiter.ts), and the command-policy verdict each inbox item carries.
-import type { z } from "zod";
+import type * as v from "valibot";
 import type { InboxItem } from "@shared/api_schemas.ts";
 import { analyzeCommand, type Risk } from "@shared/command_policy.ts";
 import { callJson, type Sql } from "./db.ts";
 
-type Item = z.infer<typeof InboxItem>;
+type Item = v.InferOutput<typeof InboxItem>;
 type StoredItem = Omit<Item, "risk" | "risk_reason">;
 
 /** One user's inbox as private.mobile_inboxes answers it. */

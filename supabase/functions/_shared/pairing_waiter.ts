@@ -12,14 +12,14 @@ import type { Sql } from "./db.ts";
 import { HttpError } from "./http_error.ts";
 import { createListener, type Listener } from "./listener.ts";
 import type { Logger } from "./logger.ts";
-import type { z } from "zod";
+import type * as v from "valibot";
 import type { PairStatusResponse } from "@shared/api_schemas.ts";
 
 export const WORKSPACE_PAIRED_CHANNEL = "workspace_paired";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The answer of pair-status. */
-export type PairingState = z.output<typeof PairStatusResponse>;
+export type PairingState = v.InferOutput<typeof PairStatusResponse>;
 
 /** A place reserved for one request (taken before its first read, so a pairing between
  * that read and the park still wakes it). */

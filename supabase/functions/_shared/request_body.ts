@@ -1,5 +1,5 @@
-// Reading a request body: refused past 64 KiB before parsing, then JSON, then zod.
-import type { z } from "zod";
+// Reading a request body: refused past 64 KiB before parsing, then JSON (validate.ts
+// checks it against its schema).
 import { HttpError } from "./http_error.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -12,6 +12,50 @@ interface ReadBodyOptions {
   /** the whole body must arrive within this long (400 after it); none when absent */
   timeoutMs?: number;
 }
+
+/** The body-read deadlines of every request in flight, on one runtime timer at a time.
+ * Not setTimeout/clearTimeout per request: Deno's first global setTimeout or clearTimeout
+ * initialises its Node-compatible timers, ~4.5 ms of CPU on a function's first request,
+ * a third of the cold-start budget (issue 21, bench/FINDINGS.md). AbortSignal.timeout is
+ * on the runtime's own timers, costs nothing to set up, and cannot be cleared, so it is
+ * armed only for the earliest deadline; a request whose body arrives forgets its entry. */
+class Deadlines {
+  /** pending reads: when each expires and what it does then */
+  #pending = new Map<symbol, { due: number; expire: () => void }>();
+  /** the due time of the latest timer armed, if it has not fired */
+  #armedFor: number | undefined;
+
+  /** Calls expire() after ms unless the returned release() is called first. */
+  add(ms: number, expire: () => void): () => void {
+    const key = Symbol();
+    const due = performance.now() + ms;
+    this.#pending.set(key, { due, expire });
+    if (this.#armedFor === undefined || due < this.#armedFor) this.#arm(due);
+    return () => this.#pending.delete(key);
+  }
+
+  #arm(due: number): void {
+    this.#armedFor = due;
+    const ms = Math.max(0, Math.ceil(due - performance.now()));
+    AbortSignal.timeout(ms).addEventListener("abort", () => this.#fire(due), { once: true });
+  }
+
+  #fire(armedFor: number): void {
+    // a later (shorter) timer replaced this one: that one sweeps
+    if (this.#armedFor !== armedFor) return;
+    this.#armedFor = undefined;
+    const now = performance.now();
+    let next: number | undefined;
+    for (const [key, read] of this.#pending) {
+      if (read.due <= now) {
+        this.#pending.delete(key);
+        read.expire();
+      } else if (next === undefined || read.due < next) next = read.due;
+    }
+    if (next !== undefined) this.#arm(next);
+  }
+}
+const bodyDeadlines = new Deadlines();
 
 /** The raw body bytes; 413 when the declared or actual size is over the limit. A body cut
  * short (the client closed before Content-Length or the last chunk) or one still not
@@ -31,11 +75,12 @@ export async function readRawBody(
     new HttpError("invalid_request", `Invalid request: the body ${why}`);
   // A race, not reader.cancel(): a read pending on a stalled socket is not ended by a
   // cancel in Deno, so the deadline rejects on its own.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = options.timeoutMs === undefined ? undefined : new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(incomplete(`did not arrive within ${options.timeoutMs} ms`)),
-      options.timeoutMs,
+  let release: (() => void) | undefined;
+  const { timeoutMs } = options;
+  const deadline = timeoutMs === undefined ? undefined : new Promise<never>((_, reject) => {
+    release = bodyDeadlines.add(
+      timeoutMs,
+      () => reject(incomplete(`did not arrive within ${timeoutMs} ms`)),
     );
   });
   deadline?.catch(() => {}); // handled where it is raced; unhandled when no read is pending
@@ -65,7 +110,7 @@ export async function readRawBody(
       chunks.push(chunk.value);
     }
   } finally {
-    clearTimeout(timer);
+    release?.();
   }
   // The stream can also end quietly at a closed connection: the count tells.
   if (req.headers.has("content-length") && size !== declared) throw cutShort();
@@ -92,27 +137,4 @@ export function parseJson(raw: Uint8Array): unknown {
   } catch (error) {
     throw new HttpError("invalid_json", `Invalid JSON: ${(error as Error).message}`);
   }
-}
-
-/** Validates with a zod schema; 400 invalid_request with the issues in details. */
-export function validate<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  what = "body",
-): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new HttpError(
-      "invalid_request",
-      `Invalid request: the ${what} does not match the schema`,
-      {
-        details: result.error.issues.map((i) => ({
-          path: i.path.map(String).join("."),
-          code: i.code,
-          message: i.message,
-        })),
-      },
-    );
-  }
-  return result.data;
 }

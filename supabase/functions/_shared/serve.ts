@@ -6,11 +6,7 @@ import { depsFromEnv } from "./deps.ts";
 declare const EdgeRuntime: unknown;
 
 export function serveEndpoint(endpoint: Endpoint): void {
-  addEventListener("beforeunload", () => {
-    const deps = depsFromEnv();
-    deps.waiter.shutdown();
-    deps.reads.shutdown();
-  });
+  addEventListener("beforeunload", () => depsFromEnv().shutdown());
   const handler = (req: Request, info: Deno.ServeHandlerInfo) =>
     endpoint.handler(req, depsFromEnv(), info);
   // In the edge runtime, plain Deno.serve(handler). Outside it PORT lets one function run

@@ -8,6 +8,9 @@ import type { ApprovalState } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import type { Deps } from "../deps.ts";
+// Builds deps.waiter, deps.pairing and deps.reads (deps.ts: only the functions that park
+// requests load them).
+import "../waiters.ts";
 
 export const bridgeApprovalWait = defineEndpoint({
   name: "bridge-approval-wait",

@@ -5,6 +5,9 @@
 // earliest expiry, or the batched re-read), or N seconds pass.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { inboxKey, inboxResponse, type InboxState, readInboxes } from "../mobile_reads.ts";
+// Builds deps.waiter, deps.pairing and deps.reads (deps.ts: only the functions that park
+// requests load them).
+import "../waiters.ts";
 
 export const mobileInbox = defineEndpoint({
   name: "mobile-inbox",

@@ -2,13 +2,16 @@
 // field the browser needs to recompute the hash chain. With ?wait=N and nothing after
 // after_seq, the request parks in the isolate's read waiter until the run's chain grows
 // (the batched re-read of run heads; approval changes of its workspace wake it at once).
-import type { z } from "zod";
+import type * as v from "valibot";
 import type { MobileRunEventsResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { runKey } from "../mobile_reads.ts";
+// Builds deps.waiter, deps.pairing and deps.reads (deps.ts: only the functions that park
+// requests load them).
+import "../waiters.ts";
 
-type Timeline = z.infer<typeof MobileRunEventsResponse>;
+type Timeline = v.InferOutput<typeof MobileRunEventsResponse>;
 
 export const mobileRunEvents = defineEndpoint({
   name: "mobile-run-events",

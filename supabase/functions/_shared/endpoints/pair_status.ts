@@ -6,6 +6,9 @@
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import type { PairingState } from "../pairing_waiter.ts";
+// Builds deps.waiter, deps.pairing and deps.reads (deps.ts: only the functions that park
+// requests load them).
+import "../waiters.ts";
 
 export const pairStatus = defineEndpoint({
   name: "pair-status",
