@@ -150,6 +150,12 @@ async function xactCount(sql: postgres.Sql): Promise<number> {
   return Number(row.n);
 }
 
+/** The stack's approval waiter, replaced (deps builds its waiters on first use, behind a
+ * getter) */
+function replaceWaiter(stack: Stack, waiter: ApprovalWaiter): void {
+  Object.defineProperty(stack.deps, "waiter", { value: waiter, configurable: true });
+}
+
 async function runSide(label: string, useBaseline: boolean): Promise<SideResult> {
   const stack: Stack = await startStack({
     checkResponses: false,
@@ -163,7 +169,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
   let baseline: ReturnType<typeof createPollingWaiter> | undefined;
   if (useBaseline) {
     baseline = createPollingWaiter(stack.deps.sql);
-    stack.deps.waiter = baseline;
+    replaceWaiter(stack, baseline);
   }
   // Where the time goes: when the waiter hands each answer to the endpoint, and its steps
   // before that (NOTIFY handled, the re-read sent and returned).
@@ -179,7 +185,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     for (const id of batch) stampsOf[step].set(id, at);
   };
   const inner = stack.deps.waiter;
-  stack.deps.waiter = {
+  replaceWaiter(stack, {
     ...inner,
     stats: () => inner.stats(),
     wait: (id, options) =>
@@ -187,7 +193,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
         wokeAt.set(id, wallNow());
         return state;
       }),
-  };
+  });
   const ws: PairedWorkspace = await pairedWorkspace(stack.sql);
   try {
     // One run per parked request, as in life: an agent blocks on one approval at a time.
