@@ -287,6 +287,12 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     const { via, sentAt, doneAt, failures } = await decided;
     const { answeredAt, statuses } = await answered;
     const cpu1 = [cpuMs("self"), ...backends.map(cpuMs)];
+    // backends opened meanwhile (a pool that closed idle connections reopens them): all of
+    // their CPU is in the window
+    const opened = (await stack.sql`
+      select pid from pg_stat_activity where datname = current_database()`)
+      .map((r) => r.pid as number).filter((pid) => !backends.includes(pid));
+    const openedCpu = opened.map(cpuMs).filter(Number.isFinite).reduce((a, b) => a + b, 0);
     clearInterval(lagTimer);
     decider.terminate();
     clients.terminate();
@@ -296,7 +302,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       // (a backend gone meanwhile is left out)
       postgres: cpu1.slice(1).reduce(
         (sum, x, i) => Number.isFinite(x - cpu0[i + 1]) ? sum + x - cpu0[i + 1] : sum,
-        0,
+        openedCpu,
       ) / ids.length,
     };
     progress(
