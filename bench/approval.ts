@@ -15,12 +15,14 @@ import {
   TEST_JWT_SECRET,
 } from "../tests/_helpers/stack.ts";
 import type { ClientsRequest, ClientsResult } from "./approval_clients.ts";
+import type { DeciderRequest, DeciderResult } from "./approval_decider.ts";
 import { freePort } from "./lib/ports.ts";
 import { type PairedWorkspace, pairedWorkspace } from "../tests/_helpers/approvals.ts";
 import {
   type ApprovalState,
   type ApprovalWaiter,
   createApprovalWaiter,
+  waiterTrace,
   type WaitOptions,
 } from "../supabase/functions/_shared/approval_waiter.ts";
 import { createSql, type Sql } from "../supabase/functions/_shared/db.ts";
@@ -39,6 +41,8 @@ const wallNow = () => performance.timeOrigin + performance.now();
 // Postgres flushes an idle backend's statistics up to 10 s late (PGSTAT_IDLE_INTERVAL):
 // let the parking burst land before the idle window opens.
 const STATS_SETTLE_MS = 11_000;
+/** `APPROVAL_BENCH_PARTS=latency`: the project's latency run alone (a quick A/B) */
+const LATENCY_ONLY = Deno.env.get("APPROVAL_BENCH_PARTS") === "latency";
 
 function progress(message: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`[${NAME}] ${message}\n`));
@@ -99,17 +103,44 @@ function createPollingWaiter(sql: Sql, intervalMs = 1000): ApprovalWaiter & { qu
 
 // ---- one side of the latency/idle run, over real HTTP ----------------------------------
 interface SideResult {
-  /** decision committed (its SQL call returned) → long-poll answer read by the client */
-  latencies: number[];
-  /** decision's SQL call sent → long-poll answer read (includes the decision's own work) */
+  /** how each decision was sent: the phone's HTTP request or the SQL call it makes */
+  via: ("http" | "sql")[];
+  /** decision sent → long-poll answer read by its client (both stamped off the server's
+   * thread) */
   endToEnd: number[];
-  /** decision's SQL call sent → returned (its own work: lock, event, outbox, NOTIFY, commit) */
-  decisionSql: number[];
-  /** commit → the waiter handed the answer to the endpoint, and from there to the client */
+  /** decision sent → its own answer (HTTP response read, or SQL call returned) */
+  decision: number[];
+  /** decision's answer → long-poll answer read (for the SQL call: from its commit, at most) */
+  latencies: number[];
+  /** the waiter's steps (waiterTrace): decision sent → its NOTIFY handled, the batched
+   * re-read (sent → returned), NOTIFY handled → the waiter handed the answer to the
+   * endpoint, and from there → the client read it */
+  toNotified: number[];
+  reread: number[];
   toWoken: number[];
   wokenToRead: number[];
+  /** how late a 5 ms timer fired on the server's thread while deciding (event-loop lag) */
+  loopLag: number[];
+  /** CPU ms per decision while deciding: this process (all threads), this database's
+   * backends */
+  cpuPerDecision: { deno: number; postgres: number };
   idleQueriesPerSecond: number;
   answered: number;
+}
+
+/** the samples of one way of deciding */
+function arm(side: SideResult, xs: number[], via: "http" | "sql"): number[] {
+  return xs.filter((x, i) => side.via[i] === via && Number.isFinite(x));
+}
+
+/** utime + stime of a process in ms (Linux /proc; 100 Hz ticks); NaN once it is gone */
+function cpuMs(pid: number | "self"): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 async function xactCount(sql: postgres.Sql): Promise<number> {
@@ -119,8 +150,15 @@ async function xactCount(sql: postgres.Sql): Promise<number> {
   return Number(row.n);
 }
 
+/** The stack's approval waiter, replaced (deps builds its waiters on first use, behind a
+ * getter) */
+function replaceWaiter(stack: Stack, waiter: ApprovalWaiter): void {
+  Object.defineProperty(stack.deps, "waiter", { value: waiter, configurable: true });
+}
+
 async function runSide(label: string, useBaseline: boolean): Promise<SideResult> {
   const stack: Stack = await startStack({
+    checkResponses: false,
     env: {
       APPROVAL_WAIT_POLL_MS: "1000",
       APPROVAL_WAIT_MAX_SECONDS: "120",
@@ -131,12 +169,23 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
   let baseline: ReturnType<typeof createPollingWaiter> | undefined;
   if (useBaseline) {
     baseline = createPollingWaiter(stack.deps.sql);
-    stack.deps.waiter = baseline;
+    replaceWaiter(stack, baseline);
   }
-  // Where the time goes: when the waiter hands each answer to the endpoint.
+  // Where the time goes: when the waiter hands each answer to the endpoint, and its steps
+  // before that (NOTIFY handled, the re-read sent and returned).
   const wokeAt = new Map<string, number>();
+  const notifiedAt = new Map<string, number>();
+  const readSentAt = new Map<string, number>();
+  const readDoneAt = new Map<string, number>();
+  const stampsOf = { notified: notifiedAt, read: readSentAt, settled: readDoneAt };
+  waiterTrace.on = (step, batch) => {
+    const at = wallNow();
+    // the last one: a request is answered by the last re-read of its id (once answered,
+    // it is in no later batch)
+    for (const id of batch) stampsOf[step].set(id, at);
+  };
   const inner = stack.deps.waiter;
-  stack.deps.waiter = {
+  replaceWaiter(stack, {
     ...inner,
     stats: () => inner.stats(),
     wait: (id, options) =>
@@ -144,7 +193,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
         wokeAt.set(id, wallNow());
         return state;
       }),
-  };
+  });
   const ws: PairedWorkspace = await pairedWorkspace(stack.sql);
   try {
     // One run per parked request, as in life: an agent blocks on one approval at a time.
@@ -185,7 +234,7 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       await sleep(50);
     }
     progress(`${label}: ${ids.length} parked; letting statistics settle`);
-    await sleep(useBaseline ? 2_000 : STATS_SETTLE_MS);
+    await sleep(useBaseline || LATENCY_ONLY ? 2_000 : STATS_SETTLE_MS);
 
     const c0 = await xactCount(stack.sql);
     const t0 = performance.now();
@@ -198,56 +247,109 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       `${label}: ${idleQueriesPerSecond.toFixed(1)} transactions/s while ${ids.length} wait`,
     );
 
-    progress(`${label}: deciding at ${DECISIONS_PER_SECOND}/s`);
-    const decidedAt = new Array<number>(ids.length);
-    const committedAt = new Array<number>(ids.length);
-    const decisions: Promise<unknown>[] = [];
-    const start = performance.now();
-    for (const [i, id] of ids.entries()) {
-      const due = start + (i * 1000) / DECISIONS_PER_SECOND;
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-      decidedAt[i] = wallNow();
-      decisions.push(
-        stack.sql`
-        select private.decide_approval(${ws.userId}::uuid, ${id}::uuid, 'APPROVE',
-                                       'go ahead', null)`
-          .execute() // postgres.js queries are lazy: send it now
-          .then(() => (committedAt[i] = wallNow())),
-      );
-    }
-    await Promise.all(decisions);
-    const { answeredAt, statuses } = await answered;
-    clients.terminate();
-    const latencies = ids.map((_, i) => answeredAt[i] - committedAt[i]);
-    const endToEnd = ids.map((_, i) => answeredAt[i] - decidedAt[i]);
-    const decisionSql = ids.map((_, i) => committedAt[i] - decidedAt[i]);
-    const toWoken = ids.map((id, i) => (wokeAt.get(id) ?? NaN) - committedAt[i]);
-    const wokenToRead = ids.map((id, i) => answeredAt[i] - (wokeAt.get(id) ?? NaN));
-    progress(
-      `${label}: commit → waiter woke p50 ${percentile(toWoken, 50).toFixed(1)} p99 ${
-        percentile(toWoken, 99).toFixed(1)
-      } ms; waiter woke → client read p50 ${percentile(wokenToRead, 50).toFixed(1)} p99 ${
-        percentile(wokenToRead, 99).toFixed(1)
-      } ms`,
-    );
-    const approved = statuses.filter((s) => s === "APPROVED").length;
-    progress(
-      `${label}: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${
-        percentile(latencies, 99).toFixed(1)
-      } ms from commit (p99 ${
-        percentile(endToEnd, 99).toFixed(1)
-      } ms from sending the decision), ${approved}/${ids.length} answered APPROVED`,
-    );
-    return {
-      latencies,
-      endToEnd,
-      decisionSql,
-      toWoken,
-      wokenToRead,
-      idleQueriesPerSecond,
-      answered: approved,
+    progress(`${label}: deciding at ${DECISIONS_PER_SECOND}/s (the phone in a Worker)`);
+    const decider = new Worker(new URL("./approval_decider.ts", import.meta.url), {
+      type: "module",
+    });
+    let ready = () => {};
+    const warmedUp = new Promise<void>((resolve) => (ready = resolve));
+    const decided = new Promise<DeciderResult>((resolve, reject) => {
+      decider.onmessage = (e: MessageEvent<DeciderResult | { ready: true }>) => {
+        if ("via" in e.data) resolve(e.data);
+        else ready();
+      };
+      decider.onerror = (e) => reject(e);
+    });
+    const loopLag: number[] = [];
+    let lagFrom = performance.now();
+    const lagTimer = setInterval(() => {
+      const now = performance.now();
+      loopLag.push(Math.max(0, now - lagFrom - 5));
+      lagFrom = now;
+    }, 5);
+    const order: DeciderRequest = {
+      functionsUrl: stack.functionsUrl,
+      databaseUrl: stack.databaseUrl,
+      token: ws.token,
+      userId: ws.userId,
+      ids,
+      perSecond: DECISIONS_PER_SECOND,
     };
+    // CPU time over the deciding window (noise on a shared machine moves wall-clock
+    // latency, much less the CPU each decision costs): this process (server, phone and
+    // clients), and this database's Postgres backends
+    decider.postMessage(order);
+    await warmedUp;
+    const backends = (await stack.sql`
+      select pid from pg_stat_activity where datname = current_database()`).map((r) => r.pid);
+    const cpu0 = [cpuMs("self"), ...backends.map(cpuMs)];
+    decider.postMessage("go");
+    const { via, sentAt, doneAt, failures } = await decided;
+    const { answeredAt, statuses } = await answered;
+    const cpu1 = [cpuMs("self"), ...backends.map(cpuMs)];
+    // backends opened meanwhile (a pool that closed idle connections reopens them): all of
+    // their CPU is in the window
+    const opened = (await stack.sql`
+      select pid from pg_stat_activity where datname = current_database()`)
+      .map((r) => r.pid as number).filter((pid) => !backends.includes(pid));
+    const openedCpu = opened.map(cpuMs).filter(Number.isFinite).reduce((a, b) => a + b, 0);
+    clearInterval(lagTimer);
+    decider.terminate();
+    clients.terminate();
+    if (failures.length) throw new Error(`${label}: decisions failed: ${failures.slice(0, 3)}`);
+    const cpuPerDecision = {
+      deno: (cpu1[0] - cpu0[0]) / ids.length,
+      // (a backend gone meanwhile is left out)
+      postgres: cpu1.slice(1).reduce(
+        (sum, x, i) => Number.isFinite(x - cpu0[i + 1]) ? sum + x - cpu0[i + 1] : sum,
+        openedCpu,
+      ) / ids.length,
+    };
+    progress(
+      `${label}: CPU per decision (its long-poll included): Deno ${
+        cpuPerDecision.deno.toFixed(3)
+      } ms, Postgres backends ${cpuPerDecision.postgres.toFixed(3)} ms`,
+    );
+    waiterTrace.on = undefined;
+    const side: SideResult = {
+      via,
+      endToEnd: ids.map((_, i) => answeredAt[i] - sentAt[i]),
+      decision: ids.map((_, i) => doneAt[i] - sentAt[i]),
+      latencies: ids.map((_, i) => answeredAt[i] - doneAt[i]),
+      toNotified: ids.map((id, i) => (notifiedAt.get(id) ?? NaN) - sentAt[i]),
+      reread: ids.map((id) => (readDoneAt.get(id) ?? NaN) - (readSentAt.get(id) ?? NaN)),
+      toWoken: ids.map((id) => (wokeAt.get(id) ?? NaN) - (notifiedAt.get(id) ?? NaN)),
+      wokenToRead: ids.map((id, i) => answeredAt[i] - (wokeAt.get(id) ?? NaN)),
+      loopLag,
+      cpuPerDecision,
+      idleQueriesPerSecond,
+      answered: statuses.filter((s) => s === "APPROVED").length,
+    };
+    for (const way of ["http", "sql"] as const) {
+      const steps: [string, number[]][] = [
+        ["decision sent → its answer", side.decision],
+        ["decision sent → NOTIFY handled", side.toNotified],
+        ["the re-read (sent → returned)", side.reread],
+        ["NOTIFY handled → waiter woke", side.toWoken],
+        ["waiter woke → client read", side.wokenToRead],
+        ["decision sent → client read", side.endToEnd],
+      ];
+      for (const [what, xs] of steps) {
+        const ok = arm(side, xs, way);
+        if (ok.length === 0) continue;
+        progress(
+          `${label} [${way}]: ${what} p50 ${percentile(ok, 50).toFixed(2)} p90 ${
+            percentile(ok, 90).toFixed(2)
+          } p99 ${percentile(ok, 99).toFixed(2)} max ${percentile(ok, 100).toFixed(2)} ms`,
+        );
+      }
+    }
+    progress(
+      `${label}: event-loop lag (5 ms timer) p50 ${percentile(loopLag, 50).toFixed(2)} p99 ${
+        percentile(loopLag, 99).toFixed(2)
+      } ms; ${side.answered}/${ids.length} answered APPROVED`,
+    );
+    return side;
   } finally {
     await stack.close();
   }
@@ -544,6 +646,10 @@ if (Deno.args.includes("--rss")) {
 }
 
 const loadAtStart = Deno.loadavg()[0];
+if (LATENCY_ONLY) {
+  await runSide("project (LISTEN + batched poll)", false);
+  Deno.exit(0);
+}
 const project = await runSide("project (LISTEN + batched poll)", false);
 const base = await runSide("baseline (per-request 1 s polling)", true);
 progress(`memory: ${MEMORY_WAITERS} parked waiters, each side`);
@@ -564,35 +670,51 @@ progress(
   } B); poll only: ${memory.pollOnlyQueriesPerSecond.toFixed(2)} queries/s`,
 );
 
-const p99 = percentile(project.latencies, 99);
-const baseP99 = percentile(base.latencies, 99);
+/** p50/p99 of one way of deciding, as text */
+function p50p99(side: SideResult, xs: number[], via: "http" | "sql"): string {
+  const ok = arm(side, xs, via);
+  return `p99 ${percentile(ok, 99).toFixed(1)} ms (p50 ${percentile(ok, 50).toFixed(1)} ms)`;
+}
+const p99Of = (side: SideResult, xs: number[], via: "http" | "sql") =>
+  percentile(arm(side, xs, via), 99);
+const httpP99 = p99Of(project, project.endToEnd, "http");
+/** a context row of the SQL-call decisions: project vs baseline */
+function sqlContextRow(what: string, pick: (side: SideResult) => number[]) {
+  return {
+    what,
+    target: "(context)",
+    measured: p50p99(project, pick(project), "sql"),
+    baseline: `${p50p99(base, pick(base), "sql")}, per-request 1 s polling`,
+    ratio: round(p99Of(project, pick(project), "sql") / p99Of(base, pick(base), "sql"), 3),
+    pass: null,
+  };
+}
+const stepText = (xs: number[], via: "http" | "sql") =>
+  `${percentile(arm(project, xs, via), 50).toFixed(1)}/${
+    percentile(arm(project, xs, via), 99).toFixed(1)
+  }`;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 const result = {
   name: NAME,
   command: "node scripts/with_test_db.mjs deno run -A bench/approval.ts",
   rows: [
     {
-      what: `decision request sent → parked hook runner answered, ${WAITERS} parked (p99)`,
+      what:
+        `decision request sent (the phone's HTTP request) → parked hook runner answered, ${WAITERS} parked (p99)`,
       target: `≤ ${TARGET_P99_MS} ms`,
-      measured: `p99 ${percentile(project.endToEnd, 99).toFixed(1)} ms (p50 ${
-        percentile(project.endToEnd, 50).toFixed(1)
-      } ms)`,
-      baseline: `p99 ${percentile(base.endToEnd, 99).toFixed(1)} ms (p50 ${
-        percentile(base.endToEnd, 50).toFixed(1)
-      } ms), per-request 1 s polling`,
-      ratio: round(percentile(project.endToEnd, 99) / percentile(base.endToEnd, 99), 3),
-      pass: percentile(project.endToEnd, 99) <= TARGET_P99_MS && project.answered === WAITERS,
+      measured: p50p99(project, project.endToEnd, "http"),
+      baseline: `${p50p99(base, base.endToEnd, "http")}, per-request 1 s polling`,
+      ratio: round(httpP99 / p99Of(base, base.endToEnd, "http"), 3),
+      pass: httpP99 <= TARGET_P99_MS && project.answered === WAITERS,
     },
-    {
-      what: `the same from the decision's commit (its SQL call returned), ${WAITERS} parked (p99)`,
-      target: "(context)",
-      measured: `p99 ${p99.toFixed(1)} ms (p50 ${percentile(project.latencies, 50).toFixed(1)} ms)`,
-      baseline: `p99 ${baseP99.toFixed(1)} ms (p50 ${
-        percentile(base.latencies, 50).toFixed(1)
-      } ms), per-request 1 s polling`,
-      ratio: round(p99 / baseP99, 3),
-      pass: null,
-    },
+    sqlContextRow(
+      `the same from the decision's SQL call (private.decide_approval, as earlier rounds measured), ${WAITERS} parked (p99)`,
+      (side) => side.endToEnd,
+    ),
+    sqlContextRow(
+      `the same from the decision's SQL call returned (an upper bound of its commit) (p99)`,
+      (side) => side.latencies,
+    ),
     {
       what: `database queries per second while ${WAITERS} requests wait (pg_stat_database)`,
       target: "≤ 5",
@@ -637,30 +759,35 @@ const result = {
   ],
   distributions: [
     {
-      title: `decision → answer latency, ${WAITERS} parked, ${DECISIONS_PER_SECOND} decisions/s`,
+      title:
+        `decision request (HTTP) → answer latency, ${WAITERS} parked, ${DECISIONS_PER_SECOND} decisions/s`,
       unit: "ms",
       series: {
-        project: project.latencies.map((x) => round(x, 2)),
-        baseline: base.latencies.map((x) => round(x, 2)),
+        project: arm(project, project.endToEnd, "http").map((x) => round(x, 2)),
+        baseline: arm(base, base.endToEnd, "http").map((x) => round(x, 2)),
       },
     },
   ],
   notes: [
-    "Latency runs from the moment the decision's SQL call (private.decide_approval, as mobile-approval-decision makes it) is sent to the moment the long-poll's HTTP response is read by its client; the row after it counts from the call's return (an upper bound of the commit). The 1,000 long-poll clients run in a Worker (bench/approval_clients.ts), off the thread of the functions they wait on; stamps are wall-clock (performance.timeOrigin + now()) on both threads. Both sides go through the same HTTP endpoint, the baseline with the waiter replaced by a loop that reads its approval every second.",
+    "Latency runs from the moment the phone sends its decision to the moment the long-poll's HTTP response is read by its client. The phone (bench/approval_decider.ts) and the 1,000 long-poll clients (bench/approval_clients.ts) each run in a Worker, off the thread of the functions they drive; stamps are wall-clock (performance.timeOrigin + now()) on every thread. The phone alternates the HTTP request (POST /mobile-approval-decision with its token: JWT, pipeline, the SQL call, then the clear push's sweep after the response) and the endpoint's SQL call alone (private.decide_approval on the Worker's own connection, as earlier rounds measured from the server's thread), so both are from the same run. Both sides go through the same HTTP endpoint, the baseline with the waiter replaced by a loop that reads its approval every second.",
     `The machine is shared (other engineers' test runs); 1-minute load average ${
       loadAtStart.toFixed(1)
     } at the start and ${
       Deno.loadavg()[0].toFixed(1)
     } at the end on ${navigator.hardwareConcurrency} cores: tail latencies move with it.`,
-    `Where the project's time goes (p50/p99): the decision's own SQL call ${
-      percentile(project.decisionSql, 50).toFixed(1)
-    }/${
-      percentile(project.decisionSql, 99).toFixed(1)
-    } ms, commit → waiter woke (NOTIFY, the batched re-read that also marks it delivered) ${
-      percentile(project.toWoken, 50).toFixed(1)
-    }/${percentile(project.toWoken, 99).toFixed(1)} ms, waiter woke → HTTP answer read ${
-      percentile(project.wokenToRead, 50).toFixed(1)
-    }/${percentile(project.wokenToRead, 99).toFixed(1)} ms.`,
+    `Where the project's time goes, HTTP decisions (p50/p99 ms): decision sent → NOTIFY handled by the waiter ${
+      stepText(project.toNotified, "http")
+    } (its own answer to the phone ${stepText(project.decision, "http")}); the re-read ${
+      stepText(project.reread, "http")
+    }; NOTIFY handled → waiter woke ${
+      stepText(project.toWoken, "http")
+    }; waiter woke → HTTP answer read ${
+      stepText(project.wokenToRead, "http")
+    }. SQL-call decisions: sent → NOTIFY handled ${
+      stepText(project.toNotified, "sql")
+    }; event-loop lag of the server's thread while deciding ${
+      percentile(project.loopLag, 50).toFixed(1)
+    }/${percentile(project.loopLag, 99).toFixed(1)}.`,
     `Queries per second are the database's committed + rolled-back transactions (pg_stat_database) over ${
       IDLE_WINDOW_MS / 1000
     } s while every request waits; the LISTEN-off row counts the queries sent by the waiter's pool.`,

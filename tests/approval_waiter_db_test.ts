@@ -277,3 +277,75 @@ Deno.test("after shutdown every parked wait is answered and a new wait answers a
     await s.close();
   }
 });
+
+Deno.test("the waiter's re-read of a decided approval writes nothing: it runs in a read-only transaction", async () => {
+  const s = await setup({ listen: true, pollMs: 60_000, safetyPollMs: HOUR });
+  try {
+    const id = await insertPendingApproval(s.admin, s.workspaceId);
+    await decide(s, id, "APPROVE", "go");
+    const [row] = await s.admin.begin(
+      "read only",
+      (tx) => tx`select private.settle_approvals(${[id]}::uuid[]) as r`,
+    );
+    assertEquals(row.r.expired, 0);
+    assertEquals(
+      row.r.settled.map((a: { approval_id: string; status: string }) => [a.approval_id, a.status]),
+      [[id, "APPROVED"]],
+    );
+    const [receipt] = await s.admin`select delivered_at from public.approvals where id = ${id}`;
+    assertEquals(receipt.delivered_at, null);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("the receipts of decisions handed to parked waits are written once, and close() waits for them", async () => {
+  const s = await setup({ listen: true, pollMs: 60_000, safetyPollMs: HOUR });
+  try {
+    const ids = [
+      await insertPendingApproval(s.admin, s.workspaceId),
+      await insertPendingApproval(s.admin, s.workspaceId),
+      await insertPendingApproval(s.admin, s.workspaceId),
+    ];
+    // two clients on the first approval: still one receipt
+    const waits = [...ids, ids[0]].map((id) =>
+      s.waiter.wait(id, { timeoutMs: HOUR, expiresAt: far() })
+    );
+    await eventually(() => s.waiter.stats().listening, "LISTEN");
+    await decide(s, ids[0], "APPROVE");
+    await decide(s, ids[1], "DENY");
+    const answers = await Promise.all(waits.slice(0, 2));
+    assertEquals(answers.map((a) => a?.status), ["APPROVED", "DENIED"]);
+    assertEquals((await waits[3])?.status, "APPROVED");
+    await s.waiter.close(); // ids[2] is answered null (shutdown): no receipt for it
+    assertEquals(await waits[2], null);
+    const rows = await s.admin`
+      select a.id, a.delivered_at is not null as delivered,
+             (select count(*)::int from public.events e
+              where e.type = 'APPROVAL_DELIVERED' and e.payload ->> 'approval_id' = a.id::text) as n
+      from public.approvals a where a.id = any(${ids}::uuid[])`;
+    const byId = new Map(rows.map((r) => [r.id, [r.delivered, r.n]]));
+    assertEquals(ids.map((id) => byId.get(id)), [[true, 1], [true, 1], [false, 0]]);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("ids that are not UUIDs never reach the waiter's SQL text: the real ones parked beside them are still answered", async () => {
+  const s = await setup({ listen: false, pollMs: 50 });
+  try {
+    const id = await insertPendingApproval(s.admin, s.workspaceId);
+    const hostile = `${id}}'::uuid[]); drop table public.approvals; --`;
+    const bad = s.waiter.wait(hostile, { timeoutMs: HOUR, expiresAt: far() });
+    // bounded: were every batch's query broken by the hostile id, this answers null, not hangs
+    const good = s.waiter.wait(id, { timeoutMs: 10_000, expiresAt: far() });
+    await decide(s, id, "APPROVE");
+    assertEquals((await good)?.status, "APPROVED");
+    s.waiter.shutdown();
+    assertEquals(await bad, null);
+    const [row] = await s.admin`select count(*)::int as n from public.approvals`;
+    assertEquals(row.n, 1);
+  } finally {
+    await s.close();
+  }
+});

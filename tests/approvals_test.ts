@@ -626,6 +626,7 @@ Deno.test("clients cannot call the approval functions directly", async () => {
         const call of [
           `private.decide_approval('${ws.userId}', '${approval.approval_id}', 'APPROVE', null, null)`,
           `private.settle_approvals(array['${approval.approval_id}'::uuid])`,
+          `private.mark_approvals_delivered(array['${approval.approval_id}'::uuid])`,
           `private.expire_due_approvals(array['${approval.approval_id}'::uuid])`,
         ]
       ) {
@@ -668,5 +669,47 @@ Deno.test("a long-poll whose client hangs up is released from the waiter", async
     controller.abort();
     await waiting;
     await eventually(() => stack.deps.waiter.stats().parked === 0, "the waiter to let go");
+  });
+});
+
+Deno.test("a decision starts a push sweep after its response only when it queued a clear push for another device", async () => {
+  await withStack({}, async (stack) => {
+    let sweeps = 0;
+    stack.deps.push.deliverSoon = () => void sweeps++;
+    // one device: nothing to clear elsewhere, no sweep
+    const alone = await pairedWorkspace(stack.sql);
+    const { body: first } = await requestApproval(stack, alone);
+    sweeps = 0;
+    const decided = await decideApproval(stack, alone.token, first.approval_id, {
+      decision: "APPROVE",
+    });
+    assertEquals(decided.status, 200);
+    assertEquals(sweeps, 0);
+    assertEquals(
+      await countRows(
+        stack,
+        "private.push_outbox",
+        `approval_id = '${first.approval_id}'
+                      and kind = 'approval_clear'`,
+      ),
+      0,
+    );
+    // the same decision repeated: nothing queued, no sweep
+    await decideApproval(stack, alone.token, first.approval_id, { decision: "APPROVE" });
+    assertEquals(sweeps, 0);
+
+    // a second device of the workspace: its silent clear is queued and swept
+    const other = await randomDevice(stack.sql, { workspaceId: alone.workspaceId });
+    const { body: second } = await requestApproval(stack, alone);
+    sweeps = 0;
+    const again = await decideApproval(stack, alone.token, second.approval_id, {
+      decision: "DENY",
+      device_id: alone.deviceId,
+    });
+    assertEquals(again.status, 200);
+    assertEquals(sweeps, 1);
+    const [clear] = await stack.sql`select device_id from private.push_outbox
+      where approval_id = ${second.approval_id} and kind = 'approval_clear'`;
+    assertEquals(clear.device_id, other.deviceId);
   });
 });

@@ -417,8 +417,12 @@ Deno.test("the long-poll answered with the decision marks the approval delivered
     assertEquals(answer.body.status, "APPROVED");
     assertEquals(answer.body.note, "go");
     assertEquals(answer.body.devices_notified, 2);
+    // the receipt follows the answer (the waiter writes it right after handing it out)
+    await eventually(
+      async () => (await approvalRow(w.stack, approvalId)).delivered_at !== null,
+      "delivered_at to be set",
+    );
     const row = await approvalRow(w.stack, approvalId);
-    assert(row.delivered_at !== null, "delivered_at set");
     const delivered = await events(w.stack, approvalId, "APPROVAL_DELIVERED");
     assertEquals(delivered.length, 1);
     assertEquals(delivered[0].payload.devices_notified, 2);

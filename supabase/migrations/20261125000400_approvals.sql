@@ -241,31 +241,34 @@ end
 $$;
 
 -- The waiter's one query for every approval parked in an isolate (batched poll, a NOTIFY,
--- a reconnect, an expiry): expires the due ones, and marks those no longer PENDING
--- delivered (private.mark_approval_delivered, once per approval: the APPROVAL_DELIVERED
--- receipt) in the same query that settles them, returning {settled: [state…], expired: n}.
--- The waiter calls it only with the ids of requests parked in its isolate and hands every
--- settled state to them at once, so bridge-approval-wait answers without a second SQL call
--- (it halved the decision → answer path: bench/FINDINGS.md). Rows are taken in id order,
--- so two isolates settling overlapping approvals lock their runs in the same order.
+-- a reconnect, an expiry): expires the due ones and returns {settled: [state…], expired: n},
+-- the state of each one no longer PENDING. The waiter calls it only with the ids of requests
+-- parked in its isolate and hands every settled state to them at once. It writes nothing
+-- unless something expires: the delivery receipt is written after the answer
+-- (private.mark_approvals_delivered), off the decision → answer path, where it cost as much
+-- as the re-read itself (bench/FINDINGS.md).
 create function private.settle_approvals(p_ids uuid[]) returns jsonb
 language plpgsql set search_path = '' as $$
 declare
-  v_expired integer;
+  v_expired integer := 0;
   v_settled jsonb;
 begin
-  v_expired := private.expire_due_approvals(p_ids);
-  select coalesce(jsonb_agg(private.mark_approval_delivered(s.id)), '[]'::jsonb)
+  -- (no row lock unless one is due: a woken decision's re-read is a plain read)
+  if exists (select 1 from public.approvals a
+             where a.id = any(p_ids) and a.status = 'PENDING' and a.expires_at <= now()) then
+    v_expired := private.expire_due_approvals(p_ids);
+  end if;
+  select coalesce(jsonb_agg(private.approval_state(a)), '[]'::jsonb)
   into v_settled
-  from (select a.id from public.approvals a
-        where a.id = any(p_ids) and a.status <> 'PENDING'
-        order by a.id) s;
+  from public.approvals a
+  where a.id = any(p_ids) and a.status <> 'PENDING';
   return jsonb_build_object('expired', v_expired, 'settled', v_settled);
 end
 $$;
 
 -- mobile-approval-decision: one compare-and-set under the approval's row lock, so exactly
--- one decision wins under any concurrency. Out: {result} (200) or, for an approval found
+-- one decision wins under any concurrency. Out: {result, pushes} (200; pushes: the clear
+-- pushes queued, 0 when no other device is paired: nothing to deliver) or, for an approval found
 -- past its expiry, {expired: details}: the expiry is kept (timeline event, NOTIFY, clear
 -- push) and the endpoint answers 409 expired. Other refusals raise and write nothing.
 create function private.decide_approval(
@@ -277,6 +280,7 @@ declare
   v_devices uuid[];
   v_device uuid;
   v_status text := case p_decision when 'APPROVE' then 'APPROVED' when 'DENY' then 'DENIED' end;
+  v_pushes integer;
 begin
   if v_status is null then
     perform private.fail('invalid_request', 'Invalid request: decision must be APPROVE or DENY');
@@ -317,7 +321,7 @@ begin
   end if;
   if v_approval.status <> 'PENDING' then
     if v_approval.status = v_status and v_approval.decided_by_user_id = p_user_id then
-      return jsonb_build_object('result', private.approval_decision(v_approval));
+      return jsonb_build_object('result', private.approval_decision(v_approval), 'pushes', 0);
     end if;
     perform private.fail('already_decided',
       format('Already decided: the approval was %s at %s', lower(v_approval.status),
@@ -336,8 +340,9 @@ begin
                        'note', v_approval.note, 'decided_by_device_id', v_device,
                        'decided_by_user_id', p_user_id));
   perform private.approval_settled(v_approval);
-  perform private.enqueue_approval_clear_push(v_approval, v_device);
-  return jsonb_build_object('result', private.approval_decision(v_approval));
+  v_pushes := private.enqueue_approval_clear_push(v_approval, v_device);
+  return jsonb_build_object('result', private.approval_decision(v_approval),
+                            'pushes', v_pushes);
 end
 $$;
 
@@ -361,5 +366,22 @@ begin
     select * into v_approval from public.approvals where id = p_approval_id;
   end if;
   return private.approval_state(v_approval);
+end
+$$;
+
+-- The waiter answered these decided approvals: the receipt of each (delivered_at and
+-- APPROVAL_DELIVERED, once: private.mark_approval_delivered), in id order, so two isolates
+-- marking overlapping approvals lock their runs in the same order. Returns how many ids.
+create function private.mark_approvals_delivered(p_ids uuid[]) returns integer
+language plpgsql set search_path = '' as $$
+declare
+  v_id uuid;
+  v_count integer := 0;
+begin
+  for v_id in select distinct x from unnest(p_ids) x order by 1 loop
+    perform private.mark_approval_delivered(v_id);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
 end
 $$;

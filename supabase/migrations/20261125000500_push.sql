@@ -41,7 +41,7 @@ create index push_outbox_sent_kind_idx on private.push_outbox (kind, provider)
   where status = 'sent';
 
 -- ---------------------------------------------------------------------------
--- Queueing: one row per paired device, and a NOTIFY push_outbox that wakes the sender.
+-- Queueing: one row per paired device (delivered after the response: deliverSoon, or the sweep).
 -- ---------------------------------------------------------------------------
 create function private.enqueue_push(
   p_workspace_id uuid, p_kind text, p_message jsonb, p_approval_id uuid default null,
@@ -59,9 +59,6 @@ begin
   where wd.workspace_id = p_workspace_id
     and wd.device_id is distinct from p_except_device_id;
   get diagnostics v_count = row_count;
-  if v_count > 0 then
-    perform pg_notify('push_outbox', p_workspace_id::text);
-  end if;
   return v_count;
 end
 $$;

@@ -33,9 +33,10 @@ interface WaiterStats {
 }
 
 export interface ApprovalWaiter {
-  /** Parks until the approval leaves PENDING (its new state, marked delivered when decided:
-   * private.settle_approvals) or until the timeout, an
-   * abort or shutdown (null: still pending, the client asks again). */
+  /** Parks until the approval leaves PENDING (its new state, re-read:
+   * private.settle_approvals; a decision is marked delivered right after it is handed out:
+   * private.mark_approvals_delivered) or until the timeout, an abort or shutdown (null:
+   * still pending, the client asks again). */
   wait(approvalId: string, options: WaitOptions): Promise<ApprovalState | null>;
   /** answers every parked request at once (runtime shutdown); later waits answer at once */
   shutdown(): void;
@@ -68,8 +69,26 @@ const APPROVAL_CHANNEL = "approval_decided";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** retry of an expiry the database did not see yet (clock skew) or could not write */
 const EXPIRY_RETRY_MS = 250;
+/** retry of delivery receipts the database could not write */
+const RECEIPT_RETRY_MS = 1_000;
 
 type Parked = ParkedRequest<ApprovalState>;
+
+/** `select <fn>('{id,…}'::uuid[]) as result` with the ids in the text, as a tagged
+ * template without parameters: postgres.js with `prepare: false` sends a query that has
+ * parameters in two round trips (Parse/Describe first, then Bind/Execute), one without in
+ * one, and this is on the decision → answer path (bench/FINDINGS.md). Only ids that are
+ * UUIDs are written (the rest cannot be approvals: they are left to their timeouts). */
+function withIds(fn: string, ids: readonly string[]): TemplateStringsArray {
+  const text = `select ${fn}('{${ids.filter((id) => UUID_RE.test(id)).join(",")}}'::uuid[]) ` +
+    `as result`;
+  return Object.assign([text], { raw: [text] }) as unknown as TemplateStringsArray;
+}
+
+/** Stamps of the wake-up path for bench/approval.ts (unset in production: one check each). */
+export const waiterTrace: {
+  on?: (step: "notified" | "read" | "settled", ids: readonly string[]) => void;
+} = {};
 
 export function createApprovalWaiter(
   deps: WaiterDeps,
@@ -81,6 +100,7 @@ export function createApprovalWaiter(
   const parked = new ParkedIndex<Parked>();
   let live = 0;
   let stopped = false;
+  let closed = false;
   let queries = 0;
 
   // ---- parking ------------------------------------------------------------------------
@@ -110,8 +130,11 @@ export function createApprovalWaiter(
     }
   }
 
-  function settle(state: ApprovalState): void {
-    for (const p of parked.entries(state.approval_id)) finish(p, state);
+  /** hands the state to every request parked on it; true when a decision was handed out */
+  function settle(state: ApprovalState): boolean {
+    const entries = parked.entries(state.approval_id);
+    for (const p of entries) finish(p, state);
+    return entries.length > 0 && (state.status === "APPROVED" || state.status === "DENIED");
   }
 
   // ---- one timer for every deadline (timeouts and expiries) ----------------------------
@@ -135,15 +158,44 @@ export function createApprovalWaiter(
       const ids = batch.all ? [...parked.keys()] : [...batch.ids].filter((id) => parked.has(id));
       if (ids.length === 0) return;
       queries++;
+      waiterTrace.on?.("read", ids);
       try {
-        const rows = await deps.sql`select private.settle_approvals(${ids}::uuid[]) as result`;
+        const rows = await deps.sql(withIds("private.settle_approvals", ids));
+        waiterTrace.on?.("settled", ids);
         const result = rows[0].result as { expired: number; settled: ApprovalState[] };
-        for (const state of result.settled) settle(state);
+        for (const state of result.settled) {
+          if (settle(state)) receipts.soon(state.approval_id);
+        }
         if (result.expired > 0) deps.push?.deliverSoon();
       } catch (error) {
         // The database is away: the parked stay parked; the poll and the expiry retries
         // try again.
         log.warn("approval waiter check failed", { error: String(error), approvals: ids.length });
+      }
+    },
+  });
+
+  // ---- delivery receipts: written after the answers, batched ------------------------------
+  // The decision is committed before its NOTIFY, so the answer needs no write; the receipt
+  // (delivered_at, APPROVAL_DELIVERED) follows on a zero timer, after the responses just
+  // handed out are on their way. Never two at once; a failed batch is tried again.
+  const receipts = createCheckQueue({
+    stopped: () => false, // a receipt is owed even after shutdown answered the parked
+    defer: (start) => setTimeout(start, 0),
+    async read(batch: CheckBatch) {
+      const ids = [...batch.ids];
+      try {
+        await deps.sql(withIds("private.mark_approvals_delivered", ids));
+      } catch (error) {
+        log.warn("approval waiter cannot record deliveries", {
+          error: String(error),
+          approvals: ids.length,
+        });
+        if (!closed) {
+          setTimeout(() => {
+            if (!closed) { for (const id of ids) receipts.soon(id); }
+          }, RECEIPT_RETRY_MS);
+        }
       }
     },
   });
@@ -202,6 +254,7 @@ export function createApprovalWaiter(
       // it is never taken for the answer: the woken approvals are re-read in one query.
       const approvalId = payload.toLowerCase();
       if (!UUID_RE.test(approvalId)) return;
+      waiterTrace.on?.("notified", [approvalId]);
       recent.add(approvalId);
       if (parked.has(approvalId)) checks.soon(approvalId);
     },
@@ -245,6 +298,8 @@ export function createApprovalWaiter(
   async function close(): Promise<void> {
     shutdown();
     await checks.running;
+    await receipts.drained(); // the receipts of what was answered
+    closed = true;
     if (!deps.listener) await listener.close();
     listening = false;
   }

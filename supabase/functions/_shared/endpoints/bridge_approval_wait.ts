@@ -1,8 +1,9 @@
 // bridge-approval-wait/:approval_id (docs/contract/api.md#bridge-approval-wait,
 // docs/contract/waiting.md): answers as soon as the approval is decided or expires, or PENDING when
 // the timeout passes. The first read consumes the nonce; a pending approval is then parked in the
-// isolate's waiter. A decided answer marks the approval delivered (the waiter's own re-read does it
-// for the parked: private.settle_approvals); every answer carries devices_notified.
+// isolate's waiter. A decided answer marks the approval delivered (for the parked, the waiter
+// writes the receipt right after handing the decision out: private.mark_approvals_delivered);
+// every answer carries devices_notified.
 import type { ApprovalState } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
@@ -36,7 +37,7 @@ export const bridgeApprovalWait = defineEndpoint({
       expiresAt: first.expires_at,
       signal: ctx.signal,
     });
-    // settled: already marked delivered by the waiter's re-read, in the same query
+    // settled: re-read by the waiter, which writes its delivery receipt after handing it out
     return jsonResponse(settled ?? first);
   },
 });

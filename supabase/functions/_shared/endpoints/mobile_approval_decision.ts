@@ -31,7 +31,7 @@ export const mobileApprovalDecision = defineEndpoint({
       ctx.body.note ?? null,
       ctx.body.device_id ?? null,
     ];
-    let out: { result?: unknown; expired?: unknown };
+    let out: { result?: unknown; expired?: unknown; pushes?: number };
     const remember = ctx.body.remember;
     if (remember) {
       const command = await callJson<string | null>(
@@ -68,7 +68,9 @@ export const mobileApprovalDecision = defineEndpoint({
         args,
       );
     }
-    deps.push.deliverSoon();
+    // the other devices' silent clear (or an expiry's); none queued (only the deciding
+    // device is paired): no sweep after the response
+    if (out.pushes !== 0) deps.push.deliverSoon();
     if (out.expired) {
       // The expiry itself is kept (timeline event, NOTIFY, clear push); the decision is not.
       throw new HttpError("expired", "Expired: the approval passed its expires_at", {
