@@ -477,6 +477,12 @@ interface RssResult {
   /** V8's heap as committed (live plus free pages it keeps), the same moments */
   projectHeapTotal: [number, number];
   floorHeapTotal: [number, number];
+  /** V8's young generation as committed when holding (after the memory-reducing GC) */
+  projectNewSpace: number;
+  floorNewSpace: number;
+  /** the floor with the driver's share (bench/lib/hold_server.ts, HOLD_QUERY=1) */
+  driverIdle: number;
+  driverHolding: number;
 }
 
 /** VmRSS of a process, in bytes (Linux /proc). */
@@ -491,6 +497,14 @@ async function waitFor(what: string, check: () => Promise<boolean>): Promise<voi
     if (Date.now() > until) throw new Error(`${what}: not within 120 s`);
     await sleep(100);
   }
+}
+
+/** a server's memory after the memory-reducing GC (rss_entry.ts) */
+interface Collected {
+  rss: number;
+  heap: number;
+  heapTotal: number;
+  newSpace: number;
 }
 
 /** Starts `deno run -A --cached-only <entry>` on a free port; resolves once it answers. */
@@ -518,13 +532,18 @@ async function serveProcess(entry: string, env: Record<string, string>) {
     url,
     pid: child.pid,
     /** full GC in the server (rss_entry.ts), then its RSS */
-    async collectedRss(): Promise<{ rss: number; heap: number; heapTotal: number }> {
+    async collectedRss(): Promise<Collected> {
       await Deno.writeTextFile(report, "");
       child.kill("SIGUSR2");
       await waitFor("the GC report", async () => (await Deno.readTextFile(report)) !== "");
       await sleep(500);
       const usage = JSON.parse(await Deno.readTextFile(report));
-      return { rss: rssBytes(child.pid), heap: usage.heapUsed, heapTotal: usage.heapTotal };
+      return {
+        rss: rssBytes(child.pid),
+        heap: usage.heapUsed,
+        heapTotal: usage.heapTotal,
+        newSpace: usage.newSpace,
+      };
     },
     async stop() {
       child.kill("SIGKILL");
@@ -563,13 +582,9 @@ async function measureRss(): Promise<RssResult> {
     const holding = async (
       entry: string,
       parked: (server: { url: string }) => Promise<number>,
-    ): Promise<
-      [
-        { rss: number; heap: number; heapTotal: number },
-        { rss: number; heap: number; heapTotal: number },
-      ]
-    > => {
-      const server = await serveProcess(entry, env);
+      extraEnv: Record<string, string> = {},
+    ): Promise<[Collected, Collected]> => {
+      const server = await serveProcess(entry, { ...env, ...extraEnv });
       const clients = new Worker(new URL("./approval_clients.ts", import.meta.url), {
         type: "module",
       });
@@ -614,9 +629,14 @@ async function measureRss(): Promise<RssResult> {
       },
     );
     progress(`rss: a bare Deno.serve holding ${RSS_WAITERS} requests`);
-    const [floorOne, floorAll] = await holding("bench/lib/hold_server.ts", async (s) => {
+    const heldCount = async (s: { url: string }) => {
       const res = await fetch(`${s.url}/held`);
       return Number(await res.text());
+    };
+    const [floorOne, floorAll] = await holding("bench/lib/hold_server.ts", heldCount);
+    progress(`rss: the same with postgres.js and one query per request (the driver's share)`);
+    const [driverOne, driverAll] = await holding("bench/lib/hold_server.ts", heldCount, {
+      HOLD_QUERY: "1",
     });
     return {
       projectIdle: projectOne.rss,
@@ -627,6 +647,10 @@ async function measureRss(): Promise<RssResult> {
       floorHeap: [floorOne.heap, floorAll.heap],
       projectHeapTotal: [projectOne.heapTotal, projectAll.heapTotal],
       floorHeapTotal: [floorOne.heapTotal, floorAll.heapTotal],
+      projectNewSpace: projectAll.newSpace,
+      floorNewSpace: floorAll.newSpace,
+      driverIdle: driverOne.rss,
+      driverHolding: driverAll.rss,
     };
   } finally {
     await sql.end({ timeout: 1 });
@@ -746,7 +770,22 @@ const result = {
         ((rss.projectHeap[1] - rss.projectHeap[0]) / RSS_WAITERS / 1024).toFixed(1)
       } KiB per request (floor +${
         ((rss.floorHeap[1] - rss.floorHeap[0]) / RSS_WAITERS / 1024).toFixed(1)
-      } KiB); the rest is outside the heap (connections, code, committed pages)`,
+      } KiB); the rest is outside the heap (connections, code, committed pages). Measured after V8's memory-reducing GC (young generation ${
+        kib(rss.projectNewSpace)
+      } committed, floor ${kib(rss.floorNewSpace)})`,
+    },
+    {
+      what:
+        `process RSS holding ${RSS_WAITERS} requests: the floor with the database driver's share (postgres.js, same pool, LISTEN, one query per request)`,
+      target: "(context) what any long-poll that reads its state once carries",
+      measured: `${mib(rss.driverHolding)} (with one ${mib(rss.driverIdle)}; +${
+        ((rss.driverHolding - rss.driverIdle) / RSS_WAITERS / 1024).toFixed(1)
+      } KiB per request); bridge-approval-wait is ${
+        (rss.projectHolding / rss.driverHolding).toFixed(2)
+      } × it`,
+      baseline: `${mib(rss.floorHolding)}, the bare Deno.serve`,
+      ratio: round(rss.driverHolding / rss.floorHolding, 2),
+      pass: null,
     },
     {
       what: `memory per parked waiter (${MEMORY_WAITERS} waiters, V8 heap)`,
