@@ -13,6 +13,8 @@ export interface DeciderRequest {
   userId: string;
   ids: string[];
   perSecond: number;
+  /** the ways of sending, in turn (default both: HTTP, then the SQL call) */
+  arms?: ("http" | "sql")[];
 }
 
 export interface DeciderResult {
@@ -47,7 +49,8 @@ worker.onmessage = async (message: MessageEvent<DeciderRequest>) => {
   worker.postMessage({ ready: true });
   await go;
 
-  const via = ids.map((_, i) => (i % 2 === 0 ? "http" : "sql") as "http" | "sql");
+  const arms = message.data.arms ?? ["http", "sql"];
+  const via = ids.map((_, i) => arms[i % arms.length]);
   const sentAt = new Array<number>(ids.length).fill(NaN);
   const doneAt = new Array<number>(ids.length).fill(NaN);
   const failures: string[] = [];
