@@ -53,26 +53,32 @@ create policy approvals_paired_select on public.approvals for select to authenti
 
 -- The answer of bridge-approval-wait (and the waiter): what the hook runner needs, with
 -- devices_notified (how many devices a provider accepted an approval push for).
+-- plpgsql, as the two below: on the decision → answer path (README, "Small SQL helpers
+-- called on a hot path are plpgsql": 73-81 us a call as sql, parsed and planned anew).
 create function private.approval_state(p_approval public.approvals) returns jsonb
-language sql immutable set search_path = '' as $$
-  select jsonb_build_object(
+language plpgsql immutable set search_path = '' as $$
+begin
+  return jsonb_build_object(
     'approval_id', p_approval.id,
     'status', p_approval.status,
     'note', p_approval.note,
     'decided_at', private.ts_text(p_approval.decided_at),
     'expires_at', private.ts_text(p_approval.expires_at),
-    'devices_notified', coalesce(p_approval.devices_notified, 0))
+    'devices_notified', coalesce(p_approval.devices_notified, 0));
+end
 $$;
 
 -- The answer of mobile-approval-decision (also the stored result of already_decided).
 create function private.approval_decision(p_approval public.approvals) returns jsonb
-language sql immutable set search_path = '' as $$
-  select jsonb_build_object(
+language plpgsql immutable set search_path = '' as $$
+begin
+  return jsonb_build_object(
     'approval_id', p_approval.id,
     'status', p_approval.status,
     'note', p_approval.note,
     'decided_at', private.ts_text(p_approval.decided_at),
-    'decided_by_device_id', p_approval.decided_by_device_id)
+    'decided_by_device_id', p_approval.decided_by_device_id);
+end
 $$;
 
 -- An approval's timeline event on its run; the run counts as active then (its

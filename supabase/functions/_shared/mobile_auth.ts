@@ -4,6 +4,7 @@
 // when SUPABASE_JWT_SECRET is set, the legacy HS256 secret. The token's alg picks the path,
 // so a JWKS that cannot be fetched never breaks HS256 tokens.
 import type { JWTPayload, JWTVerifyGetKey, ProtectedHeaderParameters } from "jose";
+import type * as NodeCrypto from "node:crypto";
 import { type Jose, loadJose } from "./jose.ts";
 import { HttpError } from "./http_error.ts";
 import type { Logger } from "./logger.ts";
@@ -78,6 +79,41 @@ function isKeySetUnavailable(jose: typeof Jose, error: unknown): boolean {
   return error instanceof TypeError; // fetch: connection refused, DNS
 }
 
+// HS256 is checked with node:crypto's synchronous HMAC, jose's own claim checks then run on the
+// verified payload: jose (WebCrypto) hands every verify to a thread and back, ~0.24 ms of the
+// main thread per token under the decision bench (--cpu-prof), as signing.ts found for the
+// bridge. node:crypto is loaded on the first HS256 token; postgres.js loads it anyway.
+let nodeCrypto: Promise<typeof NodeCrypto> | undefined;
+/** base64url of {"alg":"none"}: the verified payload handed to jose's claim checks */
+const UNSECURED_HEADER = "eyJhbGciOiJub25lIn0";
+
+async function verifyHs256(
+  jose: typeof Jose,
+  token: string,
+  header: ProtectedHeaderParameters,
+  secret: Uint8Array,
+): Promise<JWTPayload> {
+  const { createHmac, timingSafeEqual } = await (nodeCrypto ??= import("node:crypto"));
+  const parts = token.split(".");
+  // jose refuses any crit (b64: false among them) it is not told about: so do we
+  if (parts.length !== 3 || header.crit !== undefined) throw new jose.errors.JWSInvalid();
+  const expected = createHmac("sha256", secret).update(`${parts[0]}.${parts[1]}`).digest();
+  let given: Uint8Array;
+  try {
+    given = jose.base64url.decode(parts[2]);
+  } catch {
+    throw new jose.errors.JWSInvalid();
+  }
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new jose.errors.JWSSignatureVerificationFailed();
+  }
+  const { payload } = jose.UnsecuredJWT.decode(`${UNSECURED_HEADER}.${parts[1]}.`, {
+    audience: "authenticated",
+    requiredClaims: ["exp", "sub"],
+  });
+  return payload;
+}
+
 /** Builds a verifier; the JWKS is fetched lazily and cached per isolate. */
 export function createMobileVerifier(options: MobileAuthOptions): MobileVerifier {
   const base = options.supabaseUrl.replace(/\/+$/, "");
@@ -88,15 +124,11 @@ export function createMobileVerifier(options: MobileAuthOptions): MobileVerifier
   async function verify(
     jose: typeof Jose,
     token: string,
-    alg: string | undefined,
+    header: ProtectedHeaderParameters,
   ): Promise<JWTPayload> {
-    if (alg === "HS256") {
+    if (header.alg === "HS256") {
       if (!secret) throw new Error("HS256 tokens need SUPABASE_JWT_SECRET");
-      const { payload } = await jose.jwtVerify(token, secret, {
-        algorithms: ["HS256"],
-        audience: "authenticated",
-        requiredClaims: ["exp", "sub"],
-      });
+      const payload = await verifyHs256(jose, token, header, secret);
       // Legacy tokens minted by tools may omit iss; when present it must be ours.
       if (payload.iss !== undefined && payload.iss !== issuer) {
         throw new jose.errors.JWTClaimValidationFailed("unexpected iss", payload, "iss");
@@ -131,7 +163,7 @@ export function createMobileVerifier(options: MobileAuthOptions): MobileVerifier
     }
     let payload: JWTPayload;
     try {
-      payload = await verify(jose, token, header.alg);
+      payload = await verify(jose, token, header);
     } catch (error) {
       let reason = "the token could not be verified";
       if (error instanceof jose.errors.JWTExpired) reason = "the token has expired";

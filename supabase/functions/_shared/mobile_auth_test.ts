@@ -120,6 +120,36 @@ Deno.test("createMobileVerifier() refuses forged, expired, wrong-audience and su
   assertEquals(good.id, USER);
 });
 
+Deno.test("createMobileVerifier() refuses HS256 tokens altered after signing, with a crit header or not yet valid", async () => {
+  const verify = createMobileVerifier({ supabaseUrl: closedPortUrl(), jwtSecret: SECRET });
+  const [head, body, sig] = (await hs256Token()).split(".");
+  const other = (await hs256Token({ sub: "0b7c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f" })).split(".")[1];
+  const key = new TextEncoder().encode(SECRET);
+  const withCrit = await new jose.SignJWT({ role: "authenticated" })
+    .setProtectedHeader({ alg: "HS256", crit: ["x-agentops"], "x-agentops": 1 })
+    .setSubject(USER).setAudience("authenticated").setExpirationTime("1h").sign(key, {
+      crit: { "x-agentops": true },
+    });
+  const notYet = await new jose.SignJWT({ role: "authenticated" })
+    .setProtectedHeader({ alg: "HS256" }).setSubject(USER).setAudience("authenticated")
+    .setNotBefore("10m").setExpirationTime("1h").sign(key);
+  const cases: [string, string, RegExp][] = [
+    ["another payload under the signature", `${head}.${other}.${sig}`, /verified/],
+    ["signature cut short", `${head}.${body}.${sig.slice(0, -4)}`, /verified/],
+    ["signature not base64url", `${head}.${body}.${sig.slice(0, -2)}*!`, /verified/],
+    ["no signature", `${head}.${body}.`, /verified/],
+    ["a fourth part", `${head}.${body}.${sig}.${sig}`, /JWT|verified/],
+    ["crit header", withCrit, /verified/],
+    ["not before in the future", notYet, /claim nbf/],
+  ];
+  for (const [what, token, message] of cases) {
+    const error = await refusal(verify, `Bearer ${token}`);
+    assertEquals(error.code, "unauthorized", what);
+    assertMatch(error.message, message, what);
+  }
+  assertEquals((await verify(`Bearer ${head}.${body}.${sig}`)).id, USER);
+});
+
 Deno.test("createMobileVerifier() refuses a missing header, a non-bearer header, garbage and alg none", async () => {
   const verify = createMobileVerifier({ supabaseUrl: closedPortUrl(), jwtSecret: SECRET });
   const unsigned = new jose.UnsecuredJWT({ sub: USER, role: "authenticated" })
