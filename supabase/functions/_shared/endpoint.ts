@@ -139,6 +139,12 @@ function loadValidation(): Promise<[typeof ApiSchemas, typeof Validation]> {
   return validation ??= Promise.all([import("@shared/api_schemas.ts"), import("./validate.ts")]);
 }
 
+/** Hands the pipeline the schemas and validate.ts imported statically (validate_at_start.ts:
+ * only the functions whose first request is validated before it is authenticated). */
+export function provideValidation(schemas: typeof ApiSchemas, validate: typeof Validation): void {
+  validation ??= Promise.resolve([schemas, validate]);
+}
+
 /** What the API reference says of an endpoint (scripts/gen_openapi.ts reads it). */
 interface EndpointDocs {
   summary: string;
