@@ -139,10 +139,16 @@ function loadValidation(): Promise<[typeof ApiSchemas, typeof Validation]> {
   return validation ??= Promise.all([import("@shared/api_schemas.ts"), import("./validate.ts")]);
 }
 
-/** Hands the pipeline the schemas and validate.ts imported statically (validate_at_start.ts:
- * only the functions whose first request is validated before it is authenticated). */
-export function provideValidation(schemas: typeof ApiSchemas, validate: typeof Validation): void {
-  validation ??= Promise.resolve([schemas, validate]);
+/** Schemas imported statically, with validate(): validate_at_start.ts provides them in the
+ * functions whose first request is validated before it is authenticated. */
+const provided: Partial<Record<SchemaName, v.GenericSchema>> = {};
+let validateProvided: typeof Validation.validate | undefined;
+export function provideValidation(
+  schemas: Partial<typeof ApiSchemas>,
+  validate: typeof Validation.validate,
+): void {
+  Object.assign(provided, schemas);
+  validateProvided = validate;
 }
 
 /** What the API reference says of an endpoint (scripts/gen_openapi.ts reads it). */
@@ -210,6 +216,8 @@ async function parsePart<S extends SchemaName | undefined>(
   what?: string,
 ): Promise<Parsed<S>> {
   if (!schema) return undefined as Parsed<S>;
+  const ready = provided[schema];
+  if (ready && validateProvided) return validateProvided(ready, value(), what) as Parsed<S>;
   const [schemas, { validate }] = await loadValidation();
   // A conditional type is not narrowed by the check: the one cast of the pipeline.
   return validate(schemas[schema] as v.GenericSchema, value(), what) as Parsed<S>;

@@ -37,7 +37,9 @@ export const bridgeApprovalRequest = defineEndpoint({
       ...rest,
       cwd_hash: await cwdHash(cwd),
       // a dangerous command's push asks the phone to unlock before its actions run
-      requires_unlock: (await (await loadCommandPolicy()).analyzeCommand(rest.command, { cwd })).risk === "dangerous",
+      requires_unlock:
+        (await (await loadCommandPolicy()).analyzeCommand(rest.command, { cwd })).risk ===
+          "dangerous",
       remind_after_seconds: deps.config.APPROVAL_REMIND_AFTER_SECONDS ?? null,
     };
     const out = await callJson<{
