@@ -6,7 +6,8 @@
 // large share of the cold-start budget against a hello-world Deno.serve (valibot ~5 ms of
 // ~10; the others more than all of it: bench/FINDINGS.md). zod is no dependency any more;
 // it stays listed so that it cannot come back on the start path.
-// Nor the push dispatcher with its providers' senders (deps.ts builds it on first use, ~3 ms).
+// Nor the push dispatcher with its providers' senders (deps.ts builds it on first use, ~3 ms),
+// nor the command analyser (command_analysis.ts imports it on first use, ~1.5 ms).
 import { assert, assertEquals } from "./_helpers/assert.ts";
 
 // The validation: valibot, validate.ts and the schemas of the requests checked before any
@@ -27,6 +28,7 @@ const DEFERRED = [
   /^node:crypto$/,
   /\/shared\/api_schemas\.ts$/,
   /\/_shared\/push_dispatcher\.ts$/,
+  /\/shared\/command_policy\.ts$/,
 ];
 
 interface InfoModule {
@@ -99,8 +101,10 @@ Deno.test("only pair-start and push-decision load the validation at start, and o
   assertEquals(loading.sort(), VALIDATE_AT_START);
 });
 
-Deno.test("only the functions that park requests load the waiters and their LISTEN client", async () => {
-  const PARKING = ["bridge-approval-wait", "mobile-inbox", "mobile-run-events", "pair-status"];
+Deno.test("only bridge-approval-wait loads the waiters and their LISTEN client at start", async () => {
+  // pair-status, mobile-inbox and mobile-run-events import them before their first park
+  // (loadWaiters in deps.ts); bridge-approval-wait parks every PENDING answer.
+  const PARKING = ["bridge-approval-wait"];
   const WAITERS = /\/_shared\/(waiters|approval_waiter|pairing_waiter|read_waiter|listener)\.ts$/;
   const loading: string[] = [];
   for (const name of functionNames()) {
@@ -110,9 +114,10 @@ Deno.test("only the functions that park requests load the waiters and their LIST
   assertEquals(loading.sort(), PARKING);
 });
 
-Deno.test("every endpoint that uses a waiter imports waiters.ts, which builds them", () => {
+Deno.test("every endpoint that uses a waiter imports waiters.ts, or awaits loadWaiters()", () => {
   // deps.waiter/pairing/reads/listener throw in a function that never imported waiters.ts;
   // the tests serve every endpoint from one process, where some other endpoint imported it.
+  // The lazy ones reach them only as `(await loadWaiters(deps)).reads`, which this passes.
   const dir = "supabase/functions/_shared/endpoints";
   const missing = [...Deno.readDirSync(dir)]
     .filter((e) => e.name.endsWith(".ts"))

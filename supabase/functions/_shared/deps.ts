@@ -47,6 +47,16 @@ export function registerWaiters(build: (inputs: WaiterInputs) => Waiters): void 
   buildWaiters = build;
 }
 
+let waitersModule: Promise<unknown> | undefined;
+/** `deps` once waiters.ts is imported: what pair-status, mobile-inbox and mobile-run-events
+ * await before they park their first request, instead of importing it at start (its modules
+ * cost ~3 ms of CPU on a cold start, issue 21; the first park opens the LISTEN connection
+ * anyway). bridge-approval-wait, which parks every PENDING answer, imports it statically. */
+export async function loadWaiters(deps: Deps): Promise<Waiters> {
+  await (waitersModule ??= import("./waiters.ts"));
+  return deps;
+}
+
 declare const EdgeRuntime: { waitUntil(p: Promise<unknown>): void } | undefined;
 
 export interface DepsOverrides {
@@ -84,7 +94,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     if (!waiters) {
       if (!buildWaiters) {
         throw new Error(
-          "the waiters are not loaded: import _shared/waiters.ts where they are used",
+          "the waiters are not loaded: import _shared/waiters.ts or await loadWaiters(deps)",
         );
       }
       waiters = buildWaiters({ config, sql, log, now, push });

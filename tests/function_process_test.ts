@@ -1,7 +1,8 @@
-// pair-start and push-decision validate their first request with the schemas they import at
-// start (validate_at_start.ts; tests/cold_start_imports_test.ts checks the graph): run as
-// their own process, as deployed, they refuse a bad body with the API's 400 and take a good
-// one. The in-process tests never load that path (the pipeline imports the schemas lazily).
+// Functions run as their own process, as deployed, where only their own module graph is
+// loaded (the in-process tests load every endpoint, so a module one function forgot to import
+// is there anyway). pair-start and push-decision validate their first request with the schemas
+// they import at start (validate_at_start.ts); pair-status imports the waiters before its first
+// park (loadWaiters). tests/cold_start_imports_test.ts checks the graphs.
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import {
   dropDatabase,
@@ -10,6 +11,9 @@ import {
   TEST_JWT_SECRET,
 } from "./_helpers/stack.ts";
 import { eventually } from "./_helpers/approvals.ts";
+import { credentialsOf, pairStatus, startPairing } from "./_helpers/pairing.ts";
+import type { Stack } from "./_helpers/stack.ts";
+import postgres from "postgres";
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -22,7 +26,7 @@ function freePort(): number {
 async function withFunction(
   name: string,
   databaseUrl: string,
-  body: (url: string) => Promise<void>,
+  body: (url: string, stack: Stack) => Promise<void>,
 ): Promise<void> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
@@ -51,7 +55,7 @@ async function withFunction(
       `${name} to listen`,
       60_000,
     );
-    await body(url);
+    await body(url, { functionsUrl: `http://127.0.0.1:${port}/functions/v1` } as Stack);
   } finally {
     child.kill("SIGKILL");
     await child.status;
@@ -114,6 +118,31 @@ Deno.test("push-decision as its own process: 400 invalid_request naming the fiel
       assertEquals((await unknown.json()).error.code, "not_found");
     });
   } finally {
+    await dropDatabase(databaseUrl);
+  }
+});
+
+Deno.test("pair-status as its own process parks a wait in its waiter (LISTEN up), then answers 200, not paired", async () => {
+  const databaseUrl = await freshDatabase();
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    await withFunction("pair-start", databaseUrl, async (_url, pairStack) => {
+      const started = await startPairing(pairStack);
+      await withFunction("pair-status", databaseUrl, async (_url, statusStack) => {
+        const waiting = pairStatus(statusStack, credentialsOf(started), 3);
+        // parked: the waiter's LISTEN connection opens on the first park
+        await eventually(async () => {
+          const [row] = await sql`
+            select count(*)::int as n from pg_stat_activity
+            where application_name = 'agentops-waiter' and datname = current_database()`;
+          return row.n === 1;
+        }, "pair-status to park and LISTEN");
+        const res = await waiting;
+        assertEquals([res.status, res.body.paired], [200, false]);
+      });
+    });
+  } finally {
+    await sql.end({ timeout: 1 });
     await dropDatabase(databaseUrl);
   }
 });
