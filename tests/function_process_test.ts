@@ -14,13 +14,7 @@ import { eventually } from "./_helpers/approvals.ts";
 import { credentialsOf, pairStatus, startPairing } from "./_helpers/pairing.ts";
 import type { Stack } from "./_helpers/stack.ts";
 import postgres from "postgres";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+import { freePort } from "../bench/lib/ports.ts";
 
 /** Runs one function's index.ts as its own process and calls `body` with its URL. */
 async function withFunction(
