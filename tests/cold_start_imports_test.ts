@@ -103,7 +103,7 @@ Deno.test("only pair-start and push-decision load the validation at start, and o
 
 Deno.test("only bridge-approval-wait loads the waiters and their LISTEN client at start", async () => {
   // pair-status, mobile-inbox and mobile-run-events import them before their first park
-  // (loadWaiters in deps.ts); bridge-approval-wait parks every PENDING answer.
+  // (load_waiters.ts); bridge-approval-wait parks every PENDING answer.
   const PARKING = ["bridge-approval-wait"];
   const WAITERS = /\/_shared\/(waiters|approval_waiter|pairing_waiter|read_waiter|listener)\.ts$/;
   const loading: string[] = [];

@@ -37,7 +37,7 @@ export interface Deps {
 
 /** The long-poll waiters and their LISTEN connection: built together on first use by the
  * builder waiters.ts registers (only the functions that park requests import it). */
-type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
+export type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
 /** What the waiters are built from. */
 type WaiterInputs = Pick<Deps, "config" | "sql" | "log" | "now" | "push">;
 let buildWaiters: ((inputs: WaiterInputs) => Waiters) | undefined;
@@ -45,16 +45,6 @@ let buildWaiters: ((inputs: WaiterInputs) => Waiters) | undefined;
 /** Called once by waiters.ts when it is imported. */
 export function registerWaiters(build: (inputs: WaiterInputs) => Waiters): void {
   buildWaiters = build;
-}
-
-let waitersModule: Promise<unknown> | undefined;
-/** `deps` once waiters.ts is imported: what pair-status, mobile-inbox and mobile-run-events
- * await before they park their first request, instead of importing it at start (its modules
- * cost ~3 ms of CPU on a cold start, issue 21; the first park opens the LISTEN connection
- * anyway). bridge-approval-wait, which parks every PENDING answer, imports it statically. */
-export async function loadWaiters(deps: Deps): Promise<Waiters> {
-  await (waitersModule ??= import("./waiters.ts"));
-  return deps;
 }
 
 declare const EdgeRuntime: { waitUntil(p: Promise<unknown>): void } | undefined;
@@ -94,7 +84,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     if (!waiters) {
       if (!buildWaiters) {
         throw new Error(
-          "the waiters are not loaded: import _shared/waiters.ts or await loadWaiters(deps)",
+          "the waiters are not loaded: import _shared/waiters.ts, or await loadWaiters(deps)",
         );
       }
       waiters = buildWaiters({ config, sql, log, now, push });

@@ -1,7 +1,7 @@
 // The long-poll waiters (approvals, pairing, the web app's reads) and the LISTEN connection
 // they share. deps.ts builds them on first use with the builder this module registers.
 // bridge-approval-wait imports it; pair-status, mobile-inbox and mobile-run-events import it
-// before their first park (loadWaiters in deps.ts): its modules cost ~3 ms of CPU on a cold
+// before their first park (load_waiters.ts): its modules cost ~3 ms of CPU on a cold
 // start (issue 21, bench/FINDINGS.md).
 import { registerWaiters } from "./deps.ts";
 import type { Sql } from "./db.ts";

@@ -5,7 +5,7 @@
 // earliest expiry, or the batched re-read), or N seconds pass.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { inboxKey, inboxResponse, type InboxState, readInboxes } from "../mobile_reads.ts";
-import { loadWaiters } from "../deps.ts";
+import { loadWaiters } from "../load_waiters.ts";
 
 export const mobileInbox = defineEndpoint({
   name: "mobile-inbox",

@@ -7,7 +7,7 @@ import type { MobileRunEventsResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { runKey } from "../mobile_reads.ts";
-import { loadWaiters } from "../deps.ts";
+import { loadWaiters } from "../load_waiters.ts";
 
 type Timeline = v.InferOutput<typeof MobileRunEventsResponse>;
 

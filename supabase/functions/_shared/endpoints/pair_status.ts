@@ -6,7 +6,7 @@
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import type { PairingState } from "../pairing_waiter.ts";
-import { loadWaiters } from "../deps.ts";
+import { loadWaiters } from "../load_waiters.ts";
 
 export const pairStatus = defineEndpoint({
   name: "pair-status",
