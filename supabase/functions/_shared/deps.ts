@@ -36,7 +36,8 @@ export interface Deps {
 }
 
 /** The long-poll waiters and their LISTEN connection: built together on first use by the
- * builder waiters.ts registers (only the functions that park requests import it). */
+ * builder waiters.ts registers (bridge-approval-wait imports it; the other functions that park
+ * requests import it before their first park: load_waiters.ts). */
 export type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
 /** What the waiters are built from. */
 type WaiterInputs = Pick<Deps, "config" | "sql" | "log" | "now" | "push">;
