@@ -162,6 +162,7 @@ try {
     "node:crypto": 'import "node:crypto";',
     "_shared/config.ts": 'import "../../supabase/functions/_shared/config.ts";',
     "shared/api_schemas.ts": 'import "../../shared/api_schemas.ts";',
+    "shared/public_request_schemas.ts": 'import "../../shared/public_request_schemas.ts";',
     "_shared/endpoint.ts": 'import "../../supabase/functions/_shared/endpoint.ts";',
     "_shared/deps.ts": 'import "../../supabase/functions/_shared/deps.ts";',
     "_shared/push_dispatcher.ts": 'import "../../supabase/functions/_shared/push_dispatcher.ts";',
@@ -220,8 +221,9 @@ try {
       note: ratio <= TARGET
         ? cpuNote
         : `${fmt((ratio / TARGET - 1) * 100)} % over the target; ${cpuNote}; nothing heavy ` +
-          "is imported at start (tests/cold_start_imports_test.ts); a first request that " +
-          "is validated imports valibot and the schemas (~6 ms; zod was ~30: bench/FINDINGS.md)",
+          "is imported at start (tests/cold_start_imports_test.ts); pair-start and push-decision " +
+          "validate their first request with valibot and their schemas, imported at start " +
+          "(validate_at_start.ts: ~2–3 ms of CPU)",
     });
     progress(
       NAME,

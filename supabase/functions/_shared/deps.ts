@@ -36,8 +36,9 @@ export interface Deps {
 }
 
 /** The long-poll waiters and their LISTEN connection: built together on first use by the
- * builder waiters.ts registers (only the functions that park requests import it). */
-type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
+ * builder waiters.ts registers (bridge-approval-wait imports it; the other functions that park
+ * requests import it before their first park: load_waiters.ts). */
+export type Waiters = Pick<Deps, "listener" | "waiter" | "pairing" | "reads">;
 /** What the waiters are built from. */
 type WaiterInputs = Pick<Deps, "config" | "sql" | "log" | "now" | "push">;
 let buildWaiters: ((inputs: WaiterInputs) => Waiters) | undefined;
@@ -84,7 +85,7 @@ export function createDeps(config: Config, overrides: DepsOverrides = {}): Deps 
     if (!waiters) {
       if (!buildWaiters) {
         throw new Error(
-          "the waiters are not loaded: import _shared/waiters.ts where they are used",
+          "the waiters are not loaded: import _shared/waiters.ts, or await loadWaiters(deps)",
         );
       }
       waiters = buildWaiters({ config, sql, log, now, push });

@@ -6,7 +6,7 @@ import type * as v from "valibot";
 // Types only: an endpoint names its schemas (body, query, response), and the pipeline
 // imports shared/api_schemas.ts and validate.ts (and valibot with them) on the first request
 // it validates, so none is loaded at cold start (issue 21: they add ~6 ms to a process,
-// zod's added ~31 ms).
+// zod's added ~31 ms), except where validate_at_start.ts provides a function's own schemas.
 import type * as ApiSchemas from "@shared/api_schemas.ts";
 import type * as Validation from "./validate.ts";
 import { type ErrorCode, errorResponse, HttpError, jsonResponse } from "./http_error.ts";
@@ -139,6 +139,18 @@ function loadValidation(): Promise<[typeof ApiSchemas, typeof Validation]> {
   return validation ??= Promise.all([import("@shared/api_schemas.ts"), import("./validate.ts")]);
 }
 
+/** Schemas imported statically, with validate(): validate_at_start.ts provides them in the
+ * functions whose first request is validated before it is authenticated. */
+const provided: Partial<Record<SchemaName, v.GenericSchema>> = {};
+let validateProvided: typeof Validation.validate | undefined;
+export function provideValidation(
+  schemas: Partial<typeof ApiSchemas>,
+  validate: typeof Validation.validate,
+): void {
+  Object.assign(provided, schemas);
+  validateProvided = validate;
+}
+
 /** What the API reference says of an endpoint (scripts/gen_openapi.ts reads it). */
 interface EndpointDocs {
   summary: string;
@@ -204,6 +216,8 @@ async function parsePart<S extends SchemaName | undefined>(
   what?: string,
 ): Promise<Parsed<S>> {
   if (!schema) return undefined as Parsed<S>;
+  const ready = provided[schema];
+  if (ready && validateProvided) return validateProvided(ready, value(), what) as Parsed<S>;
   const [schemas, { validate }] = await loadValidation();
   // A conditional type is not narrowed by the check: the one cast of the pipeline.
   return validate(schemas[schema] as v.GenericSchema, value(), what) as Parsed<S>;

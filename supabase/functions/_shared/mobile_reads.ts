@@ -3,7 +3,8 @@
 // (read_waiter.ts), and the command-policy verdict each inbox item carries.
 import type * as v from "valibot";
 import type { InboxItem } from "@shared/api_schemas.ts";
-import { analyzeCommand, type Risk } from "@shared/command_policy.ts";
+import type { Risk } from "@shared/command_policy.ts";
+import { analyzeCommand } from "./command_analysis.ts";
 import { callJson, type Sql } from "./db.ts";
 
 type Item = v.InferOutput<typeof InboxItem>;

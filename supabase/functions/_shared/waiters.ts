@@ -1,7 +1,8 @@
 // The long-poll waiters (approvals, pairing, the web app's reads) and the LISTEN connection
-// they share. deps.ts builds them on first use with the builder this module registers, and
-// only the endpoints that park requests import it: their modules cost ~3 ms of CPU on every
-// other function's cold start (issue 21, bench/FINDINGS.md).
+// they share. deps.ts builds them on first use with the builder this module registers.
+// bridge-approval-wait imports it; pair-status, mobile-inbox and mobile-run-events import it
+// before their first park (load_waiters.ts): its modules cost ~3 ms of CPU on a cold
+// start (issue 21, bench/FINDINGS.md).
 import { registerWaiters } from "./deps.ts";
 import type { Sql } from "./db.ts";
 import { createApprovalWaiter } from "./approval_waiter.ts";
@@ -10,8 +11,8 @@ import { createListener } from "./listener.ts";
 import { createReadWaiter } from "./read_waiter.ts";
 import type { ReadState } from "./mobile_reads.ts";
 
-/** createBatchRead(sql) of mobile_reads.ts, imported on the first read: it brings the
- * command analyser (~45 KB), which pair-status and bridge-approval-wait never use. */
+/** createBatchRead(sql) of mobile_reads.ts, imported on the first read: pair-status and
+ * bridge-approval-wait never read. */
 function lazyBatchRead(sql: Sql): (keys: string[]) => Promise<Map<string, ReadState>> {
   let read: Promise<(keys: string[]) => Promise<Map<string, ReadState>>> | undefined;
   return async (keys) =>

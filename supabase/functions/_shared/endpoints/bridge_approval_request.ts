@@ -4,7 +4,7 @@
 // the workspace answers 200 with the approval it made.
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
-import { analyzeCommand } from "@shared/command_policy.ts";
+import { analyzeCommand } from "../command_analysis.ts";
 
 /** SHA-256 hex of the working directory: the path itself is never stored. */
 async function cwdHash(cwd: string): Promise<string> {
@@ -29,7 +29,8 @@ export const bridgeApprovalRequest = defineEndpoint({
       ...rest,
       cwd_hash: await cwdHash(cwd),
       // a dangerous command's push asks the phone to unlock before its actions run
-      requires_unlock: (await analyzeCommand(rest.command, { cwd })).risk === "dangerous",
+      requires_unlock: (await analyzeCommand(rest.command, { cwd })).risk ===
+        "dangerous",
       remind_after_seconds: deps.config.APPROVAL_REMIND_AFTER_SECONDS ?? null,
     };
     const out = await callJson<{

@@ -5,9 +5,7 @@
 // earliest expiry, or the batched re-read), or N seconds pass.
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { inboxKey, inboxResponse, type InboxState, readInboxes } from "../mobile_reads.ts";
-// Builds deps.waiter, deps.pairing and deps.reads (deps.ts: only the functions that park
-// requests load them).
-import "../waiters.ts";
+import { loadWaiters } from "../load_waiters.ts";
 
 export const mobileInbox = defineEndpoint({
   name: "mobile-inbox",
@@ -25,7 +23,9 @@ export const mobileInbox = defineEndpoint({
     const { wait, since, recent } = ctx.query;
     // Reserved before the first read, so a change in between still wakes it, and a request
     // refused for the cap reads nothing.
-    const slot = wait > 0 && since ? deps.reads.reserve(ctx.user.id) : undefined;
+    const slot = wait > 0 && since
+      ? (await loadWaiters(deps)).reads.reserve(ctx.user.id)
+      : undefined;
     try {
       const [state] = await readInboxes(deps.sql, [{ userId: ctx.user.id, recent }]);
       if (!slot || state.cursor !== since) {

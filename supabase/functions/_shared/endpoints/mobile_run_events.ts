@@ -7,9 +7,7 @@ import type { MobileRunEventsResponse } from "@shared/api_schemas.ts";
 import { callJson } from "../db.ts";
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { runKey } from "../mobile_reads.ts";
-// Builds deps.waiter, deps.pairing and deps.reads (deps.ts: only the functions that park
-// requests load them).
-import "../waiters.ts";
+import { loadWaiters } from "../load_waiters.ts";
 
 type Timeline = v.InferOutput<typeof MobileRunEventsResponse>;
 
@@ -33,7 +31,7 @@ export const mobileRunEvents = defineEndpoint({
         "private.mobile_run_events($1::uuid, $2::uuid, $3::integer, $4::integer)",
         [ctx.user.id, run_id, after_seq, limit],
       );
-    const slot = wait > 0 ? deps.reads.reserve(ctx.user.id) : undefined;
+    const slot = wait > 0 ? (await loadWaiters(deps)).reads.reserve(ctx.user.id) : undefined;
     try {
       const timeline = await read();
       if (!slot || timeline.events.length > 0) return jsonResponse(timeline);

@@ -6,9 +6,7 @@
 import { defineEndpoint, jsonResponse } from "../endpoint.ts";
 import { callJson } from "../db.ts";
 import type { PairingState } from "../pairing_waiter.ts";
-// Builds deps.waiter, deps.pairing and deps.reads (deps.ts: only the functions that park
-// requests load them).
-import "../waiters.ts";
+import { loadWaiters } from "../load_waiters.ts";
 
 export const pairStatus = defineEndpoint({
   name: "pair-status",
@@ -23,7 +21,9 @@ export const pairStatus = defineEndpoint({
     const { workspaceId, secretVersion, nonce } = ctx.bridge;
     // Reserved before the first read (a pairing in between still wakes it), and before
     // the nonce is spent, so a request refused for the cap writes nothing.
-    const slot = ctx.query.wait > 0 ? deps.pairing.reserve(workspaceId) : undefined;
+    const slot = ctx.query.wait > 0
+      ? (await loadWaiters(deps)).pairing.reserve(workspaceId)
+      : undefined;
     try {
       const state = await callJson<PairingState>(
         deps.sql,
