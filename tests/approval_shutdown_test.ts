@@ -2,12 +2,8 @@
 // process exits (docs/contract/waiting.md#shutdown), so hook runners ask again instead of seeing a
 // reset.
 import { assertEquals } from "./_helpers/assert.ts";
-import {
-  dropDatabase,
-  freshDatabase,
-  TEST_HMAC_SECRET,
-  TEST_JWT_SECRET,
-} from "./_helpers/stack.ts";
+import { dropDatabase, freshDatabase } from "./_helpers/stack.ts";
+import { startServerProcess } from "./_helpers/server_process.ts";
 import postgres from "postgres";
 import {
   eventually,
@@ -16,44 +12,16 @@ import {
   waitApproval,
 } from "./_helpers/approvals.ts";
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 Deno.test("SIGTERM answers the parked long-polls PENDING, then the server exits", async () => {
   const databaseUrl = await freshDatabase();
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
-  const port = freePort();
-  const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "scripts/serve_functions.ts"],
-    env: {
-      DATABASE_URL: databaseUrl,
-      HMAC_SECRET: TEST_HMAC_SECRET,
-      SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
-      PORT: String(port),
-      LOG_LEVEL: "error",
-    },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const { child: server, functionsUrl, stop } = await startServerProcess(
+    "scripts/serve_functions.ts",
+    databaseUrl,
+    "bridge-approval-wait",
+  );
   try {
-    const stack = { functionsUrl: `http://127.0.0.1:${port}/functions/v1` };
-    await eventually(
-      async () => {
-        try {
-          const res = await fetch(`${stack.functionsUrl}/bridge-approval-wait`);
-          await res.body?.cancel();
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      "the functions server to listen",
-      60_000,
-    );
+    const stack = { functionsUrl };
     const ws = await pairedWorkspace(sql);
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) ids.push((await requestApproval(stack, ws)).body.approval_id);
@@ -77,10 +45,7 @@ Deno.test("SIGTERM answers the parked long-polls PENDING, then the server exits"
     ]);
     assertEquals((await server.status).code, 0);
   } finally {
-    try {
-      server.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await server.status;
+    await stop();
     await sql.end({ timeout: 1 });
     await dropDatabase(databaseUrl);
   }

@@ -4,17 +4,12 @@
 // they import at start (validate_at_start.ts); pair-status imports the waiters before its first
 // park (loadWaiters). tests/cold_start_imports_test.ts checks the graphs.
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import {
-  dropDatabase,
-  freshDatabase,
-  TEST_HMAC_SECRET,
-  TEST_JWT_SECRET,
-} from "./_helpers/stack.ts";
+import { dropDatabase, freshDatabase } from "./_helpers/stack.ts";
+import { startServerProcess } from "./_helpers/server_process.ts";
 import { eventually } from "./_helpers/approvals.ts";
 import { credentialsOf, pairStatus, startPairing } from "./_helpers/pairing.ts";
 import type { Stack } from "./_helpers/stack.ts";
 import postgres from "postgres";
-import { freePort } from "../bench/lib/ports.ts";
 
 /** Runs one function's index.ts as its own process and calls `body` with its URL. */
 async function withFunction(
@@ -22,37 +17,16 @@ async function withFunction(
   databaseUrl: string,
   body: (url: string, stack: Stack) => Promise<void>,
 ): Promise<void> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `supabase/functions/${name}/index.ts`],
-    env: {
-      DATABASE_URL: databaseUrl,
-      HMAC_SECRET: TEST_HMAC_SECRET,
-      SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
-      PORT: String(port),
-      LOG_LEVEL: "error",
-    },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const server = await startServerProcess(
+    `supabase/functions/${name}/index.ts`,
+    databaseUrl,
+    name,
+    "OPTIONS",
+  );
   try {
-    const url = `http://127.0.0.1:${port}/functions/v1/${name}`;
-    await eventually(
-      async () => {
-        try {
-          await (await fetch(url, { method: "OPTIONS" })).body?.cancel();
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      `${name} to listen`,
-      60_000,
-    );
-    await body(url, { functionsUrl: `http://127.0.0.1:${port}/functions/v1` } as Stack);
+    await body(`${server.functionsUrl}/${name}`, { functionsUrl: server.functionsUrl } as Stack);
   } finally {
-    child.kill("SIGKILL");
-    await child.status;
+    await server.stop();
   }
 }
 
