@@ -157,6 +157,41 @@ function replaceWaiter(stack: Stack, waiter: ApprovalWaiter): void {
   Object.defineProperty(stack.deps, "waiter", { value: waiter, configurable: true });
 }
 
+/** The long-poll clients in a Worker (approval_clients.ts), sent `request`; `answered`
+ * resolves with every answer's stamp. */
+function startClients(request: ClientsRequest) {
+  const worker = new Worker(new URL("./approval_clients.ts", import.meta.url), {
+    type: "module",
+  });
+  const answered = new Promise<ClientsResult>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<ClientsResult | { sent: number }>) => {
+      if ("answeredAt" in e.data) resolve(e.data);
+    };
+    worker.onerror = (e) => reject(e);
+  });
+  worker.postMessage(request);
+  return { worker, answered };
+}
+
+/** The phone in a Worker (approval_decider.ts), sent `order`: `warmedUp` resolves once its
+ * connections are open, `go()` starts the paced decisions, `decided` has their stamps. */
+function startDecider(order: DeciderRequest) {
+  const worker = new Worker(new URL("./approval_decider.ts", import.meta.url), {
+    type: "module",
+  });
+  let ready = () => {};
+  const warmedUp = new Promise<void>((resolve) => (ready = resolve));
+  const decided = new Promise<DeciderResult>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<DeciderResult | { ready: true }>) => {
+      if ("via" in e.data) resolve(e.data);
+      else ready();
+    };
+    worker.onerror = (e) => reject(e);
+  });
+  worker.postMessage(order);
+  return { worker, warmedUp, decided, go: () => worker.postMessage("go") };
+}
+
 async function runSide(label: string, useBaseline: boolean): Promise<SideResult> {
   const stack: Stack = await startStack({
     checkResponses: false,
@@ -210,23 +245,13 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     const ids = rows.map((r) => r.id as string);
 
     progress(`${label}: parking ${WAITERS} long-polls over HTTP (clients in a Worker)`);
-    const clients = new Worker(new URL("./approval_clients.ts", import.meta.url), {
-      type: "module",
-    });
-    const answered = new Promise<ClientsResult>((resolve, reject) => {
-      clients.onmessage = (e: MessageEvent<ClientsResult | { sent: number }>) => {
-        if ("answeredAt" in e.data) resolve(e.data);
-      };
-      clients.onerror = (e) => reject(e);
-    });
-    const request: ClientsRequest = {
+    const { worker: clients, answered } = startClients({
       functionsUrl: stack.functionsUrl,
       workspaceId: ws.workspaceId,
       secret: ws.secret,
       ids,
       timeoutSeconds: 120,
-    };
-    clients.postMessage(request);
+    });
     const parkedBy = Date.now() + 60_000;
     while (stack.deps.waiter.stats().parked < ids.length) {
       if (Date.now() > parkedBy) {
@@ -249,18 +274,6 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
     );
 
     progress(`${label}: deciding at ${DECISIONS_PER_SECOND}/s (the phone in a Worker)`);
-    const decider = new Worker(new URL("./approval_decider.ts", import.meta.url), {
-      type: "module",
-    });
-    let ready = () => {};
-    const warmedUp = new Promise<void>((resolve) => (ready = resolve));
-    const decided = new Promise<DeciderResult>((resolve, reject) => {
-      decider.onmessage = (e: MessageEvent<DeciderResult | { ready: true }>) => {
-        if ("via" in e.data) resolve(e.data);
-        else ready();
-      };
-      decider.onerror = (e) => reject(e);
-    });
     const loopLag: number[] = [];
     let lagFrom = performance.now();
     const lagTimer = setInterval(() => {
@@ -268,23 +281,22 @@ async function runSide(label: string, useBaseline: boolean): Promise<SideResult>
       loopLag.push(Math.max(0, now - lagFrom - 5));
       lagFrom = now;
     }, 5);
-    const order: DeciderRequest = {
+    // CPU time over the deciding window (noise on a shared machine moves wall-clock
+    // latency, much less the CPU each decision costs): this process (server, phone and
+    // clients), and this database's Postgres backends
+    const { worker: decider, warmedUp, decided, go } = startDecider({
       functionsUrl: stack.functionsUrl,
       databaseUrl: stack.databaseUrl,
       token: ws.token,
       userId: ws.userId,
       ids,
       perSecond: DECISIONS_PER_SECOND,
-    };
-    // CPU time over the deciding window (noise on a shared machine moves wall-clock
-    // latency, much less the CPU each decision costs): this process (server, phone and
-    // clients), and this database's Postgres backends
-    decider.postMessage(order);
+    });
     await warmedUp;
     const backends = (await stack.sql`
       select pid from pg_stat_activity where datname = current_database()`).map((r) => r.pid);
     const cpu0 = [cpuMs("self"), ...backends.map(cpuMs)];
-    decider.postMessage("go");
+    go();
     const { via, sentAt, doneAt, failures } = await decided;
     const { answeredAt, statuses } = await answered;
     const cpu1 = [cpuMs("self"), ...backends.map(cpuMs)];
@@ -666,42 +678,21 @@ async function runDecisionFloor(): Promise<{ endToEnd: number[]; decision: numbe
   const url = await freshDatabase();
   const ids = Array.from({ length: WAITERS }, () => crypto.randomUUID());
   const floor = await startDecisionFloor(url, ids);
-  const clients = new Worker(new URL("./approval_clients.ts", import.meta.url), {
-    type: "module",
+  const { worker: clients, answered } = startClients({
+    functionsUrl: floor.url,
+    workspaceId: crypto.randomUUID(),
+    secret: "floor", // signed as the real clients sign; the floor does not check it
+    ids,
+    timeoutSeconds: 120,
   });
-  const decider = new Worker(new URL("./approval_decider.ts", import.meta.url), {
-    type: "module",
-  });
+  let decider: Worker | undefined;
   try {
-    const answered = new Promise<ClientsResult>((resolve, reject) => {
-      clients.onmessage = (e: MessageEvent<ClientsResult | { sent: number }>) => {
-        if ("answeredAt" in e.data) resolve(e.data);
-      };
-      clients.onerror = (e) => reject(e);
-    });
-    const request: ClientsRequest = {
-      functionsUrl: floor.url,
-      workspaceId: crypto.randomUUID(),
-      secret: "floor", // signed as the real clients sign; the floor does not check it
-      ids,
-      timeoutSeconds: 120,
-    };
-    clients.postMessage(request);
     await waitFor(
       `the floor holding ${ids.length}`,
       () => Promise.resolve(floor.parked() >= ids.length),
     );
     await sleep(2_000);
-    let ready = () => {};
-    const warmedUp = new Promise<void>((resolve) => (ready = resolve));
-    const decided = new Promise<DeciderResult>((resolve, reject) => {
-      decider.onmessage = (e: MessageEvent<DeciderResult | { ready: true }>) => {
-        if ("via" in e.data) resolve(e.data);
-        else ready();
-      };
-      decider.onerror = (e) => reject(e);
-    });
-    const order: DeciderRequest = {
+    const phone = startDecider({
       functionsUrl: floor.url,
       databaseUrl: url,
       token: "floor",
@@ -709,11 +700,11 @@ async function runDecisionFloor(): Promise<{ endToEnd: number[]; decision: numbe
       ids,
       perSecond: DECISIONS_PER_SECOND,
       arms: ["http"],
-    };
-    decider.postMessage(order);
-    await warmedUp;
-    decider.postMessage("go");
-    const { sentAt, doneAt, failures } = await decided;
+    });
+    decider = phone.worker;
+    await phone.warmedUp;
+    phone.go();
+    const { sentAt, doneAt, failures } = await phone.decided;
     const { answeredAt } = await answered;
     if (failures.length) throw new Error(`floor: decisions failed: ${failures.slice(0, 3)}`);
     return {
@@ -721,7 +712,7 @@ async function runDecisionFloor(): Promise<{ endToEnd: number[]; decision: numbe
       decision: ids.map((_, i) => doneAt[i] - sentAt[i]),
     };
   } finally {
-    decider.terminate();
+    decider?.terminate();
     clients.terminate();
     await floor.close();
     await dropDatabase(url);
