@@ -21,7 +21,7 @@ async function withFunction(
     `supabase/functions/${name}/index.ts`,
     databaseUrl,
     name,
-    "OPTIONS",
+    { readyMethod: "OPTIONS" },
   );
   try {
     await body(`${server.functionsUrl}/${name}`, { functionsUrl: server.functionsUrl } as Stack);

@@ -12,15 +12,14 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `entry` with the test secrets on a free port; resolves once `readyPath` (under
- * /functions/v1) answers anything to `readyMethod`. */
+/** Starts `entry` with the test secrets on `port` (default a free one); resolves once
+ * `readyPath` (under /functions/v1) answers anything to `readyMethod`. */
 export async function startServerProcess(
   entry: string,
   databaseUrl: string,
   readyPath: string,
-  readyMethod = "GET",
+  { readyMethod = "GET", port = freePort() }: { readyMethod?: string; port?: number } = {},
 ): Promise<ServerProcess> {
-  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", entry],
     env: {
@@ -31,7 +30,7 @@ export async function startServerProcess(
       LOG_LEVEL: "error",
     },
     stdout: "null",
-    stderr: "null",
+    stderr: "inherit",
   }).spawn();
   const functionsUrl = `http://127.0.0.1:${port}/functions/v1`;
   const stop = async () => {

@@ -3,46 +3,17 @@
 // is delivered (recorded on the row by the log provider), none lost.
 import postgres from "postgres";
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import {
-  dropDatabase,
-  freshDatabase,
-  TEST_HMAC_SECRET,
-  TEST_JWT_SECRET,
-} from "../_helpers/stack.ts";
+import { dropDatabase, freshDatabase } from "../_helpers/stack.ts";
+import { type ServerProcess, startServerProcess } from "../_helpers/server_process.ts";
 import { randomDevice, randomWorkspace } from "../_helpers/fixtures.ts";
 import { freePort } from "../../bench/lib/ports.ts";
 
 const pushIsStub = Deno.readTextFileSync("supabase/functions/_shared/push_dispatcher.ts")
   .includes("STUB: replaced by the push work");
 
-function startServer(databaseUrl: string, port: number): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "scripts/serve_functions.ts"],
-    env: {
-      DATABASE_URL: databaseUrl,
-      HMAC_SECRET: TEST_HMAC_SECRET,
-      SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
-      PORT: String(port),
-      LOG_LEVEL: "error",
-    },
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-}
-
-async function waitUntilServing(port: number): Promise<void> {
-  const until = Date.now() + 30_000;
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/functions/v1/no-such-function`);
-      await res.body?.cancel();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`the functions server did not start on port ${port}`);
-}
+/** the whole functions server as its own process, on `port` (the same one after a restart) */
+const startServer = (databaseUrl: string, port: number) =>
+  startServerProcess("scripts/serve_functions.ts", databaseUrl, "no-such-function", { port });
 
 Deno.test({
   name:
@@ -52,9 +23,8 @@ Deno.test({
     const databaseUrl = await freshDatabase();
     const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
     const port = freePort();
-    let server: Deno.ChildProcess | undefined = startServer(databaseUrl, port);
+    let server: ServerProcess | undefined = await startServer(databaseUrl, port);
     try {
-      await waitUntilServing(port);
       const ws = await randomWorkspace(sql);
       const { deviceId } = await randomDevice(sql, { workspaceId: ws.workspaceId });
       const runId = crypto.randomUUID();
@@ -92,16 +62,14 @@ Deno.test({
         }),
       }).then((r) => `answered ${r.status}`, () => "no answer");
       await new Promise((r) => setTimeout(r, 200));
-      server.kill("SIGKILL");
-      await server.status;
+      await server.stop();
       server = undefined;
       assertEquals(await stalled, "no answer", "the request in flight died with the process");
       const [{ undelivered }] = await sql`
         select count(*)::int as undelivered from private.push_outbox where status <> 'sent'`;
       assertEquals(undelivered, 5, "nothing was delivered before the kill");
 
-      server = startServer(databaseUrl, port);
-      await waitUntilServing(port);
+      server = await startServer(databaseUrl, port);
       const until = Date.now() + 45_000;
       let rows: postgres.Row[] = [];
       while (Date.now() < until) {
@@ -117,8 +85,8 @@ Deno.test({
       assertEquals(events, 0, "the killed request wrote nothing");
     } finally {
       if (server) {
-        server.kill("SIGTERM");
-        await server.status;
+        server.child.kill("SIGTERM");
+        await server.child.status;
       }
       await sql.end({ timeout: 1 });
       await dropDatabase(databaseUrl);
